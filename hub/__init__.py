@@ -1,0 +1,64 @@
+"""Contact Hub: one customer database joined to phone, SMS and email."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hub.config import Settings, instance_secret_key, load_settings
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _template_dir() -> Path:
+    # Installed wheels carry the templates inside the package; a checkout keeps them at the top.
+    packaged = PACKAGE_DIR / "templates"
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "templates"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the environment, `config` on top (tests pass HUB_* keys here)."""
+    overrides = dict(config or {})
+    settings = load_settings(
+        {**os.environ, **{k: str(v) for k, v in overrides.items() if isinstance(v, str | int)}}
+    )
+    app = Flask(__name__, template_folder=str(_template_dir()), static_folder="static")
+    app.config.from_mapping(flask_config(settings))
+    app.config.update(overrides)
+
+    from hub import admin, api, db, errors, guard, health, i18n, login, pages, services, system
+    from hub.crm import views as crm_views
+
+    db.init_app(app)
+    services.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    guard.init_app(app)
+    for module in (login, pages, health, admin, system, api, crm_views):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def flask_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "SETTINGS": settings,
+        "INSTANCE_DIR": str(settings.instance_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SECRET_KEY": settings.secret_key or instance_secret_key(settings.instance_dir),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.https,
+        "SESSION_COOKIE_NAME": "hub_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; a form left open all day still posts
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "PREFERRED_URL_SCHEME": "https" if settings.https else "http",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW": 15 * 60,
+    }

@@ -1,0 +1,186 @@
+"""People and access: the admin's user list, and each user's own account and API tokens."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from hub import db
+from hub.auth import (
+    ROLES,
+    ApiToken,
+    AuthError,
+    User,
+    create_token,
+    create_user,
+    current_user,
+    generate_password,
+    login_required,
+    login_session,
+    revoke_token,
+    roles_required,
+    set_password,
+)
+from hub.pagination import paginate
+
+bp = Blueprint("admin", __name__)
+
+
+def _page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@bp.get("/admin/users")
+@roles_required()
+def users() -> str:
+    q = request.args.get("q", "").strip()
+    stmt = sa.select(User).order_by(User.email)
+    if q:
+        stmt = stmt.where(
+            sa.or_(
+                User.email.contains(q.lower(), autoescape=True),
+                User.name.contains(q, autoescape=True),
+            )
+        )
+    return render_template(
+        "admin_users.html",
+        page=paginate(db.session(), stmt, _page_arg()),
+        q=q,
+        roles=ROLES,
+        form={},
+        errors={},
+    )
+
+
+@bp.post("/admin/users")
+@roles_required()
+def create_user_view() -> str | Response:
+    form = {k: request.form.get(k, "") for k in ("email", "name", "role", "password")}
+    password = form["password"] or generate_password()
+    s = db.session()
+    try:
+        user = create_user(s, form["email"], form["role"], password, name=form["name"])
+    except AuthError as exc:
+        s.rollback()
+        stmt = sa.select(User).order_by(User.email)
+        return render_template(
+            "admin_users.html",
+            page=paginate(s, stmt, 1),
+            q="",
+            roles=ROLES,
+            form=form,
+            errors={exc.field: exc.message},
+        ), 422  # type: ignore[return-value]
+    s.commit()
+    if form["password"]:
+        flash(_("User %(email)s created.", email=user.email), "success")
+    else:
+        flash(
+            _(
+                "User %(email)s created. Their one-time password is %(password)s. Pass it on "
+                "safely; it is not shown again.",
+                email=user.email,
+                password=password,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>")
+@roles_required()
+def update_user(user_id: int) -> Response:
+    s = db.session()
+    user = s.get(User, user_id) or abort(404)
+    me = current_user()
+    role = request.form.get("role", user.role)
+    active = request.form.get("active") == "1"
+    if user.id == me.id and (role != user.role or not active):  # type: ignore[union-attr]
+        flash(_("You cannot change your own role or deactivate yourself."), "error")
+        return redirect(url_for("admin.users"))
+    if role not in ROLES:
+        flash(_("Unknown role %(role)s.", role=role), "error")
+        return redirect(url_for("admin.users"))
+    user.role = role
+    if user.active and not active:
+        user.session_key = generate_password()  # signs the user out everywhere
+    user.active = active
+    s.commit()
+    flash(_("User %(email)s updated.", email=user.email), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    user = current_user()
+    tokens = (
+        db.session()
+        .scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc())  # type: ignore[union-attr]
+        )
+        .all()
+    )
+    return render_template("account.html", tokens=tokens, new_token=None, errors={})
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token_view() -> str | Response:
+    user = current_user()
+    assert user is not None
+    s = db.session()
+    try:
+        token = create_token(s, user, request.form.get("name", ""))
+    except AuthError as exc:
+        s.rollback()
+        tokens = s.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)).all()
+        return render_template(
+            "account.html", tokens=tokens, new_token=None, errors={exc.field: exc.message}
+        ), 422  # type: ignore[return-value]
+    s.commit()
+    tokens = s.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template("account.html", tokens=tokens, new_token=token, errors={})
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token_view(token_id: int) -> Response:
+    user = current_user()
+    assert user is not None
+    if revoke_token(db.session(), user, token_id):
+        db.session().commit()
+        flash(_("The token was revoked; requests that use it are refused from now on."), "success")
+    else:
+        flash(_("No such active token."), "error")
+    return redirect(url_for("admin.account"))
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> Response:
+    user = current_user()
+    assert user is not None
+    from werkzeug.security import check_password_hash
+
+    if not check_password_hash(user.password_hash, request.form.get("current", "")):
+        flash(_("The current password is not right."), "error")
+        return redirect(url_for("admin.account"))
+    try:
+        set_password(user, request.form.get("new", ""))
+    except AuthError:
+        flash(_("The new password needs at least 10 characters."), "error")
+        return redirect(url_for("admin.account"))
+    db.session().commit()
+    login_session(user)  # keep this browser signed in; every other session ends
+    flash(_("Your password was changed. Other sessions were signed out."), "success")
+    return redirect(url_for("admin.account"))

@@ -1,0 +1,1 @@
+"""Segments, message templates, campaigns, care and survey messages, and their RQ jobs."""

@@ -1,0 +1,1 @@
+"""Channel adapters (SMS, email, voice), provider webhooks and the provider simulator."""

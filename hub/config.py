@@ -1,0 +1,177 @@
+"""Settings read from the environment, with embedded defaults, validated in one pass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+SETTINGS_HELP: dict[str, str] = {
+    "HUB_DATABASE_URL": "SQLAlchemy URL of the database (default: SQLite file in the instance folder)",
+    "HUB_REDIS_URL": "Redis URL for queues and live events (default: the embedded server)",
+    "HUB_SECRET_KEY": "Key that signs sessions (default: generated once, kept in the instance folder)",
+    "HUB_PUBLIC_URL": "Public base URL providers call back (webhook signatures are checked on it)",
+    "HUB_DEFAULT_REGION": "Region for phone numbers written without a country code (default: CN)",
+    "HUB_TIMEZONE": "IANA time zone of the business (default: Asia/Shanghai)",
+    "HUB_INSTANCE_DIR": "Folder for the embedded defaults' files (default: ./instance)",
+    "TWILIO_ACCOUNT_SID": "Twilio account SID",
+    "TWILIO_AUTH_TOKEN": "Twilio auth token (also verifies Twilio webhooks)",
+    "TWILIO_FROM_NUMBER": "Sender number for SMS and caller id, in E.164",
+    "TWILIO_API_BASE_URL": "Override of https://api.twilio.com (the provider simulator)",
+    "SENDGRID_API_KEY": "SendGrid API key",
+    "SENDGRID_FROM_EMAIL": "Sender address for email",
+    "SENDGRID_API_BASE_URL": "Override of https://api.sendgrid.com (the provider simulator)",
+}
+
+
+class ConfigError(Exception):
+    """The environment holds settings the hub cannot start with; lists every problem at once."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Contact Hub cannot start, the configuration has problems:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path
+    database_url: str
+    redis_url: str | None  # None: the embedded server of this instance folder
+    secret_key: str | None  # None: generated once and kept in the instance folder
+    public_url: str | None
+    default_region: str
+    timezone: str
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None
+    sendgrid_api_key: str | None = None
+    sendgrid_from_email: str | None = None
+    sendgrid_api_base_url: str | None = None
+
+    @property
+    def https(self) -> bool:
+        return bool(self.public_url and self.public_url.startswith("https://"))
+
+
+def _clean(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _check_url(name: str, value: str | None, schemes: tuple[str, ...], problems: list[str]) -> None:
+    if value is None:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        problems.append(f"{name}={value!r} is not a URL starting with one of {', '.join(schemes)}")
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError naming all problems."""
+    env = os.environ if env is None else env
+    problems: list[str] = []
+
+    instance_dir = Path(_clean(env, "HUB_INSTANCE_DIR") or "instance").expanduser().resolve()
+    if instance_dir.exists() and not instance_dir.is_dir():
+        problems.append(f"HUB_INSTANCE_DIR={str(instance_dir)!r} exists and is not a folder")
+
+    database_url = _clean(env, "HUB_DATABASE_URL") or f"sqlite:///{instance_dir / 'hub.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        problems.append("HUB_DATABASE_URL uses 'postgres://'; write 'postgresql+psycopg://'")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    _check_url("HUB_DATABASE_URL", database_url, ("sqlite", "postgresql+psycopg"), problems)
+
+    redis_url = _clean(env, "HUB_REDIS_URL")
+    _check_url("HUB_REDIS_URL", redis_url, ("redis", "rediss", "unix"), problems)
+
+    secret_key = _clean(env, "HUB_SECRET_KEY")
+    if secret_key is not None and len(secret_key) < 16:
+        problems.append("HUB_SECRET_KEY is shorter than 16 characters")
+
+    public_url = _clean(env, "HUB_PUBLIC_URL")
+    _check_url("HUB_PUBLIC_URL", public_url, ("http", "https"), problems)
+    if public_url:
+        public_url = public_url.rstrip("/")
+
+    region = (_clean(env, "HUB_DEFAULT_REGION") or "CN").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(
+            f"HUB_DEFAULT_REGION={region!r} is not a known region code such as CN or US"
+        )
+
+    tz = _clean(env, "HUB_TIMEZONE") or "Asia/Shanghai"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(f"HUB_TIMEZONE={tz!r} is not an IANA time zone such as Asia/Shanghai")
+
+    twilio = {k: _clean(env, k) for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
+    if any(twilio.values()) and not all(twilio.values()):
+        missing = [k for k, v in twilio.items() if not v]
+        problems.append(f"Twilio is half configured: {', '.join(missing)} is missing")
+    from_number = _clean(env, "TWILIO_FROM_NUMBER")
+    if from_number is not None:
+        try:
+            parsed = phonenumbers.parse(from_number, None)
+            ok = phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            ok = False
+        if not ok:
+            problems.append(
+                f"TWILIO_FROM_NUMBER={from_number!r} is not a number in E.164 (+8613800138000)"
+            )
+    for name in ("TWILIO_API_BASE_URL", "SENDGRID_API_BASE_URL"):
+        _check_url(name, _clean(env, name), ("http", "https"), problems)
+    from_email = _clean(env, "SENDGRID_FROM_EMAIL")
+    if from_email is not None and "@" not in from_email:
+        problems.append(f"SENDGRID_FROM_EMAIL={from_email!r} is not an email address")
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        instance_dir=instance_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret_key,
+        public_url=public_url,
+        default_region=region,
+        timezone=tz,
+        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
+        twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
+        twilio_from_number=from_number,
+        twilio_api_base_url=_clean(env, "TWILIO_API_BASE_URL"),
+        sendgrid_api_key=_clean(env, "SENDGRID_API_KEY"),
+        sendgrid_from_email=from_email,
+        sendgrid_api_base_url=_clean(env, "SENDGRID_API_BASE_URL"),
+    )
+
+
+def instance_secret_key(instance_dir: Path) -> str:
+    """The instance's own signing key, created on first use and readable only by its owner."""
+    path = instance_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must end up with one key, not two.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,109 @@
+"""Error answers: pages for people, application/problem+json for the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, json, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+def is_api_request() -> bool:
+    return request.path == "/api/v1" or request.path.startswith("/api/v1/")
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem document; `errors` lists field-level details as {field, message}."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE, headers=headers)
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        401: _("Sign-in required"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("Method not allowed"),
+        413: _("Upload too large"),
+        429: _("Too many attempts"),
+        500: _("Something went wrong"),
+        503: _("Temporarily unavailable"),
+    }
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Sign in to continue."),
+        403: _("Your role does not give access to this page. Ask an administrator if you need it."),
+        404: _("There is nothing at this address. Check the link, or go back to the start page."),
+        405: _("This address does not accept that kind of request."),
+        413: _("The upload is larger than the hub accepts."),
+        429: _("Too many attempts in a short time. Wait a few minutes and try again."),
+        500: _(
+            "The hub hit an unexpected error. It has been logged; try again, and tell an "
+            "administrator if it keeps happening."
+        ),
+        503: _("A part the hub needs is not answering. Try again in a moment."),
+    }
+
+
+def render_error(status: int, detail: str | None = None) -> tuple[str | Response, int]:
+    title = _titles().get(status, _("Error"))
+    if is_api_request():
+        return problem(status, title, detail), status
+    message = detail or _messages().get(status, "")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _http_error(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    # Werkzeug's stock descriptions are English boilerplate; only a description we set is shown.
+    detail = exc.description if getattr(exc, "hub_detail", False) else None
+    body, status = render_error(status, detail)
+    if isinstance(body, Response):
+        return body
+    return body, status, exc.get_headers() if status == 405 else {}
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    return render_error(
+        400,
+        _(
+            "The form was missing its security token or it has expired. "
+            "Reload the page and send it again."
+        ),
+    )
+
+
+def _unexpected(exc: InternalServerError) -> Any:
+    try:
+        return render_error(500)
+    except Exception:  # the error page itself failed (a broken template): still answer plainly
+        current_app.logger.exception("the error page failed to render")
+        return Response(
+            "500 Internal Server Error: the hub hit an unexpected error.\n",
+            status=500,
+            mimetype="text/plain",
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(InternalServerError, _unexpected)
+    app.register_error_handler(HTTPException, _http_error)

@@ -1,0 +1,59 @@
+"""The access check every request passes through, driven by the rule each view declares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFProtect
+
+from hub import db
+from hub.auth import ANY_USER, PUBLIC, access_rule, bearer_token, load_session_user, user_for_token
+from hub.errors import is_api_request, problem, render_error
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+csrf = CSRFProtect()
+
+
+def enforce_access() -> Any:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    rule = access_rule(view)
+    if request.endpoint == "static":
+        rule = PUBLIC
+    if is_api_request():
+        token = bearer_token()
+        g.user = user_for_token(db.session(), token) if token else None
+        if g.user is None:
+            # Every /api/v1 path, known or not, answers 401 alike: no probing for routes.
+            db.session().rollback()
+            return problem(
+                401,
+                _("Sign-in required"),
+                _("Send a valid API token as 'Authorization: Bearer <token>'."),
+                headers={"WWW-Authenticate": 'Bearer realm="contact-hub"'},
+            )
+        db.session().commit()  # keeps last_used_at
+    else:
+        if request.method not in SAFE_METHODS:
+            csrf.protect()  # raises CSRFError, answered as 400 with a message
+        g.user = load_session_user(db.session())
+    if rule == PUBLIC:
+        return None
+    if g.user is None:
+        return redirect(url_for("login.login", next=request.full_path.rstrip("?")))
+    if view is None:
+        return None  # a routing error (404/405) for a signed-in user: let Flask answer it
+    if rule == ANY_USER:
+        return None
+    if rule is None or g.user.role not in rule:
+        return render_error(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    # CSRF is checked inside enforce_access, so that the API (bearer tokens, no cookies) is left
+    # out by path, known route or not, and answers 401 before anything else.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    csrf.init_app(app)
+    app.before_request(enforce_access)

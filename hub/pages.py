@@ -1,0 +1,36 @@
+"""The start page and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
+
+from hub import db
+from hub.auth import LOCALES, current_user, login_required, public
+from hub.crm.customers import class_counts
+from hub.login import safe_next
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    user = current_user()
+    assert user is not None
+    counts = class_counts(db.session(), user)
+    return render_template("index.html", counts=counts, total=sum(counts.values()))
+
+
+@bp.post("/language")
+@public
+def set_language() -> Response:
+    """Remember the chosen language: on the account when signed in, in the session otherwise."""
+    lang = request.form.get("lang", "")
+    if lang in LOCALES:
+        session["lang"] = lang
+        user = current_user()
+        if user is not None:
+            user.locale = lang
+            db.session().commit()
+    return redirect(safe_next(request.form.get("next") or url_for("pages.index")))

@@ -1,0 +1,147 @@
+"""`hub up`: embedded Redis, the database, workers, the scheduler and the web server in one command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import click
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from hub import create_app, services
+from hub.config import Settings, load_settings
+from hub.maintenance import ensure_admin, upgrade_database
+from hub.schedule import enqueue_due
+from hub.services import embedded_url_file, resolve_redis_url
+
+log = logging.getLogger(__name__)
+WORKER_GRACE = (
+    6.0  # seconds a worker gets to finish its job on shutdown; the whole stop stays < 10 s
+)
+
+
+def _spawn(*args: str) -> subprocess.Popen[bytes]:
+    # A session of their own: a terminal's Ctrl-C reaches only `hub up`, which stops the children
+    # in order (workers before the Redis they talk to). --parent-pid makes them follow us if we die.
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub", *args, "--parent-pid", str(os.getpid())],
+        start_new_session=True,
+    )
+
+
+def _start_embedded_redis(settings: Settings) -> subprocess.Popen[bytes]:
+    url_file = embedded_url_file(settings.instance_dir)
+    try:
+        resolve_redis_url(None, settings.instance_dir)
+    except Exception:  # not running: the expected case
+        url_file.unlink(missing_ok=True)
+    else:
+        info = json.loads(url_file.read_text())
+        raise click.ClickException(
+            f"another hub already runs on {settings.instance_dir} (embedded Redis pid {info['pid']}); "
+            "stop it first, or give this one its own HUB_INSTANCE_DIR"
+        )
+    proc = _spawn("redis")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise click.ClickException(
+                "the embedded Redis server did not start; see "
+                f"{settings.instance_dir / 'redis' / 'valkey.log'}"
+            )
+        if url_file.exists():
+            return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise click.ClickException("the embedded Redis server did not start within 30 s")
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def run_up(host: str, port: int, workers: int) -> None:
+    settings = load_settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    app: Flask = create_app()
+    try:
+        server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port"
+        ) from exc
+
+    upgrade_database(app)
+    admin_password = ensure_admin(app)
+
+    children: list[subprocess.Popen[bytes]] = []
+    redis_proc = _start_embedded_redis(settings) if not settings.redis_url else None
+    stop = threading.Event()
+    signals = {"count": 0}
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        signals["count"] += 1
+        stop.set()
+        if signals["count"] > 1:  # a second Ctrl-C: no more waiting
+            for child in children + ([redis_proc] if redis_proc else []):
+                if child.poll() is None:
+                    child.kill()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    try:
+        children.extend(_spawn("worker") for _ in range(workers))
+        web.start()
+        url = f"http://{host}:{server.server_port}"
+        click.echo(
+            f"Contact Hub is running at {url}  (data in {settings.instance_dir}; Ctrl-C stops it)"
+        )
+        if admin_password:
+            click.echo(
+                f"  First start: sign in as admin@contact-hub.example with the one-time "
+                f"password {admin_password}  (change it on the Account page)"
+            )
+        conn = services.redis(app)
+        last_schedule = 0.0
+        while not stop.wait(0.5):
+            if time.monotonic() - last_schedule >= 1.0:
+                last_schedule = time.monotonic()
+                try:
+                    enqueue_due(conn)
+                except Exception:  # Redis restarting: the next tick tries again
+                    log.exception("scheduler tick failed")
+            if redis_proc is not None and redis_proc.poll() is not None:
+                click.echo("the embedded Redis server stopped; shutting down", err=True)
+                break
+            for i, child in enumerate(children):
+                if child.poll() is not None:
+                    click.echo(f"a worker exited ({child.returncode}); starting another", err=True)
+                    children[i] = _spawn("worker")
+    finally:
+        click.echo("Stopping Contact Hub...")
+        if web.is_alive():
+            server.shutdown()
+        server.server_close()
+        threads = [threading.Thread(target=_stop, args=(c, WORKER_GRACE)) for c in children]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if redis_proc is not None:
+            _stop(redis_proc, 3.0)
+        click.echo("Stopped.")

@@ -1,0 +1,31 @@
+"""The RQ worker: the hub's queues, JSON job payloads, every job inside the app context."""
+
+from __future__ import annotations
+
+from flask import Flask
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from hub import services
+from hub.services import QUEUE_NAMES
+
+
+def run_worker(
+    app: Flask, queue_names: list[str], burst: bool = False, with_scheduler: bool = True
+) -> bool:
+    """Work the named queues; returns whether any job ran. Raises ValueError on an unknown queue."""
+    unknown = [n for n in queue_names if n not in QUEUE_NAMES]
+    if unknown or not queue_names:
+        raise ValueError(
+            f"unknown queue {', '.join(unknown) or '(none given)'}; "
+            f"the queues are {', '.join(QUEUE_NAMES)}"
+        )
+    conn = services.redis(app)
+    # Pushed before the work horse forks, so each job inherits it and can open its own session.
+    with app.app_context():
+        w = Worker(
+            [services.queue(n, conn) for n in queue_names],
+            connection=conn,
+            serializer=JSONSerializer,
+        )
+        return w.work(burst=burst, with_scheduler=with_scheduler)
