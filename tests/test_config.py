@@ -1,0 +1,49 @@
+import stat
+
+import pytest
+
+from hub.config import ConfigError, instance_secret_key, load_settings
+
+
+def test_defaults_need_no_environment(tmp_path):
+    s = load_settings({"HUB_INSTANCE_DIR": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    assert s.redis_url is None  # the embedded server
+    assert s.default_region == "CN"
+    assert s.timezone == "Asia/Shanghai"
+    assert not s.https
+
+
+def test_every_problem_is_listed_at_once():
+    with pytest.raises(ConfigError) as info:
+        load_settings({
+            "HUB_DATABASE_URL": "mysql://x/y",
+            "HUB_REDIS_URL": "http://nope",
+            "HUB_SECRET_KEY": "short",
+            "HUB_DEFAULT_REGION": "XX",
+            "HUB_TIMEZONE": "Mars/Base",
+            "TWILIO_ACCOUNT_SID": "AC123",
+            "TWILIO_FROM_NUMBER": "12345",
+            "HUB_PUBLIC_URL": "ftp://host",
+        })
+    message = str(info.value)
+    for name in ("HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_SECRET_KEY", "HUB_DEFAULT_REGION",
+                 "HUB_TIMEZONE", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "HUB_PUBLIC_URL"):
+        assert name in message
+    assert len(info.value.problems) == 8
+
+
+def test_plain_postgresql_url_uses_psycopg3_and_https_marks_cookies_secure():
+    s = load_settings({"HUB_DATABASE_URL": "postgresql://u@h/db",
+                       "HUB_PUBLIC_URL": "https://hub.example.com/"})
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+    assert s.public_url == "https://hub.example.com"
+    assert s.https
+
+
+def test_secret_key_is_generated_once_and_private(tmp_path):
+    first = instance_secret_key(tmp_path)
+    assert len(first) >= 32
+    assert instance_secret_key(tmp_path) == first
+    mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
+    assert mode == 0o600

@@ -1,0 +1,42 @@
+"""`hub db upgrade` builds the schema on an empty database, and the models match the migrations."""
+
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from hub.models import metadata
+
+
+def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
+    scratch_database, env_for_subprocess
+):
+    url = scratch_database()
+    env = {**env_for_subprocess, "HUB_DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-m", "hub", "db", "upgrade"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    engine = sa.create_engine(url)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        assert {t.name for t in metadata.sorted_tables} <= tables
+        assert "alembic_version" in tables
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, metadata) == []
+        # Running it again is a no-op, not an error.
+        again = subprocess.run([sys.executable, "-m", "hub", "db", "upgrade"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+    finally:
+        engine.dispose()
+
+
+def test_the_test_database_has_no_drift_either(app):
+    from hub.db import engine_for
+
+    with engine_for(app).connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, metadata) == []
