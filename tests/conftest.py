@@ -88,7 +88,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def app_config(
+    database_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     return {
         "HUB_DATABASE_URL": database_url,
         "HUB_REDIS_URL": redis_url,
@@ -152,9 +154,13 @@ def client(app: Flask) -> FlaskClient:
 def make_user(app: Flask) -> Callable[..., User]:
     counter = iter(range(1, 10_000))
 
-    def make(role: str = "agent", email: str | None = None, password: str = PASSWORD, **kw: Any) -> User:
+    def make(
+        role: str = "agent", email: str | None = None, password: str = PASSWORD, **kw: Any
+    ) -> User:
         with hubdb.session_scope(app) as s:
-            user = create_user(s, email or f"{role}{next(counter)}@example.com", role, password, **kw)
+            user = create_user(
+                s, email or f"{role}{next(counter)}@example.com", role, password, **kw
+            )
         return user
 
     return make

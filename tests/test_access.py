@@ -10,7 +10,9 @@ def _routes(app):
 
 
 def test_every_route_declares_who_may_use_it(app):
-    undeclared = [r.rule for r in _routes(app) if access_rule(app.view_functions[r.endpoint]) is None]
+    undeclared = [
+        r.rule for r in _routes(app) if access_rule(app.view_functions[r.endpoint]) is None
+    ]
     assert undeclared == []
 
 
@@ -37,8 +39,16 @@ def test_without_a_session_every_page_redirects_to_login(app, client):
     assert client.get("/no/such/page").status_code == 302  # unknown pages reveal nothing either
 
 
-@pytest.mark.parametrize("path", ["/api/v1", "/api/v1/me", "/api/v1/system/worker-checks",
-                                  "/api/v1/customers/1", "/api/v1/does-not-exist"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1",
+        "/api/v1/me",
+        "/api/v1/system/worker-checks",
+        "/api/v1/customers/1",
+        "/api/v1/does-not-exist",
+    ],
+)
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_every_api_path_known_or_not_answers_401_problem_json(client, path, method):
     response = client.open(path, method=method)

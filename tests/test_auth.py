@@ -26,8 +26,10 @@ def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session(clien
 def test_next_never_leaves_the_site(client, make_user):
     user = make_user()
     for target in ("//evil.example.com/", "https://evil.example.com/", "javascript:alert(1)"):
-        response = client.post(f"/login?next={target}", data={
-            "email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)})
+        response = client.post(
+            f"/login?next={target}",
+            data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+        )
         assert response.headers["Location"] == "/"
         client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 
@@ -103,13 +105,21 @@ def test_a_role_without_access_gets_403(client, signed_in):
 def test_admin_creates_a_user_and_bad_input_names_the_field(client, signed_in, db):
     signed_in("admin")
     token = csrf_token(client, "/admin/users")
-    bad = client.post("/admin/users", data={"email": "not-an-email", "role": "agent",
-                                            "csrf_token": token})
+    bad = client.post(
+        "/admin/users", data={"email": "not-an-email", "role": "agent", "csrf_token": token}
+    )
     assert bad.status_code == 422
     assert 'id="email-error"' in bad.get_data(as_text=True)
-    good = client.post("/admin/users", data={"email": "New.Agent@Example.com", "role": "agent",
-                                             "name": "New", "csrf_token": token},
-                       follow_redirects=True)
+    good = client.post(
+        "/admin/users",
+        data={
+            "email": "New.Agent@Example.com",
+            "role": "agent",
+            "name": "New",
+            "csrf_token": token,
+        },
+        follow_redirects=True,
+    )
     assert "one-time password" in good.get_data(as_text=True)
     assert db.scalar(sa.select(User).where(User.email == "new.agent@example.com")).role == "agent"
 
@@ -138,13 +148,17 @@ def test_tokens_are_stored_hashed(app, db, make_user):
 def test_revoked_token_is_refused(app, client, make_user):
     user = make_user()
     login(client, user.email)
-    page = client.post("/account/tokens", data={"name": "zapier", "csrf_token": csrf_token(client, "/account")})
+    page = client.post(
+        "/account/tokens", data={"name": "zapier", "csrf_token": csrf_token(client, "/account")}
+    )
     token = page.get_data(as_text=True).split('id="new-token">')[1].split("<")[0]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     with hubdb.session_scope(app) as s:
         token_id = s.scalar(sa.select(ApiToken.id))
-    client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client, "/account")})
+    client.post(
+        f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(client, "/account")}
+    )
     refused = client.get("/api/v1/me", headers=headers)
     assert refused.status_code == 401
     assert refused.content_type == "application/problem+json"
@@ -152,7 +166,9 @@ def test_revoked_token_is_refused(app, client, make_user):
 
 def test_api_role_check_answers_403_problem(app, client, make_user):
     token = _token_for(app, make_user("agent"))
-    response = client.post("/api/v1/system/worker-checks", headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/system/worker-checks", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 403
     assert response.content_type == "application/problem+json"
     assert response.json["status"] == 403

@@ -16,26 +16,37 @@ def test_defaults_need_no_environment(tmp_path):
 
 def test_every_problem_is_listed_at_once():
     with pytest.raises(ConfigError) as info:
-        load_settings({
-            "HUB_DATABASE_URL": "mysql://x/y",
-            "HUB_REDIS_URL": "http://nope",
-            "HUB_SECRET_KEY": "short",
-            "HUB_DEFAULT_REGION": "XX",
-            "HUB_TIMEZONE": "Mars/Base",
-            "TWILIO_ACCOUNT_SID": "AC123",
-            "TWILIO_FROM_NUMBER": "12345",
-            "HUB_PUBLIC_URL": "ftp://host",
-        })
+        load_settings(
+            {
+                "HUB_DATABASE_URL": "mysql://x/y",
+                "HUB_REDIS_URL": "http://nope",
+                "HUB_SECRET_KEY": "short",
+                "HUB_DEFAULT_REGION": "XX",
+                "HUB_TIMEZONE": "Mars/Base",
+                "TWILIO_ACCOUNT_SID": "AC123",
+                "TWILIO_FROM_NUMBER": "12345",
+                "HUB_PUBLIC_URL": "ftp://host",
+            }
+        )
     message = str(info.value)
-    for name in ("HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_SECRET_KEY", "HUB_DEFAULT_REGION",
-                 "HUB_TIMEZONE", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "HUB_PUBLIC_URL"):
+    for name in (
+        "HUB_DATABASE_URL",
+        "HUB_REDIS_URL",
+        "HUB_SECRET_KEY",
+        "HUB_DEFAULT_REGION",
+        "HUB_TIMEZONE",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM_NUMBER",
+        "HUB_PUBLIC_URL",
+    ):
         assert name in message
     assert len(info.value.problems) == 8
 
 
 def test_plain_postgresql_url_uses_psycopg3_and_https_marks_cookies_secure():
-    s = load_settings({"HUB_DATABASE_URL": "postgresql://u@h/db",
-                       "HUB_PUBLIC_URL": "https://hub.example.com/"})
+    s = load_settings(
+        {"HUB_DATABASE_URL": "postgresql://u@h/db", "HUB_PUBLIC_URL": "https://hub.example.com/"}
+    )
     assert s.database_url == "postgresql+psycopg://u@h/db"
     assert s.public_url == "https://hub.example.com"
     assert s.https

@@ -53,7 +53,9 @@ def test_an_unexpected_api_error_is_problem_json(app_config, make_user):
     user = make_user("agent")
     with hubdb.session_scope(app) as s:
         token = create_token(s, s.get(User, user.id), "t")
-    response = app.test_client().get("/api/v1/explode", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get(
+        "/api/v1/explode", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 500
     assert response.content_type == "application/problem+json"
     assert response.json["title"] == "Something went wrong"

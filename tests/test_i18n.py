@@ -27,14 +27,18 @@ def test_login_page_in_chinese_for_a_chinese_browser(client):
 
 
 def test_english_first_browser_gets_english(client):
-    body = client.get("/login", headers={"Accept-Language": "en-GB,zh;q=0.5"}).get_data(as_text=True)
+    body = client.get("/login", headers={"Accept-Language": "en-GB,zh;q=0.5"}).get_data(
+        as_text=True
+    )
     assert "<h1>Sign in</h1>" in body
 
 
 def test_the_users_choice_beats_the_browser_and_is_remembered(app, client, make_user):
     user = make_user("agent")
     login(client, user.email)
-    client.post("/language", data={"lang": "zh_Hans", "next": "/", "csrf_token": csrf_token(client, "/")})
+    client.post(
+        "/language", data={"lang": "zh_Hans", "next": "/", "csrf_token": csrf_token(client, "/")}
+    )
     other = app.test_client()  # another browser, English-speaking, same user
     login(other, user.email)
     body = other.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
@@ -42,23 +46,46 @@ def test_the_users_choice_beats_the_browser_and_is_remembered(app, client, make_
 
 
 def test_language_switch_works_before_signing_in(client):
-    client.post("/language", data={"lang": "zh_Hans", "next": "/login", "csrf_token": csrf_token(client)})
+    client.post(
+        "/language", data={"lang": "zh_Hans", "next": "/login", "csrf_token": csrf_token(client)}
+    )
     assert "<h1>登录</h1>" in client.get("/login").get_data(as_text=True)
 
 
 def test_every_message_in_the_code_has_a_chinese_translation(tmp_path):
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-                    str(REPO / "babel.cfg"), "-k", "lazy_gettext", "-o", str(pot), "--no-location",
-                    "--omit-header", str(REPO)],
-                   check=True, capture_output=True, cwd=REPO)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(REPO / "babel.cfg"),
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "--no-location",
+            "--omit-header",
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
     with open(pot, "rb") as fh:
         wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
     with open(ZH / "messages.po", "rb") as fh:
         catalog = read_po(fh)
-    translated = {(m.id if isinstance(m.id, str) else m.id[0]) for m in catalog
-                  if m.id and m.string and (m.string if isinstance(m.string, str) else all(m.string))
-                  and not m.fuzzy}
+    translated = {
+        (m.id if isinstance(m.id, str) else m.id[0])
+        for m in catalog
+        if m.id
+        and m.string
+        and (m.string if isinstance(m.string, str) else all(m.string))
+        and not m.fuzzy
+    }
     assert sorted(wanted - translated) == []
 
 

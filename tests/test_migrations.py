@@ -15,8 +15,13 @@ def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
 ):
     url = scratch_database()
     env = {**env_for_subprocess, "HUB_DATABASE_URL": url}
-    done = subprocess.run([sys.executable, "-m", "hub", "db", "upgrade"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     engine = sa.create_engine(url)
     try:
@@ -27,8 +32,13 @@ def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(ctx, metadata) == []
         # Running it again is a no-op, not an error.
-        again = subprocess.run([sys.executable, "-m", "hub", "db", "upgrade"], env=env,
-                               capture_output=True, text=True, timeout=120)
+        again = subprocess.run(
+            [sys.executable, "-m", "hub", "db", "upgrade"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert again.returncode == 0, again.stderr
     finally:
         engine.dispose()

@@ -7,9 +7,15 @@ from hub.crm.models import Customer
 
 def _add(db, owner, n, **kw):
     for i in range(n):
-        db.add(Customer(name=kw.get("name", f"Customer {i:03d}"), phone=kw.get("phone"),
-                        email=kw.get("email"), customer_class=kw.get("cls", "B"),
-                        owner_id=owner.id if owner else None))
+        db.add(
+            Customer(
+                name=kw.get("name", f"Customer {i:03d}"),
+                phone=kw.get("phone"),
+                email=kw.get("email"),
+                customer_class=kw.get("cls", "B"),
+                owner_id=owner.id if owner else None,
+            )
+        )
     db.commit()
 
 
@@ -35,7 +41,9 @@ def test_a_director_sees_every_customer(client, signed_in, make_user, db):
 def test_search_by_name_phone_digits_and_class(client, signed_in, db):
     me = signed_in("director")
     _add(db, me, 1, name="郑州华信科技有限公司", phone="+8613800138000", cls="A")
-    _add(db, me, 1, name="Blue Harbor Foods Inc.", phone="+12125550123", email="ops@blue.example.com")
+    _add(
+        db, me, 1, name="Blue Harbor Foods Inc.", phone="+12125550123", email="ops@blue.example.com"
+    )
     assert "郑州华信" in client.get("/customers?q=华信").get_data(as_text=True)
     by_phone = client.get("/customers?q=138 0013").get_data(as_text=True)
     assert "郑州华信" in by_phone and "Blue Harbor" not in by_phone

@@ -1,0 +1,174 @@
+"""`hub up` on embedded defaults, in a clean environment, as a newcomer runs it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _clean_env(home: Path) -> dict[str, str]:
+    # Nothing of ours: no HUB_*, no provider settings; the way a fresh shell looks.
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+    for key in ("VIRTUAL_ENV", "PYTHONPATH", "SYSTEMROOT"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            found |= {child} | _descendants(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "up", "--port", str(port)],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                status, body = _get(base + "/healthz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.3)
+        assert status == 200, "no healthy /healthz within 30 s"
+        assert json.loads(body)["checks"] == {"database": "ok", "redis": "ok"}
+
+        assert "<h1>Sign in</h1>" in _get(base + "/login")[1]
+        assert "<h1>登录</h1>" in _get(base + "/login", {"Accept-Language": "zh-CN"})[1]
+        assert (tmp_path / "instance" / "hub.sqlite3").exists()
+        assert (tmp_path / "instance" / "redis").is_dir()
+        children = _descendants(proc.pid)
+        assert len(children) >= 3  # embedded Redis (wrapper and server) and a worker
+    finally:
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        out, _ = proc.communicate(timeout=15)
+        took = time.monotonic() - started
+    assert took < 10, f"took {took:.1f}s to stop"
+    assert "First start: sign in as admin@contact-hub.example" in out
+    assert "Stopped." in out
+    assert "Traceback" not in out, out
+    leftovers = [pid for pid in children if _alive(pid)]
+    assert leftovers == [], out
+
+
+def test_embedded_redis_keeps_queued_work_across_a_restart(tmp_path):
+    from redis import Redis
+
+    env = {**_clean_env(tmp_path), "HUB_INSTANCE_DIR": str(tmp_path / "instance")}
+    url_file = tmp_path / "instance" / "embedded-redis.json"
+
+    def start() -> tuple[subprocess.Popen, Redis]:
+        proc = subprocess.Popen([sys.executable, "-m", "hub", "redis"], env=env)
+        deadline = time.monotonic() + 20
+        while not url_file.exists():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        return proc, Redis.from_url(json.loads(url_file.read_text())["url"])
+
+    proc, conn = start()
+    conn.rpush("rq:queue:default", "job-1", "job-2")
+    conn.close()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    assert not url_file.exists()
+
+    proc, conn = start()
+    try:
+        assert conn.lrange("rq:queue:default", 0, -1) == [b"job-1", b"job-2"]
+    finally:
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def test_a_second_hub_up_on_the_same_instance_is_refused(tmp_path):
+    env = {**_clean_env(tmp_path), "HUB_INSTANCE_DIR": str(tmp_path / "instance")}
+    first = subprocess.Popen([sys.executable, "-m", "hub", "redis"], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "instance" / "embedded-redis.json").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        second = subprocess.run(
+            [sys.executable, "-m", "hub", "up", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert "another hub already runs" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=15)
+
+
+def test_a_busy_port_is_reported(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "hub", "up", "--port", str(port)],
+            cwd=tmp_path,
+            env=_clean_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert f"Port {port} is in use by another program" in done.stderr
+    assert "Traceback" not in done.stderr

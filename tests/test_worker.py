@@ -1,0 +1,125 @@
+"""Jobs enqueued by the web process are run by real RQ workers against the same Redis."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import sqlalchemy as sa
+
+from hub import services
+from hub.schedule import Periodic, enqueue_due
+from hub.system import WorkerHeartbeat, request_worker_check
+from tests.conftest import csrf_token
+
+
+def test_worker_check_from_the_system_page_is_run_by_a_burst_worker(
+    client, signed_in, db, run_jobs
+):
+    signed_in("admin")
+    response = client.post(
+        "/admin/system/check",
+        data={"csrf_token": csrf_token(client, "/admin/system/")},
+        follow_redirects=True,
+    )
+    assert "A check was queued on every queue" in response.get_data(as_text=True)
+    assert run_jobs() is True
+    rows = db.scalars(sa.select(WorkerHeartbeat)).all()
+    assert sorted(r.queue for r in rows) == ["bulk", "default", "high"]
+    assert all(r.pid != os.getpid() for r in rows)  # ran in the forked work horse
+    page = client.get("/admin/system/").get_data(as_text=True)
+    assert page.count("never") == 0  # every queue now has a "last served" time
+
+
+def test_a_separately_started_hub_worker_runs_jobs_the_web_process_enqueued(
+    app, client, make_user, db, env_for_subprocess
+):
+    from hub import db as hubdb
+    from hub.auth import User, create_token
+
+    admin = make_user("admin")
+    with hubdb.session_scope(app) as s:
+        token = create_token(s, s.get(User, admin.id), "t")
+    queued = client.post(
+        "/api/v1/system/worker-checks", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert queued.status_code == 202
+    job_ids = set(queued.json["jobs"])
+    assert len(job_ids) == 3
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hub", "worker"],
+        env=env_for_subprocess,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        rows = []
+        while time.monotonic() < deadline and len(rows) < 3:
+            time.sleep(0.3)
+            db.expire_all()
+            rows = db.scalars(sa.select(WorkerHeartbeat)).all()
+        assert {r.job_id for r in rows} == job_ids
+        assert all(r.worker and r.worker != "inline" for r in rows)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=30)
+    assert worker.returncode == 0, out
+    assert "warm shut down" in out.lower() or "stopping" in out.lower()
+
+
+def test_python_worker_py_is_the_same_worker(app, db, env_for_subprocess, redis_conn):
+    from tests.conftest import REPO
+
+    request_worker_check(redis_conn)
+    done = subprocess.run(
+        [sys.executable, str(REPO / "worker.py"), "--burst", "--without-scheduler"],
+        env=env_for_subprocess,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert db.scalar(sa.select(sa.func.count()).select_from(WorkerHeartbeat)) == 3
+
+
+def test_unknown_queue_is_refused_by_name(env_for_subprocess):
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "worker", "--queues", "high,urgent"],
+        env=env_for_subprocess,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "unknown queue urgent" in done.stderr
+
+
+def test_a_periodic_job_is_enqueued_once_per_period_however_many_schedulers(redis_conn):
+    calls = []
+    job = Periodic("probe", 60, lambda conn: calls.append(1))
+    now = 1_000_000 * 60.0
+    assert enqueue_due(redis_conn, now, (job,)) == ["probe"]
+    assert enqueue_due(redis_conn, now + 30, (job,)) == []  # a second scheduler, same period
+    assert enqueue_due(redis_conn, now + 61, (job,)) == ["probe"]
+    assert len(calls) == 2
+
+
+def test_pubsub_events_reach_a_subscriber(redis_conn):
+    stream = services.subscribe_events("agent:7", connection=redis_conn, timeout=2)
+    # The first next() subscribes and waits; publish from "another process" once subscribed.
+    import threading
+
+    def publish_later():
+        for _ in range(50):
+            if services.publish_event("agent:7", {"type": "pop", "who": "张伟"}, redis_conn):
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=publish_later).start()
+    event = next(e for e in stream if e is not None)
+    assert event == {"type": "pop", "who": "张伟"}
+    stream.close()
