@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from hub import db
@@ -15,10 +16,10 @@ from hub.auth import (
     User,
     create_token,
     create_user,
-    current_user,
     generate_password,
     login_required,
     login_session,
+    require_user,
     revoke_token,
     roles_required,
     set_password,
@@ -59,7 +60,7 @@ def users() -> str:
 
 @bp.post("/admin/users")
 @roles_required()
-def create_user_view() -> str | Response:
+def create_user_view() -> tuple[str, int] | Response:
     form = {k: request.form.get(k, "") for k in ("email", "name", "role", "password")}
     password = form["password"] or generate_password()
     s = db.session()
@@ -75,7 +76,7 @@ def create_user_view() -> str | Response:
             roles=ROLES,
             form=form,
             errors={exc.field: exc.message},
-        ), 422  # type: ignore[return-value]
+        ), 422
     s.commit()
     if form["password"]:
         flash(_("User %(email)s created.", email=user.email), "success")
@@ -97,10 +98,10 @@ def create_user_view() -> str | Response:
 def update_user(user_id: int) -> Response:
     s = db.session()
     user = s.get(User, user_id) or abort(404)
-    me = current_user()
+    me = require_user()
     role = request.form.get("role", user.role)
     active = request.form.get("active") == "1"
-    if user.id == me.id and (role != user.role or not active):  # type: ignore[union-attr]
+    if user.id == me.id and (role != user.role or not active):
         flash(_("You cannot change your own role or deactivate yourself."), "error")
         return redirect(url_for("admin.users"))
     if role not in ROLES:
@@ -115,48 +116,48 @@ def update_user(user_id: int) -> Response:
     return redirect(url_for("admin.users"))
 
 
+def _my_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session().scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
 @bp.get("/account")
 @login_required
 def account() -> str:
-    user = current_user()
-    tokens = (
-        db.session()
-        .scalars(
-            sa.select(ApiToken)
-            .where(ApiToken.user_id == user.id)
-            .order_by(ApiToken.created_at.desc())  # type: ignore[union-attr]
-        )
-        .all()
-    )
-    return render_template("account.html", tokens=tokens, new_token=None, errors={})
+    user = require_user()
+    # Shown once: popped from the session on the redirect that follows its creation.
+    new_token = session.pop("new_token", None)
+    return render_template("account.html", tokens=_my_tokens(user), new_token=new_token, errors={})
 
 
 @bp.post("/account/tokens")
 @login_required
-def create_token_view() -> str | Response:
-    user = current_user()
-    assert user is not None
+def create_token_view() -> tuple[str, int] | Response:
+    user = require_user()
     s = db.session()
     try:
         token = create_token(s, user, request.form.get("name", ""))
     except AuthError as exc:
         s.rollback()
-        tokens = s.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)).all()
-        return render_template(
-            "account.html", tokens=tokens, new_token=None, errors={exc.field: exc.message}
-        ), 422  # type: ignore[return-value]
+        page = render_template(
+            "account.html", tokens=_my_tokens(user), new_token=None, errors={exc.field: exc.message}
+        )
+        return page, 422
     s.commit()
-    tokens = s.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
-    ).all()
-    return render_template("account.html", tokens=tokens, new_token=token, errors={})
+    # Post/redirect/get: a reload must not create a second token.
+    session["new_token"] = token
+    return redirect(url_for("admin.account"))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token_view(token_id: int) -> Response:
-    user = current_user()
-    assert user is not None
+    user = require_user()
     if revoke_token(db.session(), user, token_id):
         db.session().commit()
         flash(_("The token was revoked; requests that use it are refused from now on."), "success")
@@ -168,17 +169,14 @@ def revoke_token_view(token_id: int) -> Response:
 @bp.post("/account/password")
 @login_required
 def change_password() -> Response:
-    user = current_user()
-    assert user is not None
-    from werkzeug.security import check_password_hash
-
+    user = require_user()
     if not check_password_hash(user.password_hash, request.form.get("current", "")):
         flash(_("The current password is not right."), "error")
         return redirect(url_for("admin.account"))
     try:
         set_password(user, request.form.get("new", ""))
-    except AuthError:
-        flash(_("The new password needs at least 10 characters."), "error")
+    except AuthError as exc:
+        flash(exc.message, "error")
         return redirect(url_for("admin.account"))
     db.session().commit()
     login_session(user)  # keep this browser signed in; every other session ends

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from hub import services
-from hub.auth import current_user, login_required, roles_required
+from hub.auth import login_required, require_user, roles_required
 from hub.system import request_worker_check
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -29,7 +29,7 @@ def user_json(user: Any) -> dict[str, Any]:
 @login_required
 def me() -> Response:
     """Who the token belongs to."""
-    return jsonify(user_json(current_user()))
+    return jsonify(user_json(require_user()))
 
 
 @bp.post("/system/worker-checks")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import g, request, session
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -89,8 +90,14 @@ def normalize_email(email: str) -> str:
     try:
         info = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AuthError("email", str(exc)) from exc
+        raise AuthError(
+            "email", _("%(value)s is not a valid email address.", value=email.strip() or '""')
+        ) from exc
     return info.normalized.lower()
+
+
+def _password_too_short() -> str:
+    return _("The password needs at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
 
 
 def create_user(
@@ -99,13 +106,16 @@ def create_user(
     """Create a user; raises AuthError naming the field when input is refused."""
     email = normalize_email(email)
     if role not in ROLES:
-        raise AuthError("role", f"unknown role {role!r}; the roles are {', '.join(ROLES)}")
+        raise AuthError(
+            "role",
+            _("Unknown role %(role)s; the roles are %(roles)s.", role=role, roles=", ".join(ROLES)),
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError("password", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise AuthError("password", _password_too_short())
     if locale is not None and locale not in LOCALES:
-        raise AuthError("locale", f"unknown language {locale!r}")
+        raise AuthError("locale", _("Unknown language %(locale)s.", locale=locale))
     if db.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise AuthError("email", f"a user with the email {email} already exists")
+        raise AuthError("email", _("A user with the email %(email)s already exists.", email=email))
     user = User(
         email=email,
         role=role,
@@ -120,7 +130,7 @@ def create_user(
 
 def set_password(user: User, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError("password", f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise AuthError("password", _password_too_short())
     user.password_hash = generate_password_hash(password)
     user.session_key = secrets.token_hex(16)
 
@@ -156,7 +166,7 @@ def create_token(db: Session, user: User, name: str) -> str:
     """Create an API token and return it; only its hash is stored, so this is the only sight of it."""
     name = name.strip()
     if not name:
-        raise AuthError("name", "give the token a name that says where it is used")
+        raise AuthError("name", _("Give the token a name that says where it is used."))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.add(ApiToken(user=user, name=name[:80], token_hash=hash_token(token), prefix=token[:12]))
     db.flush()
@@ -222,6 +232,14 @@ def access_rule(view: Callable[..., Any] | None) -> Any:
 
 def current_user() -> User | None:
     return g.get("user")
+
+
+def require_user() -> User:
+    """The signed-in user, in a view whose access rule already demanded one."""
+    user = g.get("user")
+    if user is None:
+        raise RuntimeError("require_user() in a view that does not require sign-in")
+    return user
 
 
 def load_session_user(db: Session) -> User | None:

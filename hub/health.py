@@ -37,7 +37,7 @@ def healthz() -> tuple[Response, int]:
     }
     checks = {name: problems.get(name, "ok") for name in ("database", "redis")}
     status = 503 if problems else 200
-    body = {"status": "fail" if problems else "ok", "checks": checks}
+    body: dict[str, object] = {"status": "fail" if problems else "ok", "checks": checks}
     if problems:
         body["failing"] = sorted(problems)
     return jsonify(body), status

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
+from werkzeug.wrappers import Response
 
 from hub import db, services
 from hub.auth import authenticate, current_user, login_session, public
@@ -86,7 +87,7 @@ def safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-def login():  # type: ignore[no-untyped-def]
+def login() -> str | tuple[str, int] | Response:
     if current_user() is not None and request.method == "GET":
         return redirect(safe_next(request.args.get("next")))
     email = request.form.get("email", "")
@@ -119,7 +120,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 @public
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> Response:
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from werkzeug.wrappers import Response
 
 from hub import db
-from hub.auth import LOCALES, current_user, login_required, public
+from hub.auth import LOCALES, current_user, login_required, public, require_user
 from hub.crm.customers import class_counts
 from hub.login import safe_next
 
@@ -16,8 +16,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 @login_required
 def index() -> str:
-    user = current_user()
-    assert user is not None
+    user = require_user()
     counts = class_counts(db.session(), user)
     return render_template("index.html", counts=counts, total=sum(counts.values()))
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker, get_current_job
+from rq.worker import BaseWorker
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.wrappers import Response
 
@@ -109,7 +110,7 @@ def overview() -> str:
     s = db.session()
     redis_error = check_redis()
     states: list[QueueState] = []
-    workers: list[Worker] = []
+    workers: list[BaseWorker] = []
     if redis_error is None:
         conn = services.redis()
         states = queue_states(s, conn)

@@ -138,6 +138,15 @@ def test_api_me_answers_who_the_token_belongs_to(app, client, make_user):
     assert response.json["role"] == "specialist"
 
 
+def test_a_token_needs_a_name(client, signed_in):
+    signed_in("agent")
+    response = client.post(
+        "/account/tokens", data={"name": "  ", "csrf_token": csrf_token(client, "/account")}
+    )
+    assert response.status_code == 422
+    assert "Give the token a name" in response.get_data(as_text=True)
+
+
 def test_tokens_are_stored_hashed(app, db, make_user):
     token = _token_for(app, make_user())
     stored = db.scalar(sa.select(ApiToken))
@@ -148,10 +157,13 @@ def test_tokens_are_stored_hashed(app, db, make_user):
 def test_revoked_token_is_refused(app, client, make_user):
     user = make_user()
     login(client, user.email)
-    page = client.post(
+    created = client.post(
         "/account/tokens", data={"name": "zapier", "csrf_token": csrf_token(client, "/account")}
     )
-    token = page.get_data(as_text=True).split('id="new-token">')[1].split("<")[0]
+    assert created.status_code == 302  # post/redirect/get: a reload creates nothing
+    page = client.get(created.headers["Location"]).get_data(as_text=True)
+    token = page.split('id="new-token">')[1].split("<")[0]
+    assert 'id="new-token"' not in client.get("/account").get_data(as_text=True)  # shown once
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     with hubdb.session_scope(app) as s:

@@ -12,7 +12,7 @@ from hub.crm.models import Customer
 from hub.pagination import Page, paginate
 
 
-def visible_customers(user: User) -> sa.Select[tuple[Customer]]:
+def visible_customers(user: User) -> sa.Select[Customer]:
     """Agents see the customers they own; directors, specialists and admins see all."""
     stmt = sa.select(Customer)
     if user.role == Role.AGENT:

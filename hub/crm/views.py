@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from hub import db
-from hub.auth import current_user, login_required
+from hub.auth import login_required, require_user
 from hub.crm.customers import search_customers
 
 bp = Blueprint("crm", __name__)
@@ -14,8 +14,7 @@ bp = Blueprint("crm", __name__)
 @bp.get("/customers")
 @login_required
 def customers() -> str:
-    user = current_user()
-    assert user is not None
+    user = require_user()
     q = request.args.get("q", "")
     cls = request.args.get("class") or None
     if cls not in (None, "A", "B", "C"):

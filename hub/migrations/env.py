@@ -25,6 +25,6 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = sa.create_engine(config.get_main_option("sqlalchemy.url", ""))
     with engine.begin() as conn:
         _run(conn)

@@ -1,0 +1,151 @@
+"""The pages in a real headless Chromium: English and Chinese, desk and phone sizes.
+
+Screenshots land in test-artifacts/ for a person to look at.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hub.crm.models import Customer
+from tests.conftest import PASSWORD, REPO
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if os.environ.get("HUB_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's chromium package")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _page(browser, **context):
+    ctx = browser.new_context(**context)
+    ctx.set_default_timeout(10_000)
+    return ctx.new_page()
+
+
+def test_login_page_in_english_and_chinese(browser, live_server):
+    en = _page(browser, locale="en-US")
+    en.goto(live_server + "/login")
+    assert en.locator("h1").inner_text() == "Sign in"
+    en.screenshot(path=ARTIFACTS / "login-en.png")
+    zh = _page(browser, locale="zh-CN")
+    zh.goto(live_server + "/login")
+    assert zh.locator("h1").inner_text() == "登录"
+    assert zh.get_by_label("邮箱").is_visible()
+    zh.screenshot(path=ARTIFACTS / "login-zh.png")
+
+
+def test_an_agent_signs_in_finds_a_customer_and_switches_to_chinese(
+    browser, live_server, make_user, db
+):
+    agent = make_user("agent", name="张伟")
+    db.add_all(
+        [
+            Customer(
+                name="郑州华信科技有限公司",
+                phone="+8613800138000",
+                customer_class="A",
+                owner_id=agent.id,
+                region="Henan",
+            ),
+            Customer(
+                name="Blue Harbor Foods Inc.",
+                phone="+12125550123",
+                customer_class="B",
+                owner_id=agent.id,
+                region="Overseas",
+            ),
+        ]
+    )
+    db.commit()
+    page = _page(browser, locale="en-US")
+    page.goto(live_server + "/customers")
+    assert "/login" in page.url  # not signed in yet
+    page.get_by_label("Email").fill(agent.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(live_server + "/customers")
+    assert page.get_by_text("2 customers").is_visible()
+    page.get_by_role("searchbox").fill("华信")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/customers?q=*")
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 1 and "郑州华信" in rows.first.inner_text()
+    page.get_by_role("button", name="简体中文").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "客户"
+    page.get_by_role("link", name="首页").click()
+    assert "欢迎" in page.locator("h1").inner_text()
+    page.screenshot(path=ARTIFACTS / "home-zh.png", full_page=True)
+
+
+def test_phone_sized_screen_stacks_the_list_and_dials_by_tel_link(
+    browser, live_server, make_user, db
+):
+    agent = make_user("agent")
+    db.add(
+        Customer(
+            name="Redwood Supplies Ltd.",
+            phone="+8613900139000",
+            customer_class="C",
+            owner_id=agent.id,
+        )
+    )
+    db.commit()
+    page = _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(live_server + "/login")
+    page.get_by_label("Email").fill(agent.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server + "/customers")
+    link = page.locator('a[href="tel:+8613900139000"]')
+    assert link.is_visible()
+    assert page.locator("table.list thead").is_hidden()  # rows become cards on a phone
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
+    page.screenshot(path=ARTIFACTS / "customers-phone.png", full_page=True)
+
+
+def test_an_admin_creates_an_api_token_that_is_shown_once(browser, live_server, make_user):
+    admin = make_user("admin")
+    page = _page(browser, locale="en-US")
+    page.goto(live_server + "/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Account").click()
+    page.get_by_label("Token name").fill("website lead form")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("hub_")
+    page.screenshot(path=ARTIFACTS / "account-token.png", full_page=True)
+    page.reload()
+    assert page.locator("#new-token").count() == 0
+    assert token not in page.content()
+    assert page.get_by_text("website lead form").is_visible()
