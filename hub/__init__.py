@@ -31,12 +31,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(flask_config(settings))
     app.config.update(overrides)
 
-    from hub import admin, api, db, errors, guard, health, i18n, login, pages, services, system
+    from hub import (
+        admin,
+        api,
+        db,
+        errors,
+        formatting,
+        guard,
+        health,
+        i18n,
+        login,
+        pages,
+        services,
+        system,
+    )
     from hub.crm import views as crm_views
 
     db.init_app(app)
     services.init_app(app)
     i18n.init_app(app)
+    formatting.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
     for module in (login, pages, health, admin, system, api, crm_views):
