@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub.config import Settings, instance_secret_key, load_settings
+from hub.config import SETTINGS_HELP, Settings, instance_secret_key, load_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -25,11 +26,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, `config` on top (tests pass HUB_* keys here)."""
     overrides = dict(config or {})
     settings = load_settings(
-        {**os.environ, **{k: str(v) for k, v in overrides.items() if isinstance(v, str | int)}}
+        {**os.environ, **{k: str(v) for k, v in overrides.items() if k in SETTINGS_HELP}}
     )
     app = Flask(__name__, template_folder=str(_template_dir()), static_folder="static")
     app.config.from_mapping(flask_config(settings))
     app.config.update(overrides)
+    if settings.proxy_count:
+        # Behind N proxies: the client's address and scheme come from their X-Forwarded-* headers.
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
     from hub import (
         admin,

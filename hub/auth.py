@@ -181,7 +181,10 @@ def user_for_token(db: Session, token: str) -> User | None:
     )
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    # Written at most once a minute, so a busy integration does not turn every read into a write.
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now
     return row.user
 
 

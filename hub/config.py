@@ -20,6 +20,7 @@ SETTINGS_HELP: dict[str, str] = {
     "HUB_DEFAULT_REGION": "Region for phone numbers written without a country code (default: CN)",
     "HUB_TIMEZONE": "IANA time zone of the business (default: Asia/Shanghai)",
     "HUB_INSTANCE_DIR": "Folder for the embedded defaults' files (default: ./instance)",
+    "HUB_PROXY_COUNT": "How many reverse proxies stand in front of the web server (default: 0)",
     "TWILIO_ACCOUNT_SID": "Twilio account SID",
     "TWILIO_AUTH_TOKEN": "Twilio auth token (also verifies Twilio webhooks)",
     "TWILIO_FROM_NUMBER": "Sender number for SMS and caller id, in E.164",
@@ -48,6 +49,7 @@ class Settings:
     public_url: str | None
     default_region: str
     timezone: str
+    proxy_count: int = 0
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
@@ -117,6 +119,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         problems.append(f"HUB_TIMEZONE={tz!r} is not an IANA time zone such as Asia/Shanghai")
 
+    proxies = _clean(env, "HUB_PROXY_COUNT") or "0"
+    if not proxies.isdigit() or int(proxies) > 10:
+        problems.append(f"HUB_PROXY_COUNT={proxies!r} is not a whole number from 0 to 10")
+        proxies = "0"
+
     twilio = {k: _clean(env, k) for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
     if any(twilio.values()) and not all(twilio.values()):
         missing = [k for k, v in twilio.items() if not v]
@@ -148,6 +155,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_url=public_url,
         default_region=region,
         timezone=tz,
+        proxy_count=int(proxies),
         twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
         twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
         twilio_from_number=from_number,

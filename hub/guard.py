@@ -33,7 +33,7 @@ def enforce_access() -> Any:
                 _("Send a valid API token as 'Authorization: Bearer <token>'."),
                 headers={"WWW-Authenticate": 'Bearer realm="contact-hub"'},
             )
-        db.session().commit()  # keeps last_used_at
+        db.session().commit()  # keeps last_used_at (a no-op when nothing changed)
     else:
         if request.method not in SAFE_METHODS:
             csrf.protect()  # raises CSRFError, answered as 400 with a message

@@ -19,7 +19,7 @@ from hub import create_app, services
 from hub.config import Settings, load_settings
 from hub.maintenance import ensure_admin, upgrade_database
 from hub.schedule import enqueue_due
-from hub.services import embedded_url_file, resolve_redis_url
+from hub.services import RedisNotConfigured, embedded_url_file, resolve_redis_url
 
 log = logging.getLogger(__name__)
 WORKER_GRACE = (
@@ -40,7 +40,7 @@ def _start_embedded_redis(settings: Settings) -> subprocess.Popen[bytes]:
     url_file = embedded_url_file(settings.instance_dir)
     try:
         resolve_redis_url(None, settings.instance_dir)
-    except Exception:  # not running: the expected case
+    except RedisNotConfigured:  # not running: the expected case
         url_file.unlink(missing_ok=True)
     else:
         info = json.loads(url_file.read_text())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -41,10 +41,16 @@ class WorkerHeartbeat(Base):
     job_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
 
+HEARTBEAT_KEEP = timedelta(days=7)
+
+
 def record_heartbeat(queue_name: str, requested_at: str) -> int:
     """RQ job: write down that a worker picked this queue's check up. Returns the row id."""
     job = get_current_job()
     with session_scope() as s:
+        s.execute(
+            sa.delete(WorkerHeartbeat).where(WorkerHeartbeat.ran_at < utcnow() - HEARTBEAT_KEEP)
+        )
         row = WorkerHeartbeat(
             queue=queue_name,
             worker=(job.worker_name if job else None) or "inline",

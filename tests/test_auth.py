@@ -193,3 +193,20 @@ def test_api_does_not_need_csrf_and_unknown_paths_with_a_token_are_404(app, clie
     missing = client.get("/api/v1/no/such/thing", headers=headers)
     assert missing.status_code == 404
     assert missing.content_type == "application/problem+json"
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(
+    app_config, make_user, redis_conn
+):
+    from hub import create_app
+
+    proxied = create_app({**app_config, "HUB_PROXY_COUNT": "1"}).test_client()
+    user = make_user()
+    token = csrf_token(proxied)
+    proxied.post(
+        "/login",
+        data={"email": user.email, "password": "wrong", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    assert redis_conn.get("hub:login-fail:ip:203.0.113.9") == b"1"
+    assert redis_conn.get("hub:login-fail:ip:127.0.0.1") is None

@@ -26,6 +26,7 @@ def test_every_problem_is_listed_at_once():
                 "TWILIO_ACCOUNT_SID": "AC123",
                 "TWILIO_FROM_NUMBER": "12345",
                 "HUB_PUBLIC_URL": "ftp://host",
+                "HUB_PROXY_COUNT": "two",
             }
         )
     message = str(info.value)
@@ -38,9 +39,10 @@ def test_every_problem_is_listed_at_once():
         "TWILIO_AUTH_TOKEN",
         "TWILIO_FROM_NUMBER",
         "HUB_PUBLIC_URL",
+        "HUB_PROXY_COUNT",
     ):
         assert name in message
-    assert len(info.value.problems) == 8
+    assert len(info.value.problems) == 9
 
 
 def test_plain_postgresql_url_uses_psycopg3_and_https_marks_cookies_secure():

@@ -123,3 +123,28 @@ def test_pubsub_events_reach_a_subscriber(redis_conn):
     event = next(e for e in stream if e is not None)
     assert event == {"type": "pop", "who": "张伟"}
     stream.close()
+
+
+def test_a_worker_check_prunes_checks_older_than_a_week(app, db, redis_conn, run_jobs):
+    from datetime import timedelta
+
+    from hub.db import utcnow
+
+    old = utcnow() - timedelta(days=8)
+    db.add(
+        WorkerHeartbeat(
+            queue="bulk",
+            worker="gone",
+            host="h",
+            pid=1,
+            requested_at=old,
+            ran_at=old,
+            job_id="old-1",
+        )
+    )
+    db.commit()
+    request_worker_check(redis_conn)
+    run_jobs()
+    db.expire_all()
+    assert db.scalar(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.job_id == "old-1")) is None
+    assert db.scalar(sa.select(sa.func.count()).select_from(WorkerHeartbeat)) == 3
