@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api,
         db,
         errors,
+        events,
         formatting,
         guard,
         health,
@@ -58,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
-    for module in (login, pages, health, admin, system, api, crm_views):
+    for module in (login, pages, health, events, admin, system, api, crm_views):
         app.register_blueprint(module.bp)
     return app
 

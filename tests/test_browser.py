@@ -49,6 +49,14 @@ def _page(browser, **context):
     return ctx.new_page()
 
 
+def _sign_in(page, live_server, user, path="/login"):
+    if path:
+        page.goto(live_server + path)
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_login_page_in_english_and_chinese(browser, live_server):
     en = _page(browser, locale="en-US")
     en.goto(live_server + "/login")
@@ -87,9 +95,7 @@ def test_an_agent_signs_in_finds_a_customer_and_switches_to_chinese(
     page = _page(browser, locale="en-US")
     page.goto(live_server + "/customers")
     assert "/login" in page.url  # not signed in yet
-    page.get_by_label("Email").fill(agent.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page, live_server, agent, path=None)
     page.wait_for_url(live_server + "/customers")
     assert page.get_by_text("2 customers").is_visible()
     page.get_by_role("searchbox").fill("华信")
@@ -119,10 +125,7 @@ def test_phone_sized_screen_stacks_the_list_and_dials_by_tel_link(
     )
     db.commit()
     page = _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(agent.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page, live_server, agent)
     page.goto(live_server + "/customers")
     link = page.locator('a[href="tel:+8613900139000"]')
     assert link.is_visible()
@@ -135,10 +138,7 @@ def test_phone_sized_screen_stacks_the_list_and_dials_by_tel_link(
 def test_an_admin_creates_an_api_token_that_is_shown_once(browser, live_server, make_user):
     admin = make_user("admin")
     page = _page(browser, locale="en-US")
-    page.goto(live_server + "/login")
-    page.get_by_label("Email").fill(admin.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page, live_server, admin)
     page.get_by_role("link", name="Account").click()
     page.get_by_label("Token name").fill("website lead form")
     page.get_by_role("button", name="Create token").click()

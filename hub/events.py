@@ -1,0 +1,48 @@
+"""GET /events: a Server-Sent Events stream of the signed-in user's live events (Redis pub/sub)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app
+
+from hub import db, services
+from hub.auth import login_required, require_user
+
+bp = Blueprint("events", __name__)
+KEEPALIVE_SECONDS = 15.0
+
+
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def sse_stream(events: Iterator[dict[str, object] | None]) -> Iterator[str]:
+    """Server-Sent Events lines; a comment on silence keeps proxies from closing the stream."""
+    yield "retry: 3000\n\n"  # the browser reconnects by itself after a drop
+    for event in events:
+        if event is None:
+            yield ": keepalive\n\n"
+            continue
+        kind = str(event.get("type", "message"))
+        yield f"event: {kind}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+@bp.get("/events")
+@login_required
+def stream() -> Response:
+    user = require_user()
+    channel = user_channel(user.id)
+    conn = services.redis()
+    db.session().close()  # the stream may last hours; it must not hold a database connection
+    events = services.subscribe_events(
+        channel,
+        connection=conn,
+        timeout=current_app.config.get("EVENTS_KEEPALIVE", KEEPALIVE_SECONDS),
+    )
+    return Response(
+        sse_stream(events),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

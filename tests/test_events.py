@@ -1,0 +1,61 @@
+"""The live event stream: a real threaded server holds it open and still answers other requests."""
+
+import threading
+import time
+
+import requests
+
+from hub import services
+from hub.events import user_channel
+from tests.conftest import CSRF_RE, PASSWORD
+
+
+def _signed_in_session(base, user):
+    s = requests.Session()
+    token = CSRF_RE.search(s.get(base + "/login").text).group(1)
+    r = s.post(
+        base + "/login",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302
+    return s
+
+
+def test_events_reach_only_their_user_while_the_server_keeps_serving(
+    live_server, make_user, redis_conn
+):
+    me, other = make_user("agent"), make_user("agent")
+    s = _signed_in_session(live_server, me)
+    with s.get(live_server + "/events", stream=True, timeout=10) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+
+        def publish():
+            # Publish once the stream has subscribed; the other user's event must not arrive.
+            for _ in range(100):
+                services.publish_event(
+                    user_channel(other.id), {"type": "pop", "who": "secret"}, redis_conn
+                )
+                if services.publish_event(
+                    user_channel(me.id), {"type": "pop", "who": "郑州华信"}, redis_conn
+                ):
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=publish).start()
+        # Another request is answered while the stream is held open.
+        assert requests.get(live_server + "/healthz", timeout=5).status_code == 200
+        lines = []
+        for line in stream.iter_lines(decode_unicode=True):
+            lines.append(line)
+            if line.startswith("data:"):
+                break
+    assert "event: pop" in lines
+    assert lines[-1] == 'data: {"type": "pop", "who": "郑州华信"}'
+    assert "secret" not in "".join(lines)
+
+
+def test_events_need_a_session(live_server):
+    r = requests.get(live_server + "/events", allow_redirects=False, timeout=5)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
