@@ -1,10 +1,46 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
-from hub.crm.models import Customer
+from hub.crm.complaints import Complaint, ComplaintAttachment
+from hub.crm.followups import FollowUp
+from hub.crm.models import (
+    Assignment,
+    AuditEntry,
+    Consent,
+    Contact,
+    CrmSetting,
+    Customer,
+    CustomField,
+    CustomFieldValue,
+    Tag,
+)
+from hub.crm.opportunities import Opportunity
+from hub.crm.orders import Order, OrderLine
+from hub.crm.reminders import Digest
 from hub.db import Base
 from hub.system import WorkerHeartbeat
 
 metadata = Base.metadata
 
-__all__ = ["ApiToken", "Customer", "User", "WorkerHeartbeat", "metadata"]
+__all__ = [
+    "ApiToken",
+    "Assignment",
+    "AuditEntry",
+    "Complaint",
+    "ComplaintAttachment",
+    "Consent",
+    "Contact",
+    "CrmSetting",
+    "CustomField",
+    "CustomFieldValue",
+    "Customer",
+    "Digest",
+    "FollowUp",
+    "Opportunity",
+    "Order",
+    "OrderLine",
+    "Tag",
+    "User",
+    "WorkerHeartbeat",
+    "metadata",
+]

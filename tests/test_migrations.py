@@ -50,3 +50,30 @@ def test_the_test_database_has_no_drift_either(app):
     with engine_for(app).connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, metadata) == []
+
+
+def test_upgrading_keeps_rows_written_under_the_previous_schema(scratch_database, app_config):
+    from hub import create_app
+    from hub.maintenance import upgrade_database
+
+    url = scratch_database()
+    app = create_app({**app_config, "HUB_DATABASE_URL": url})
+    upgrade_database(app, "0001")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO customers (kind, name, customer_class, region, industry, created_at, updated_at)"
+                    " VALUES ('organization', '老客户有限公司', 'B', '', '', :t, :t)"
+                ),
+                {"t": "2025-01-01 00:00:00"},
+            )
+        upgrade_database(app, "head")
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT name, stage, lead_source, customer_class FROM customers")
+            ).one()
+        assert tuple(row) == ("老客户有限公司", "customer", "manual", "B")
+    finally:
+        engine.dispose()

@@ -1,0 +1,60 @@
+"""Phone numbers, emails and names as stored: one spelling for one thing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+
+from hub.validation import FieldError
+
+
+def halfwidth(text: str) -> str:
+    """Full-width digits, letters and punctuation (１３８, ＠) as their plain forms."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalize_phone(raw: str, region: str) -> str:
+    """E.164 for a number in any common format; `region` is used when no country code is given.
+
+    "138 0013 8000", "+86 138-0013-8000" and "8613800138000" (region CN) are all +8613800138000.
+    """
+    text = halfwidth(raw).strip()
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        raise FieldError("phone", _("%(value)s is not a phone number.", value=raw))
+    candidates = [text]
+    if not text.startswith("+"):
+        # A country code written without "+" or "00" (8613800138000) is common in exports.
+        candidates.append("+" + digits)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise FieldError("phone", _("%(value)s is not a valid phone number.", value=raw))
+
+
+def phone_search_key(query: str, region: str) -> str | None:
+    """The E.164 form of a search text that is a phone number, else None."""
+    if len(re.sub(r"\D", "", halfwidth(query))) < 6:
+        return None
+    try:
+        return normalize_phone(query, region)
+    except FieldError:
+        return None
+
+
+def normalize_email(raw: str) -> str:
+    """A valid address with its domain lower-cased (the local part is the owner's to spell)."""
+    text = halfwidth(raw).strip()
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise FieldError("email", _("%(value)s is not a valid email address.", value=raw)) from None
+    return f"{info.local_part}@{info.domain.lower()}"
