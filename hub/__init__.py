@@ -51,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         services,
         system,
     )
+    from hub.crm import api as crm_api
     from hub.crm import views as crm_views
 
     db.init_app(app)
@@ -59,7 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
-    for module in (login, pages, health, events, admin, system, api, crm_views):
+    for module in (login, pages, health, events, admin, system, api, crm_api, crm_views):
         app.register_blueprint(module.bp)
     return app
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, url_for
 from werkzeug.wrappers import Response
 
 from hub import services
+from hub.apikit import document, openapi_document
 from hub.auth import login_required, require_user, roles_required
 from hub.system import request_worker_check
 
@@ -30,6 +31,45 @@ def user_json(user: Any) -> dict[str, Any]:
 def me() -> Response:
     """Who the token belongs to."""
     return jsonify(user_json(require_user()))
+
+
+document(
+    "get",
+    "/me",
+    "Who the token belongs to",
+    "account",
+    response={
+        "type": "object",
+        "properties": {
+            k: {"type": t}
+            for k, t in (
+                ("id", "integer"),
+                ("email", "string"),
+                ("name", "string"),
+                ("role", "string"),
+                ("locale", ["string", "null"]),
+                ("active", "boolean"),
+            )
+        },
+    },
+)
+document(
+    "post",
+    "/system/worker-checks",
+    "Queue a check on every queue",
+    "system",
+    body=None,
+    response={"type": "object", "properties": {"jobs": {"type": "array"}}},
+    status=202,
+    roles="admin",
+)
+document("get", "/openapi.json", "This document", "system", response={"type": "object"})
+
+
+@bp.get("/openapi.json")
+@login_required
+def openapi() -> Response:
+    return jsonify(openapi_document(url_for("api.me", _external=True).rsplit("/me", 1)[0]))
 
 
 @bp.post("/system/worker-checks")

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from hub.validation import Conflict, Forbidden, NotFound, ValidationError
+
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -39,7 +41,9 @@ def _titles() -> dict[int, str]:
         403: _("Not allowed"),
         404: _("Page not found"),
         405: _("Method not allowed"),
+        409: _("Conflict"),
         413: _("Upload too large"),
+        422: _("Some fields are not right"),
         429: _("Too many attempts"),
         500: _("Something went wrong"),
         503: _("Temporarily unavailable"),
@@ -53,6 +57,7 @@ def _messages() -> dict[int, str]:
         403: _("Your role does not give access to this page. Ask an administrator if you need it."),
         404: _("There is nothing at this address. Check the link, or go back to the start page."),
         405: _("This address does not accept that kind of request."),
+        409: _("This clashes with what is already stored."),
         413: _("The upload is larger than the hub accepts."),
         429: _("Too many attempts in a short time. Wait a few minutes and try again."),
         500: _(
@@ -103,7 +108,25 @@ def _unexpected(exc: InternalServerError) -> Any:
         )
 
 
+def _domain_error(exc: Exception) -> Any:
+    """Service exceptions become answers: the message is written for the person reading it."""
+    if isinstance(exc, ValidationError):
+        title = _("Some fields are not right")
+        if is_api_request():
+            return problem(422, title, errors=exc.as_list())
+        detail = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+        return render_template("error.html", status=422, title=title, message=detail), 422
+    status = next(
+        code
+        for cls, code in ((NotFound, 404), (Forbidden, 403), (Conflict, 409))
+        if isinstance(exc, cls)
+    )
+    return render_error(status, str(exc) or None)
+
+
 def init_app(app: Flask) -> None:
+    for exc_class in (ValidationError, NotFound, Forbidden, Conflict):
+        app.register_error_handler(exc_class, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(HTTPException, _http_error)

@@ -4,8 +4,8 @@ OpenAPI document, so the two cannot disagree."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +20,18 @@ class FieldError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class NotFound(LookupError):
+    """The thing asked for does not exist (or is not the caller's to know about): 404."""
+
+
+class Forbidden(PermissionError):
+    """The caller may not do this: 403, with the message saying why."""
+
+
+class Conflict(ValueError):
+    """The request clashes with what is stored (a duplicate, a closed record): 409."""
 
 
 class ValidationError(ValueError):
@@ -51,8 +63,7 @@ class Field:
     maximum: float | None = None
     read_only: bool = False
     description: str = ""
-    # Turns a clean text into the stored value or raises FieldError (phones, emails...).
-    normalize: Callable[[str], Any] | None = field(default=None, compare=False)
+    group: str = ""  # the heading a form shows it under
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -75,7 +86,7 @@ def _clean_text(value: Any, f: Field) -> str:
     return text
 
 
-def coerce(f: Field, value: Any) -> Any:
+def coerce(f: Field, value: Any, region: str = "CN") -> Any:
     """The stored value for one input, or FieldError saying what is wrong with it."""
     if f.kind == "bool":
         if isinstance(value, bool):
@@ -128,9 +139,11 @@ def coerce(f: Field, value: Any) -> Any:
             text = "https://" + text
         else:
             raise FieldError(f.name, _("Expected a web address like https://example.com."))
-    if f.normalize is not None:
+    if f.kind in ("phone", "email"):
+        from hub.normalize import normalize_email, normalize_phone
+
         try:
-            return f.normalize(text)
+            return normalize_phone(text, region) if f.kind == "phone" else normalize_email(text)
         except FieldError as exc:
             raise FieldError(f.name, exc.message) from None
     return text
@@ -144,7 +157,11 @@ def _check_range(f: Field, number: float) -> None:
 
 
 def parse(
-    fields: Sequence[Field], data: Mapping[str, Any], partial: bool = False, prefix: str = ""
+    fields: Sequence[Field],
+    data: Mapping[str, Any],
+    partial: bool = False,
+    prefix: str = "",
+    region: str = "CN",
 ) -> dict[str, Any]:
     """Validate `data` against `fields`; returns clean values, or raises every error at once.
 
@@ -167,7 +184,7 @@ def parse(
                 clean[f.name] = [] if f.kind == "tags" else None
             continue
         try:
-            clean[f.name] = coerce(f, value)
+            clean[f.name] = coerce(f, value, region)
         except FieldError as exc:
             errors.append(FieldError(prefix + exc.field, exc.message))
     if errors:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from hub import db
 from hub.auth import login_required, require_user
-from hub.crm.customers import search_customers
+from hub.crm.customers import CustomerFilters, search_customers
 
 bp = Blueprint("crm", __name__)
 
@@ -23,5 +23,8 @@ def customers() -> str:
         number = int(request.args.get("page", "1"))
     except ValueError:
         number = 1
-    page = search_customers(db.session(), user, q, cls, number)
+    region = current_app.config["SETTINGS"].default_region
+    page = search_customers(
+        db.session(), user, q, CustomerFilters(customer_class=cls), page=number, region=region
+    )
     return render_template("customers.html", page=page, q=q, cls=cls)

@@ -57,4 +57,6 @@ def normalize_email(raw: str) -> str:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         raise FieldError("email", _("%(value)s is not a valid email address.", value=raw)) from None
-    return f"{info.local_part}@{info.domain.lower()}"
+    # email-validator lower-cases the local part too; the owner's spelling of it is kept.
+    local = unicodedata.normalize("NFC", text.rsplit("@", 1)[0])
+    return f"{local}@{info.domain.lower()}"
