@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.crm import api as crm_api
+    from hub.crm import sales_api, sales_views, worklist_views
     from hub.crm import views as crm_views
 
     db.init_app(app)
@@ -60,7 +61,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
-    for module in (login, pages, health, events, admin, system, api, crm_api, crm_views):
+    for module in (
+        login,
+        pages,
+        health,
+        events,
+        admin,
+        system,
+        api,
+        crm_api,
+        sales_api,
+        crm_views,
+        sales_views,
+        worklist_views,
+    ):
         app.register_blueprint(module.bp)
     return app
 
