@@ -52,13 +52,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.crm import api as crm_api
-    from hub.crm import sales_api, sales_views, worklist_views
+    from hub.crm import customer_actions, labels, sales_api, sales_views, worklist_views
     from hub.crm import views as crm_views
 
     db.init_app(app)
     services.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
+    labels.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
     for module in (
@@ -72,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crm_api,
         sales_api,
         crm_views,
+        customer_actions,
         sales_views,
         worklist_views,
     ):

@@ -1,30 +1,267 @@
-"""Customer pages."""
+"""Customer pages: the list, a customer's page, and adding and editing one."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from hub import db
-from hub.auth import login_required, require_user
-from hub.crm.customers import CustomerFilters, search_customers
+from hub.auth import Role, User, login_required, require_user
+from hub.crm import customers as svc
+from hub.crm.audit import customer_trail
+from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_CREATE_EXTRA, CUSTOMER_FIELDS, CUSTOMER_GROUPS
+from hub.crm.followups import FollowUpChannel, timeline
+from hub.crm.lifecycle import assignment_history
+from hub.crm.models import CustomField, LeadSource, Stage, Tag
+from hub.validation import Field, ValidationError
 
 bp = Blueprint("crm", __name__)
 
 
+def region() -> str:
+    return current_app.config["SETTINGS"].default_region
+
+
+def page_arg() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def form_values(fields: tuple[Field, ...], prefix: str = "") -> dict[str, Any]:
+    """The submitted values of declared fields; a checkbox's last value wins (hidden 0, box 1)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        key = prefix + f.name
+        if key in request.form:
+            out[f.name] = request.form.getlist(key)[-1]
+    return out
+
+
+def custom_form_values() -> dict[str, str]:
+    return {k[len("custom.") :]: v for k, v in request.form.items() if k.startswith("custom.")}
+
+
+def owners(s: sa.orm.Session) -> list[User]:
+    """People a customer can be given to."""
+    return list(
+        s.scalars(
+            sa.select(User)
+            .where(User.active.is_(True), User.role.in_([Role.AGENT, Role.DIRECTOR, Role.ADMIN]))
+            .order_by(User.name, User.email)
+        )
+    )
+
+
+def custom_fields(s: sa.orm.Session) -> list[CustomField]:
+    return list(s.scalars(sa.select(CustomField).order_by(CustomField.label)))
+
+
+def _filters_from_args(s: sa.orm.Session) -> tuple[svc.CustomerFilters, dict[str, str]]:
+    args = request.args
+    owner = args.get("owner", "")
+    custom: dict[str, Any] = {}
+    for cf in custom_fields(s):
+        if cf.kind in ("number", "date"):
+            low, high = args.get(f"cf_{cf.key}_min", ""), args.get(f"cf_{cf.key}_max", "")
+            if low or high:
+                custom[cf.key] = (low, high)
+        elif args.get(f"cf_{cf.key}"):
+            custom[cf.key] = args[f"cf_{cf.key}"]
+    filters = svc.CustomerFilters(
+        customer_class=args.get("class") if args.get("class") in ("A", "B", "C") else None,
+        stage=args.get("stage") or None,
+        owner_id=int(owner) if owner.isdigit() else None,
+        region=args.get("region") or None,
+        industry=args.get("industry") or None,
+        lead_source=args.get("lead_source") or None,
+        tag=args.get("tag") or None,
+        custom=custom,
+    )
+    kept = {k: v for k, v in args.items() if k != "page" and v}
+    return filters, kept
+
+
 @bp.get("/customers")
 @login_required
-def customers() -> str:
+def customers() -> tuple[str, int] | str:
     user = require_user()
+    s = db.session()
     q = request.args.get("q", "")
-    cls = request.args.get("class") or None
-    if cls not in (None, "A", "B", "C"):
-        cls = None
+    sort = request.args.get("sort", "name")
+    filters, kept = _filters_from_args(s)
     try:
-        number = int(request.args.get("page", "1"))
-    except ValueError:
-        number = 1
-    region = current_app.config["SETTINGS"].default_region
-    page = search_customers(
-        db.session(), user, q, CustomerFilters(customer_class=cls), page=number, region=region
+        page = svc.search_customers(
+            s, user, q, filters, sort=sort, page=page_arg(), region=region()
+        )
+    except ValidationError as exc:
+        flash("; ".join(e.message for e in exc.errors), "error")
+        page = svc.search_customers(s, user, q, svc.CustomerFilters(), sort=sort, region=region())
+    regions = s.scalars(
+        sa.select(svc.Customer.region)
+        .where(svc.Customer.region != "")
+        .distinct()
+        .order_by(svc.Customer.region)
+    ).all()
+    return render_template(
+        "customers.html",
+        page=page,
+        q=q,
+        sort=sort,
+        kept=kept,
+        filters=filters,
+        stages=[st.value for st in Stage],
+        sources=[src.value for src in LeadSource],
+        regions=regions,
+        tags=s.scalars(sa.select(Tag.name).order_by(Tag.name)).all(),
+        owners=owners(s) if svc.can_assign(user) or user.role != Role.AGENT else [],
+        custom_fields=custom_fields(s),
+        can_create=svc.can_create(user),
+        can_assign=svc.can_assign(user),
     )
-    return render_template("customers.html", page=page, q=q, cls=cls)
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@login_required
+def new_customer() -> tuple[str, int] | str | Response:
+    user = require_user()
+    s = db.session()
+    values: dict[str, Any] = {"stage": "customer", "kind": "organization", "lead_source": "manual"}
+    contact: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if not svc.can_create(user):
+        return render_template(
+            "error.html",
+            status=403,
+            title=_("Not allowed"),
+            message=_("Your role may not add customers."),
+        ), 403
+    if request.method == "POST":
+        values = form_values(CUSTOMER_FIELDS + CUSTOMER_CREATE_EXTRA)
+        contact = form_values(CONTACT_FIELDS, prefix="contact.")
+        data = dict(values)
+        if any(v not in ("", "0") for v in contact.values()):
+            data["contacts"] = [contact]
+        custom = {k: v for k, v in custom_form_values().items() if v.strip()}
+        if custom:
+            data["custom"] = custom
+        if user.role == Role.AGENT:
+            data.pop("owner_id", None)
+        try:
+            customer = svc.create_customer(s, user, data, region())
+        except ValidationError as exc:
+            s.rollback()
+            errors = {e.field.replace("contacts.0.", "contact."): e.message for e in exc.errors}
+        else:
+            s.commit()
+            flash(_("Customer %(name)s added.", name=customer.name), "success")
+            return redirect(url_for("crm.customer", customer_id=customer.id))
+    status = 422 if errors else 200
+    return render_template(
+        "customer_form.html",
+        customer=None,
+        values=values,
+        contact=contact,
+        errors=errors,
+        groups=_groups(),
+        contact_fields=CONTACT_FIELDS,
+        custom_fields=custom_fields(s),
+        custom_values=custom_form_values(),
+        owners=owners(s) if svc.can_assign(user) else [],
+    ), status
+
+
+def _groups() -> list[tuple[str, Any, list[Field]]]:
+    return [
+        (key, label, [f for f in CUSTOMER_FIELDS if f.group == key])
+        for key, label in CUSTOMER_GROUPS.items()
+    ]
+
+
+@bp.get("/customers/<int:customer_id>")
+@login_required
+def customer(customer_id: int) -> str:
+    user = require_user()
+    s = db.session()
+    svc.load_customer(s, user, customer_id)
+    c = svc.customer_with_everything(s, customer_id)
+    channel = request.args.get("channel") or None
+    if channel not in [ch.value for ch in FollowUpChannel]:
+        channel = None
+    return render_template(
+        "customer.html",
+        c=c,
+        groups=_groups(),
+        contact_fields=CONTACT_FIELDS,
+        consent={ct.id: svc.consent_state(ct) for ct in c.contacts},
+        timeline=timeline(s, customer_id, channel, page_arg()),
+        channel=channel,
+        channels=[ch.value for ch in FollowUpChannel if ch != FollowUpChannel.SYSTEM],
+        all_channels=[ch.value for ch in FollowUpChannel],
+        trail=customer_trail(s, customer_id),
+        assignments=assignment_history(s, customer_id),
+        can_edit=svc.can_edit(user, c),
+        can_assign=svc.can_assign(user),
+        owners=owners(s) if svc.can_assign(user) else [],
+        extras=customer_page_extras(s, c),
+    )
+
+
+def customer_page_extras(s: sa.orm.Session, c: svc.Customer) -> dict[str, Any]:
+    """What other parts of the CRM add to the customer page (turnover, opportunities...)."""
+    return {}
+
+
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_customer(customer_id: int) -> tuple[str, int] | str | Response:
+    user = require_user()
+    s = db.session()
+    c = svc.load_customer(s, user, customer_id, edit=True)
+    errors: dict[str, str] = {}
+    values = {f.name: getattr(c, f.name) for f in CUSTOMER_FIELDS if f.kind != "tags"}
+    values["tags"] = [t.name for t in c.tags]
+    custom_values = {v.field.key: v.value for v in c.custom_values}
+    if request.method == "POST":
+        values = form_values(CUSTOMER_FIELDS)
+        custom_values = custom_form_values()
+        try:
+            changes = svc.update_customer(s, user, c, {**values, "custom": custom_values}, region())
+        except ValidationError as exc:
+            s.rollback()
+            errors = {e.field: e.message for e in exc.errors}
+        else:
+            s.commit()
+            if changes:
+                flash(_("Saved: %(fields)s.", fields=", ".join(sorted(changes))), "success")
+            return redirect(url_for("crm.customer", customer_id=c.id))
+    return render_template(
+        "customer_form.html",
+        customer=c,
+        values=values,
+        contact={},
+        errors=errors,
+        groups=_groups(),
+        contact_fields=CONTACT_FIELDS,
+        custom_fields=custom_fields(s),
+        custom_values=custom_values,
+        owners=[],
+    ), 422 if errors else 200
+
+
+@bp.post("/customers/<int:customer_id>/delete")
+@login_required
+def delete_customer(customer_id: int) -> Response:
+    user = require_user()
+    s = db.session()
+    c = svc.load_customer(s, user, customer_id)
+    name = c.name
+    svc.delete_customer(s, user, c)
+    s.commit()
+    flash(_("Customer %(name)s deleted.", name=name), "success")
+    return redirect(url_for("crm.customers"))

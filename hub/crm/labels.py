@@ -1,0 +1,62 @@
+"""Translated names for the values people pick from lists (stages, sources, channels...)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+CHOICE_LABELS = {
+    "kind": {"organization": _l("Organization"), "person": _l("Person")},
+    "stage": {
+        "lead": _l("Lead"),
+        "prospect": _l("Prospect"),
+        "customer": _l("Customer"),
+        "inactive": _l("Inactive"),
+    },
+    "lead_source": {
+        "website": _l("Website"),
+        "import": _l("Import"),
+        "referral": _l("Referral"),
+        "exhibition": _l("Exhibition"),
+        "call": _l("Call"),
+        "manual": _l("Entered by hand"),
+    },
+    "channel": {
+        "call": _l("Call"),
+        "sms": _l("SMS"),
+        "email": _l("Email"),
+        "visit": _l("Visit"),
+        "meeting": _l("Meeting"),
+        "note": _l("Note"),
+        "survey": _l("Survey"),
+        "system": _l("System"),
+    },
+    "direction": {"inbound": _l("Inbound"), "outbound": _l("Outbound"), "internal": _l("Internal")},
+    "language": {"en": "English", "zh_Hans": "简体中文"},
+}
+AUDIT_LABELS = {
+    "create": _l("created"),
+    "update": _l("changed"),
+    "delete": _l("deleted"),
+    "assign": _l("owner changed"),
+    "classify": _l("class changed"),
+    "convert": _l("converted"),
+    "consent": _l("consent recorded"),
+    "customer": _l("customer"),
+    "contact": _l("contact"),
+}
+
+
+def audit_label(value: str) -> str:
+    return str(AUDIT_LABELS.get(value, value))
+
+
+def choice_label(field: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    return str(CHOICE_LABELS.get(field, {}).get(value, value))
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_global(choice_label)
+    app.add_template_global(audit_label)
