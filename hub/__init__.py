@@ -96,6 +96,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead; a form left open all day still posts
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "PREFERRED_URL_SCHEME": "https" if settings.https else "http",
+        "BABEL_DEFAULT_TIMEZONE": settings.timezone,  # times are shown in the business's zone
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_FAILURE_WINDOW": 15 * 60,
     }

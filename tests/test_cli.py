@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from datetime import date
 
 import phonenumbers
 import sqlalchemy as sa
@@ -79,6 +80,15 @@ def test_demo_adds_realistic_customers_with_owners(env_for_subprocess, db):
     agents = db.scalars(sa.select(User).where(User.role == "agent")).all()
     assert {c.owner_id for c in customers} == {a.id for a in agents}
     assert "demo staff" in done.stdout
+    from hub.crm.followups import FollowUp
+    from hub.crm.models import Contact
+
+    with_contacts = db.scalar(sa.select(sa.func.count(sa.distinct(Contact.customer_id))))
+    assert with_contacts == 300
+    assert db.scalar(sa.select(sa.func.count()).select_from(FollowUp)) >= 300
+    stages = {c.stage for c in customers}
+    assert {"lead", "customer"} <= stages
+    assert any(c.next_contact_on and c.next_contact_on <= date.today() for c in customers)  # due work
     again = hub(env_for_subprocess, "demo", "--customers", "10")
     assert again.returncode == 0, again.stderr
     assert db.scalar(sa.select(sa.func.count()).select_from(Customer)) == 310

@@ -51,6 +51,21 @@ def audit_label(value: str) -> str:
     return str(AUDIT_LABELS.get(value, value))
 
 
+def field_label(name: str) -> str:
+    """The form label of a customer or contact field, for the change history."""
+    from hub.crm.fields import (
+        CONTACT_FIELDS,
+        CUSTOMER_CREATE_EXTRA,
+        CUSTOMER_FIELDS,
+        CUSTOMER_READ_ONLY,
+    )
+
+    for f in CUSTOMER_FIELDS + CUSTOMER_READ_ONLY + CUSTOMER_CREATE_EXTRA + CONTACT_FIELDS:
+        if f.name == name and f.label is not None:
+            return str(f.label)
+    return name
+
+
 def choice_label(field: str, value: str | None) -> str:
     if value is None:
         return ""
@@ -60,3 +75,4 @@ def choice_label(field: str, value: str | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_global(choice_label)
     app.add_template_global(audit_label)
+    app.add_template_global(field_label)
