@@ -17,6 +17,7 @@ from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_CREATE_EXTRA, CUSTOMER_FIELD
 from hub.crm.followups import FollowUpChannel, timeline
 from hub.crm.lifecycle import assignment_history
 from hub.crm.models import CustomField, LeadSource, Stage, Tag
+from hub.crm.rules import get_rules
 from hub.validation import Field, ValidationError
 
 bp = Blueprint("crm", __name__)
@@ -209,6 +210,7 @@ def customer(customer_id: int) -> str:
         can_assign=svc.can_assign(user),
         owners=owners(s) if svc.can_assign(user) else [],
         extras=customer_page_extras(s, c),
+        cadence=get_rules(s)["follow_up_cadence_days"],
     )
 
 
