@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,6 +14,8 @@ from hub.crm import audit
 from hub.crm.customers import can_assign, can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Assignment, Customer, CustomerClass, Stage
+from hub.crm.reminders import business_today, next_credit_review_on
+from hub.crm.rules import get_rules
 from hub.db import utcnow
 from hub.validation import Conflict, FieldError, Forbidden, NotFound, ValidationError
 
@@ -111,9 +114,17 @@ def convert_lead(db: Session, actor: User, customer: Customer) -> Customer:
 
 
 def set_class(
-    db: Session, actor: User, customer: Customer, customer_class: str, reason: str
+    db: Session,
+    actor: User,
+    customer: Customer,
+    customer_class: str,
+    reason: str,
+    today: date | None = None,
 ) -> bool:
-    """Set the A/B/C class by hand; a reason is required. Returns whether it changed."""
+    """Set the A/B/C class by hand; a reason is required. Returns whether it changed.
+
+    The class sets the credit review cadence, so the next review moves with it.
+    """
     if actor.role not in (Role.ADMIN, Role.DIRECTOR) and not (
         actor.role == Role.AGENT and customer.owner_id == actor.id
     ):
@@ -144,5 +155,8 @@ def set_class(
     customer.customer_class = customer_class
     customer.class_reason = reason.strip()[:300]
     customer.class_set_at = utcnow()
+    customer.next_credit_review = next_credit_review_on(
+        get_rules(db), customer_class, customer.last_credit_review, today or business_today()
+    )
     db.flush()
     return True
