@@ -1,0 +1,127 @@
+"""A complaint's steps: one at a time and never back, each due within the configured days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, joinedload
+
+from hub.auth import User
+from hub.crm import audit
+from hub.crm.complaints import (
+    STEPS,
+    Complaint,
+    can_work,
+    step_label,
+    visible_complaints,
+)
+from hub.crm.followups import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.rules import get_rules
+from hub.db import utcnow
+from hub.validation import Conflict, FieldError, Forbidden, ValidationError
+
+LAST_STEP = STEPS[-1]
+
+
+def next_step(step: str) -> str | None:
+    i = STEPS.index(step)
+    return STEPS[i + 1] if i + 1 < len(STEPS) else None
+
+
+def advance_step(db: Session, actor: User, complaint: Complaint, step: str, note: str = "") -> None:
+    """Move the complaint to `step`, which must be the next one; the timeline records it.
+
+    The new step is due `complaint_step_days` from now; resolved sets `resolved_at`, and after
+    the follow-up step nothing is due any more.
+    """
+    if not can_work(actor, complaint):
+        raise Forbidden(_("Your role may look at this complaint but not work on it."))
+    if step not in STEPS:
+        raise ValidationError(
+            [FieldError("step", _("Choose one of: %(choices)s.", choices=", ".join(STEPS)))]
+        )
+    expected = next_step(complaint.step)
+    if step != expected:
+        if expected is None:
+            raise Conflict(_("This complaint is followed up; it has no further step."))
+        if STEPS.index(step) <= STEPS.index(complaint.step):
+            raise Conflict(
+                _(
+                    "A complaint does not go back: it is %(current)s; the next step is "
+                    "%(expected)s.",
+                    current=step_label(complaint.step),
+                    expected=step_label(expected),
+                )
+            )
+        raise Conflict(
+            _(
+                "A step cannot be skipped: after %(current)s comes %(expected)s.",
+                current=step_label(complaint.step),
+                expected=step_label(expected),
+            )
+        )
+    now = utcnow()
+    before = complaint.step
+    complaint.step = step
+    complaint.updated_at = now
+    if step == LAST_STEP:
+        complaint.step_due_at = None
+    else:
+        complaint.step_due_at = now + timedelta(days=int(get_rules(db)["complaint_step_days"]))
+    if step == "resolved":
+        complaint.resolved_at = now
+    summary = _(
+        "Complaint %(id)s: %(before)s to %(after)s.",
+        id=complaint.id,
+        before=step_label(before),
+        after=step_label(step),
+    )
+    if note.strip():
+        summary += " " + note.strip()
+    audit.record(
+        db,
+        actor,
+        "complaint",
+        complaint.id,
+        "step",
+        {"step": [before, step]},
+        complaint.customer_id,
+    )
+    log_follow_up(
+        db,
+        actor,
+        complaint.customer,
+        FollowUpChannel.SYSTEM.value,
+        summary=summary,
+        direction=Direction.INTERNAL.value,
+        status=step,
+        complaint_id=complaint.id,
+        occurred_at=now,
+        sets_next_contact=False,
+    )
+
+
+def overdue_complaints(db: Session, user: User, now: datetime) -> list[Complaint]:
+    """Complaints whose current step was due before `now` and are not followed up yet, most
+    overdue first; agents get those of their own customers, other roles all."""
+    stmt = (
+        visible_complaints(user)
+        .where(Complaint.step != LAST_STEP, Complaint.step_due_at < now)
+        .options(joinedload(Complaint.customer), joinedload(Complaint.owner))
+        .order_by(Complaint.step_due_at, Complaint.id)
+    )
+    return list(db.scalars(stmt))
+
+
+def step_history(db: Session, complaint: Complaint) -> list[FollowUp]:
+    """The follow-ups on the complaint, oldest first: received, then each step with who and when."""
+    return list(
+        db.scalars(
+            sa.select(FollowUp)
+            .where(FollowUp.complaint_id == complaint.id)
+            .options(joinedload(FollowUp.user))
+            .order_by(FollowUp.occurred_at, FollowUp.id)
+        )
+    )
