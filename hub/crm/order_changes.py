@@ -97,11 +97,19 @@ def _line(item: Any, i: int) -> dict[str, Any]:
     if unknown:
         raise ValidationError([FieldError(prefix + k, _("Unknown field.")) for k in unknown])
     values = parse(LINE_FIELDS, item, prefix=prefix)
-    # The declared decimal keeps cents; a quantity keeps three places, and is never rounded.
-    exact = Decimal(str(item["quantity"]).strip().replace(",", ""))
-    if exact != exact.quantize(Decimal("0.001")):
-        raise ValidationError([FieldError(prefix + "quantity", _("At most three decimal places."))])
-    values["quantity"] = exact.quantize(Decimal("0.001"))
+    # Parsing rounds decimals to cents; what is typed is never rounded silently instead: a
+    # quantity keeps three places, a price two, and more is refused.
+    errors = []
+    for name, places, message in (
+        ("quantity", Decimal("0.001"), _("At most three decimal places.")),
+        ("unit_price", CENT, _("At most two decimal places.")),
+    ):
+        exact = Decimal(str(item[name]).strip().replace(",", ""))
+        if exact != exact.quantize(places):
+            errors.append(FieldError(prefix + name, message))
+        values[name] = exact.quantize(places)
+    if errors:
+        raise ValidationError(errors)
     values["amount"] = (values["quantity"] * values["unit_price"]).quantize(
         CENT, rounding=ROUND_HALF_UP
     )
