@@ -421,3 +421,69 @@ def test_agents_get_403_on_another_agents_orders(app, client, signed_in, make_us
         },
     )
     assert r.status_code == 403
+
+
+# --- demo data -----------------------------------------------------------------------------------
+
+
+def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(db, make_user):
+    import random
+
+    from hub.crm.complaints import STEPS, Complaint
+    from hub.crm.opportunities import Opportunity
+    from hub.crm.sales_demo import demo_sales
+
+    staff = [make_user("director"), make_user("agent"), make_user("agent")]
+    staff = [db.merge(u) for u in staff]
+    for i in range(60):
+        db.add(Customer(name=f"Demo {i}", owner_id=staff[1 + i % 2].id))
+    db.commit()
+    customers = list(db.scalars(sa.select(Customer).order_by(Customer.id)))
+    demo_sales(db, random.Random(7), customers, staff)
+    db.commit()
+
+    stages = set(db.scalars(sa.select(Opportunity.stage)))
+    assert stages == {"new", "qualified", "proposal", "negotiation", "won", "lost"}
+    lost = db.scalars(sa.select(Opportunity).where(Opportunity.stage == "lost")).all()
+    assert all(o.lost_reason and o.nurture_since for o in lost)
+    won = db.scalars(sa.select(Opportunity).where(Opportunity.stage == "won")).all()
+    assert all(o.customer.after_sale_since for o in won)
+    assert set(db.scalars(sa.select(Complaint.step))) == set(STEPS)
+
+    orders = db.scalars(sa.select(Order)).all()
+    assert all(o.amount == sum(ln.amount for ln in o.lines) for o in orders)
+    oldest = min(o.order_date for o in orders)
+    assert (date.today() - oldest).days > 365
+    assert all(o.ship_date for o in orders if o.status in ("shipped", "delivered"))
+    revenue = sorted(revenue_by_customer(db).values(), reverse=True)
+    top = revenue[: max(1, len(revenue) // 5)]
+    assert sum(top) > sum(revenue) / 2  # the top fifth of buyers brings more than half
+
+
+def test_the_customer_page_section_shows_turnover_and_records(app, db, make_user):
+    from flask import g
+
+    from hub.crm.complaints import create_complaint
+    from hub.crm.sales_views import customer_sections
+
+    director = db.merge(make_user("director"))
+    customer = _customer(db, director, "Oak <i>Field</i>")
+    create_order(
+        db,
+        director,
+        customer,
+        {
+            "contract_number": "<HT-1>",
+            "order_date": date.today().isoformat(),
+            "lines": [_line(quantity="3", unit_price="1000.50")],
+        },
+    )
+    create_complaint(db, director, customer, {"channel": "web", "content": "<script>x</script>"})
+    db.commit()
+    with app.test_request_context("/customers/1"):
+        g.user = director
+        (html,) = customer_sections(db, director, customer)
+    assert "Turnover by year" in html and "3,001.50" in html
+    assert "&lt;HT-1&gt;" in html and "<HT-1>" not in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert f"/customers/{customer.id}/opportunities/new" in html

@@ -175,6 +175,7 @@ def complaint(complaint_id: int) -> str:
     return render_template(
         "complaints_detail.html",
         c=c,
+        order=s.get(Order, c.order_id) if c.order_id else None,
         history=step_history(s, c),
         next_step=next_step(c.step),
         can_work=svc.can_work(user, c),

@@ -11,7 +11,8 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, render_template, request
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from hub.auth import Role, User
@@ -25,6 +26,7 @@ from hub.validation import Field
 bp = Blueprint("sales", __name__)
 
 PICK_LIMIT = 20
+SECTION_ROWS = 10
 
 
 def page_arg() -> int:
@@ -103,6 +105,50 @@ def sales_label(kind: str, value: str | None) -> str:
         "channel": channel_label,
     }[kind]
     return label(value)
+
+
+def customer_sections(db: Session, user: User, customer: Customer) -> list[Markup]:
+    """The customer page's sales part: opportunities, orders with turnover, complaints.
+
+    For `customer_page_extras` in hub/crm/views.py: `{"sections": customer_sections(...)}`.
+    """
+    from hub.crm.complaints import Complaint, can_handle
+    from hub.crm.opportunities import Opportunity
+    from hub.crm.orders import Order, turnover_by_month, turnover_by_year
+
+    opportunities = db.scalars(
+        sa.select(Opportunity)
+        .where(Opportunity.customer_id == customer.id)
+        .order_by(Opportunity.closed_at.is_not(None), Opportunity.expected_close, Opportunity.id)
+        .limit(SECTION_ROWS)
+    ).all()
+    orders = db.scalars(
+        sa.select(Order)
+        .where(Order.customer_id == customer.id)
+        .order_by(Order.order_date.desc(), Order.id.desc())
+        .limit(SECTION_ROWS)
+    ).all()
+    complaints = db.scalars(
+        sa.select(Complaint)
+        .where(Complaint.customer_id == customer.id)
+        .order_by((Complaint.step == "followed_up"), Complaint.received_at.desc())
+        .limit(SECTION_ROWS)
+    ).all()
+    months = turnover_by_month(db, customer.id)
+    html = render_template(
+        "opportunities_customer_section.html",
+        c=customer,
+        opportunities=opportunities,
+        orders=orders,
+        complaints=complaints,
+        months=months,
+        years=turnover_by_year(db, customer.id),
+        peak=max((amount for _, amount in months), default=0),
+        can_edit=can_edit(user, customer),
+        can_handle=can_handle(user, customer),
+    )
+    # Rendered by our own autoescaping template, so the customer's text in it is escaped already.
+    return [Markup(html)]  # noqa: S704
 
 
 # The route modules attach their views to `bp`; importing them here registers them with it.
