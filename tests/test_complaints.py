@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.crm.complaint_files import MAX_BYTES, sanitize_filename
-from hub.crm.complaint_steps import advance_step, overdue_complaints
+from hub.crm.complaint_steps import advance_step, overdue_complaints, overdue_count
 from hub.crm.complaints import Complaint, ComplaintAttachment, create_complaint
 from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
@@ -249,6 +249,7 @@ def test_overdue_complaints_for_the_work_list(db, make_user):
         late.id,
         their_late.id,
     ]
+    assert overdue_count(db, agent, now) == 2 and overdue_count(db, director, now) == 3
 
 
 # --- fields and references -----------------------------------------------------------------------
@@ -359,3 +360,35 @@ def test_agents_get_403_on_another_agents_complaints(app, client, signed_in, mak
         specialist.patch(f"/complaints/{r.json['id']}", json={"step": "confirmed"}).json["step"]
         == "confirmed"
     )
+
+
+def test_the_edit_page_changes_fields_and_names_a_foreign_order(app, client, signed_in, db):
+    me = signed_in("agent")
+    customer = _customer(db, me)
+    elsewhere = _customer(db, me, "Elsewhere")
+    foreign = Order(customer_id=elsewhere.id, contract_number="F-1", order_date=date(2026, 1, 1))
+    db.add(foreign)
+    db.commit()
+    assert _new(client, customer.id).status_code == 302
+    complaint = db.scalar(sa.select(Complaint))
+    page = f"/complaints/{complaint.id}/edit"
+    before = _files(app)
+    fields = {
+        "channel": "call",
+        "content": "The valves leak after two weeks.",
+        "product": "Valve DN50",
+        "order_id": str(foreign.id),
+        "csrf_token": csrf_token(client, page),
+        "attachments": [(io.BytesIO(PNG), "leak.png")],
+    }
+    r = client.post(page, data=fields, content_type="multipart/form-data")
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert 'id="order_id-error"' in body and "not an order of this customer" in body
+    assert "Nothing was saved; choose the files again." in body
+    assert _fresh(db, Complaint, complaint.id).product is None and _files(app) == before
+    fields.update(order_id="", attachments=[(io.BytesIO(PNG), "leak.png")])
+    r = client.post(page, data=fields, content_type="multipart/form-data")
+    assert r.status_code == 302
+    complaint = _fresh(db, Complaint, complaint.id)
+    assert complaint.product == "Valve DN50" and len(complaint.attachments) == 1

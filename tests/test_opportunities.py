@@ -359,3 +359,36 @@ def test_api_lists_page_and_only_directors_delete(app, director_api, make_user, 
     assert rep_api.delete(f"/opportunities/{own['id']}").status_code == 403
     assert client.delete(f"/opportunities/{first}").status_code == 204
     assert client.get(f"/opportunities/{first}").status_code == 404
+
+
+def test_the_opportunity_page_edits_its_fields(client, signed_in, db):
+    me = signed_in("agent")
+    customer = _customer(db, me)
+    opp_id = _open(client, customer.id, title="Pumps", amount="1000")
+    page = f"/opportunities/{opp_id}"
+    form = client.get(page).get_data(as_text=True)
+    assert 'value="Pumps"' in form and 'value="1000.00"' in form
+    r = _post(
+        client, page, {"title": "Pumps and valves", "amount": "2500", "currency": "usd"}, page
+    )
+    assert r.status_code == 302
+    opp = _fresh(db, Opportunity, opp_id)
+    assert (opp.title, str(opp.amount), opp.currency) == ("Pumps and valves", "2500.00", "USD")
+    assert "Saved: amount, currency, title." in client.get(page).get_data(as_text=True)
+    r = _post(client, page, {"title": "Pumps", "lost_reason": "why?"}, page)
+    assert r.status_code == 422 and 'id="lost_reason-error"' in r.get_data(as_text=True)
+    r = _post(client, page, {"title": "", "probability": "x"}, page)
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert 'id="title-error"' in body and 'id="probability-error"' in body
+
+
+def test_a_reason_belongs_to_a_lost_deal_only(director_api, db):
+    client, me = director_api
+    customer = _customer(db, me)
+    opp = client.post("/opportunities", json={"customer_id": customer.id, "title": "Deal"}).json
+    r = client.patch(f"/opportunities/{opp['id']}", json={"lost_reason": "Too dear"})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "lost_reason"
+    client.patch(f"/opportunities/{opp['id']}", json={"stage": "lost", "lost_reason": "Too dear"})
+    r = client.patch(f"/opportunities/{opp['id']}", json={"lost_reason": "Went with a rival"})
+    assert r.status_code == 200 and r.json["lost_reason"] == "Went with a rival"

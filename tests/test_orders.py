@@ -487,3 +487,52 @@ def test_the_customer_page_section_shows_turnover_and_records(app, db, make_user
     assert "&lt;HT-1&gt;" in html and "<HT-1>" not in html
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert f"/customers/{customer.id}/opportunities/new" in html
+
+
+def test_the_edit_page_replaces_lines_until_the_order_ships(client, signed_in, db):
+    me = signed_in("agent")
+    customer = _customer(db, me)
+    order = create_order(
+        db,
+        db.merge(me),
+        db.get(Customer, customer.id),
+        {
+            "contract_number": "E-1",
+            "order_date": "2026-03-01",
+            "lines": [_line("Pump", "2", "100"), _line("Hose", "1.5", "10")],
+        },
+    )
+    db.commit()
+    page = f"/orders/{order.id}/edit"
+    form = client.get(page).get_data(as_text=True)
+    assert 'name="lines-1-product" value="Hose"' in form and 'value="1.5"' in form
+    r = _post(
+        client,
+        page,
+        {
+            "contract_number": "E-1A",
+            "order_date": "2026-03-01",
+            "currency": "CNY",
+            "lines-0-product": "Pump",
+            "lines-0-quantity": "3",
+            "lines-0-unit_price": "100",
+            "lines-1-product": "",
+            "lines-1-quantity": "",
+            "lines-1-unit_price": "",
+        },
+        page,
+    )
+    assert r.status_code == 302
+    order = _fresh(db, Order, order.id)
+    assert order.contract_number == "E-1A" and order.amount == Decimal("300.00")
+    assert [ln.product for ln in order.lines] == ["Pump"]
+
+    order.status, order.ship_date = "shipped", date(2026, 3, 2)
+    db.commit()
+    assert "cannot change" in client.get(page).get_data(as_text=True)
+    client_api = api(client.application.test_client(), token_for(client.application, me))
+    r = client_api.patch(f"/orders/{order.id}", json={"lines": [_line()]})
+    assert r.status_code == 409 and "cannot change" in r.json["detail"]
+    r = client_api.patch(f"/orders/{order.id}", json={"ship_date": None})
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "ship_date"
+    assert client_api.patch(f"/orders/{order.id}", json={"notes": "Left dock 7"}).status_code == 200

@@ -115,6 +115,16 @@ def overdue_complaints(db: Session, user: User, now: datetime) -> list[Complaint
     return list(db.scalars(stmt))
 
 
+def overdue_count(db: Session, user: User, now: datetime) -> int:
+    """How many of `overdue_complaints` there are (for a count in the navigation)."""
+    sub = (
+        visible_complaints(user)
+        .where(Complaint.step != LAST_STEP, Complaint.step_due_at < now)
+        .subquery()
+    )
+    return db.scalar(sa.select(sa.func.count()).select_from(sub)) or 0
+
+
 def step_history(db: Session, complaint: Complaint) -> list[FollowUp]:
     """The follow-ups on the complaint, oldest first: received, then each step with who and when."""
     return list(

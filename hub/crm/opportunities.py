@@ -308,6 +308,10 @@ def _check_stage(stages: list[str], stage: str, lost_reason: str | None) -> None
         )
     if stage == "lost" and not lost_reason:
         raise ValidationError([FieldError("lost_reason", _("Say why the opportunity was lost."))])
+    if stage != "lost" and lost_reason:
+        raise ValidationError(
+            [FieldError("lost_reason", _("Only a lost opportunity has a reason for it."))]
+        )
 
 
 def update_opportunity(
@@ -323,6 +327,10 @@ def update_opportunity(
     lost_reason = values.pop("lost_reason", None)
     if stage is not None and stage != opp.stage:
         _check_stage(pipeline_stages(db), stage, lost_reason)
+    elif lost_reason is not None:
+        # A lost deal's reason can be corrected; an open one has none to set.
+        _check_stage(pipeline_stages(db), opp.stage, lost_reason)
+        values["lost_reason"] = lost_reason
     if "owner_id" in values:
         values["owner_id"] = _owner_for(db, actor, opp.customer, values["owner_id"])
     changes = audit.apply_changes(opp, values)
