@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth import User
 from hub.crm.complaints import Complaint, ComplaintAttachment, can_work, load_complaint
+from hub.crm.orders import MAX_ID
 from hub.validation import FieldError, Forbidden, NotFound, ValidationError
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -205,7 +206,7 @@ def add_attachment(
 
 def load_attachment(db: Session, user: User, attachment_id: int) -> ComplaintAttachment:
     """The attachment row, if the user may see the complaint's customer."""
-    row = db.get(ComplaintAttachment, attachment_id)
+    row = db.get(ComplaintAttachment, attachment_id) if 0 < attachment_id <= MAX_ID else None
     if row is None:
         raise NotFound(_("There is no attachment %(id)s.", id=attachment_id))
     load_complaint(db, user, row.complaint_id)

@@ -18,6 +18,7 @@ from hub.crm.complaints import (
     visible_complaints,
 )
 from hub.crm.followups import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.opportunities import plain_text
 from hub.crm.rules import get_rules
 from hub.db import utcnow
 from hub.validation import Conflict, FieldError, Forbidden, ValidationError
@@ -78,8 +79,8 @@ def advance_step(db: Session, actor: User, complaint: Complaint, step: str, note
         before=step_label(before),
         after=step_label(step),
     )
-    if note.strip():
-        summary += " " + note.strip()
+    if plain_text(note):
+        summary += " " + plain_text(note)
     audit.record(
         db,
         actor,

@@ -17,7 +17,8 @@ from hub.crm import audit
 from hub.crm.customers import can_edit, load_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import MONEY, Contact, Customer
-from hub.crm.orders import Order
+from hub.crm.opportunities import control_characters
+from hub.crm.orders import MAX_ID, Order
 from hub.crm.rules import get_rules
 from hub.db import Base, utcnow
 from hub.normalize import halfwidth
@@ -116,10 +117,29 @@ CHANNEL_LABELS = {
 
 COMPLAINT_FIELDS: tuple[Field, ...] = (
     Field("channel", "choice", _l("Received by"), required=True, choices=CHANNELS),
-    Field("contact_id", "int", _l("Contact"), minimum=1, description="One of the customer's"),
-    Field("order_id", "int", _l("Order"), minimum=1, description="An order of the same customer"),
     Field(
-        "owner_id", "int", _l("Handled by"), minimum=1, description="Default: the customer's owner"
+        "contact_id",
+        "int",
+        _l("Contact"),
+        minimum=1,
+        maximum=MAX_ID,
+        description="One of the customer's",
+    ),
+    Field(
+        "order_id",
+        "int",
+        _l("Order"),
+        minimum=1,
+        maximum=MAX_ID,
+        description="An order of the same customer",
+    ),
+    Field(
+        "owner_id",
+        "int",
+        _l("Handled by"),
+        minimum=1,
+        maximum=MAX_ID,
+        description="Default: the customer's owner",
     ),
     Field("product", "str", _l("Product"), max_length=200),
     Field("content", "text", _l("What the customer says"), required=True, max_length=20000),
@@ -136,7 +156,7 @@ COMPLAINT_FIELDS: tuple[Field, ...] = (
     Field("ask_other", "text", _l("Other request")),
 )
 COMPLAINT_CREATE: tuple[Field, ...] = (
-    Field("customer_id", "int", _l("Customer"), required=True, minimum=1),
+    Field("customer_id", "int", _l("Customer"), required=True, minimum=1, maximum=MAX_ID),
     *COMPLAINT_FIELDS,
 )
 # PATCH only: the next step, and a note for the timeline.
@@ -194,7 +214,7 @@ def visible_complaints(user: User) -> sa.Select[Any]:
 
 def load_complaint(db: Session, user: User, complaint_id: int, edit: bool = False) -> Complaint:
     """The complaint, if the user may see its customer (and work it, with `edit`)."""
-    complaint = db.get(Complaint, complaint_id)
+    complaint = db.get(Complaint, complaint_id) if 0 < complaint_id <= MAX_ID else None
     if complaint is None:
         raise NotFound(_("There is no complaint %(id)s.", id=complaint_id))
     load_customer(db, user, complaint.customer_id)
@@ -304,7 +324,11 @@ def parse_complaint(
     fields = COMPLAINT_CREATE if with_customer else COMPLAINT_FIELDS
     unknown_keys(fields, data, allowed=[f.name for f in STEP_FIELDS] if partial else ())
     names = {f.name for f in fields}
-    return parse(fields, {k: v for k, v in data.items() if k in names}, partial)
+    values = parse(fields, {k: v for k, v in data.items() if k in names}, partial)
+    errors = control_characters(values)
+    if errors:
+        raise ValidationError(errors)
+    return values
 
 
 def create_complaint(

@@ -18,6 +18,7 @@ from hub.crm import audit
 from hub.crm.customers import can_edit, load_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import MONEY, Customer
+from hub.crm.orders import MAX_ID
 from hub.db import Base, utcnow
 from hub.normalize import halfwidth
 from hub.pagination import Page, paginate
@@ -96,7 +97,14 @@ OPPORTUNITY_FIELDS: tuple[Field, ...] = (
     Field("currency", "str", _l("Currency"), max_length=3, description="ISO 4217, default CNY"),
     Field("expected_close", "date", _l("Expected close")),
     Field("probability", "int", _l("Probability (%)"), minimum=0, maximum=100),
-    Field("owner_id", "int", _l("Owner"), minimum=1, description="Default: the customer's owner"),
+    Field(
+        "owner_id",
+        "int",
+        _l("Owner"),
+        minimum=1,
+        maximum=MAX_ID,
+        description="Default: the customer's owner",
+    ),
     Field(
         "lost_reason",
         "str",
@@ -106,7 +114,7 @@ OPPORTUNITY_FIELDS: tuple[Field, ...] = (
     ),
 )
 OPPORTUNITY_CREATE: tuple[Field, ...] = (
-    Field("customer_id", "int", _l("Customer"), required=True, minimum=1),
+    Field("customer_id", "int", _l("Customer"), required=True, minimum=1, maximum=MAX_ID),
     *OPPORTUNITY_FIELDS,
 )
 OPPORTUNITY_READ_ONLY: tuple[Field, ...] = (
@@ -141,7 +149,7 @@ def load_opportunity(
     db: Session, user: User, opportunity_id: int, edit: bool = False
 ) -> Opportunity:
     """The opportunity, if the user may see its customer (and change it, with `edit`)."""
-    opp = db.get(Opportunity, opportunity_id)
+    opp = db.get(Opportunity, opportunity_id) if 0 < opportunity_id <= MAX_ID else None
     if opp is None:
         raise NotFound(_("There is no opportunity %(id)s.", id=opportunity_id))
     load_customer(db, user, opp.customer_id, edit=edit)
@@ -219,6 +227,24 @@ def _currency(values: dict[str, Any], errors: list[FieldError]) -> None:
     values["currency"] = code
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_characters(values: Mapping[str, Any], prefix: str = "") -> list[FieldError]:
+    """Errors for text holding control characters: nobody types them, and PostgreSQL cannot
+    store a NUL at all, so they are refused by name rather than failing on save."""
+    return [
+        FieldError(prefix + name, _("Remove the control characters from this text."))
+        for name, value in values.items()
+        if isinstance(value, str) and _CONTROL.search(value)
+    ]
+
+
+def plain_text(text: str | None) -> str:
+    """A free-text note with control characters dropped (newlines and tabs are kept)."""
+    return _CONTROL.sub("", text or "").strip()
+
+
 def check_currency(values: dict[str, Any]) -> None:
     """Upper-case a currency code in `values`, or raise naming the field; blank means CNY."""
     errors: list[FieldError] = []
@@ -250,6 +276,7 @@ def parse_opportunity(
         values = parse(fields, data, partial=partial)
     except ValidationError as exc:
         errors.extend(exc.errors)
+    errors.extend(control_characters(values))
     _currency(values, errors)
     if errors:
         raise ValidationError(errors)

@@ -21,6 +21,7 @@ from hub.crm.models import Customer, Stage
 from hub.crm.opportunities import (
     CLOSED_STAGES,
     Opportunity,
+    plain_text,
     stage_label,
     visible_opportunities,
 )
@@ -104,7 +105,7 @@ def move_stage(
         raise Conflict(
             _("This opportunity is lost and in the nurture pool; a specialist re-engages it there.")
         )
-    lost_reason = (lost_reason or "").strip()
+    lost_reason = plain_text(lost_reason)
     if stage == "lost" and not lost_reason:
         raise ValidationError([FieldError("lost_reason", _("Say why the opportunity was lost."))])
     now = utcnow()
@@ -130,8 +131,8 @@ def move_stage(
     )
     if stage == "lost":
         summary += " " + _("Reason: %(reason)s", reason=lost_reason)
-    if note.strip():
-        summary += " " + note.strip()
+    if plain_text(note):
+        summary += " " + plain_text(note)
     audit.record(
         db, actor, "opportunity", opp.id, "stage", {"stage": [before, stage]}, opp.customer_id
     )
@@ -301,8 +302,8 @@ def re_engage(db: Session, actor: User, opp: Opportunity, note: str = "") -> Non
     )
     if before != opp.stage:
         summary += " " + _("Reopened at %(stage)s.", stage=stage_label(opp.stage))
-    if note.strip():
-        summary += " " + note.strip()
+    if plain_text(note):
+        summary += " " + plain_text(note)
     audit.record(db, actor, "opportunity", opp.id, "re-engage", changes, opp.customer_id)
     log_follow_up(
         db,

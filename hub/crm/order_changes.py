@@ -18,8 +18,8 @@ from hub.crm import audit
 from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Customer
-from hub.crm.opportunities import check_currency
-from hub.crm.orders import CENT, ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.opportunities import check_currency, control_characters, plain_text
+from hub.crm.orders import CENT, MAX_ID, ORDER_STATUSES, Order, OrderLine, status_label
 from hub.db import utcnow
 from hub.validation import (
     Conflict,
@@ -57,7 +57,7 @@ ORDER_FIELDS: tuple[Field, ...] = (
     Field("notes", "text", _l("Notes")),
 )
 ORDER_CREATE: tuple[Field, ...] = (
-    Field("customer_id", "int", _l("Customer"), required=True, minimum=1),
+    Field("customer_id", "int", _l("Customer"), required=True, minimum=1, maximum=MAX_ID),
     *ORDER_FIELDS,
 )
 LINE_FIELDS: tuple[Field, ...] = (
@@ -97,6 +97,8 @@ def _line(item: Any, i: int) -> dict[str, Any]:
     if unknown:
         raise ValidationError([FieldError(prefix + k, _("Unknown field.")) for k in unknown])
     values = parse(LINE_FIELDS, item, prefix=prefix)
+    if control_characters(values, prefix):
+        raise ValidationError(control_characters(values, prefix))
     # Parsing rounds decimals to cents; what is typed is never rounded silently instead: a
     # quantity keeps three places, a price two, and more is refused.
     errors = []
@@ -205,6 +207,7 @@ def parse_order(
             values["lines"] = clean_lines(data.get("lines"))
         except ValidationError as exc:
             errors.extend(exc.errors)
+    errors.extend(control_characters({k: v for k, v in values.items() if k != "lines"}))
     try:
         check_currency(values)
     except ValidationError as exc:
@@ -357,8 +360,8 @@ def set_status(
         before=status_label(before),
         after=status_label(status),
     )
-    if note.strip():
-        summary += " " + note.strip()
+    if plain_text(note):
+        summary += " " + plain_text(note)
     audit.record(
         db, actor, "order", order.id, "status", {"status": [before, status]}, order.customer_id
     )

@@ -20,6 +20,7 @@ from hub.pagination import Page, paginate
 from hub.validation import NotFound
 
 ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; a larger one names nothing
 
 
 class Order(Base):
@@ -93,7 +94,7 @@ def visible_orders(user: User) -> sa.Select[Any]:
 
 def load_order(db: Session, user: User, order_id: int, edit: bool = False) -> Order:
     """The order, if the user may see its customer (and change it, with `edit`)."""
-    order = db.get(Order, order_id)
+    order = db.get(Order, order_id) if 0 < order_id <= MAX_ID else None
     if order is None:
         raise NotFound(_("There is no order %(id)s.", id=order_id))
     load_customer(db, user, order.customer_id, edit=edit)

@@ -12,6 +12,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from hub.apikit import LIST_QUERY
+from hub.crm.orders import MAX_ID
 from hub.validation import FieldError, ValidationError
 
 bp = Blueprint("sales_api", __name__, url_prefix="/api/v1")
@@ -28,6 +29,10 @@ def query_int(name: str) -> int | None:
         return None
     if not raw.isdigit():
         raise ValidationError([FieldError(name, _("Expected a whole number."))])
+    if not 0 < int(raw) <= MAX_ID:
+        raise ValidationError(
+            [FieldError(name, _("Expected a number from %(low)d to %(high)d.", low=1, high=MAX_ID))]
+        )
     return int(raw)
 
 

@@ -20,7 +20,7 @@ from hub.crm.complaints import channel_label, step_label
 from hub.crm.customers import can_edit, search_condition, visible_customers
 from hub.crm.models import Customer
 from hub.crm.opportunities import stage_label
-from hub.crm.orders import status_label
+from hub.crm.orders import MAX_ID, status_label
 from hub.validation import Field
 
 bp = Blueprint("sales", __name__)
@@ -39,7 +39,7 @@ def page_arg() -> int:
 def int_arg(name: str) -> int | None:
     """A whole-number query argument; anything else is treated as absent (a filter left blank)."""
     raw = request.args.get(name, "").strip()
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
 
 
 def date_arg(name: str) -> date | None:
