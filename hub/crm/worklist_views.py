@@ -28,6 +28,12 @@ bp.register_blueprint(classification_views.bp)
 bp.register_blueprint(crm_admin_views.bp)
 
 
+@bp.context_processor
+def _links() -> dict[str, object]:
+    # Runs for this blueprint's pages and the nested ones (classification, CRM admin).
+    return {"customer_url": customer_url}
+
+
 def customer_url(customer_id: int) -> str:
     """The customer's page: its endpoint once the customer page exists, its path until then."""
     if "crm.customer" in current_app.view_functions:
@@ -62,9 +68,7 @@ def due() -> str:
     viewer = require_user()
     owner = _list_owner(viewer)
     items = due_items(db.session(), owner, business_today())
-    return render_template(
-        "due.html", items=items, owner=owner, viewer=viewer, customer_url=customer_url
-    )
+    return render_template("due.html", items=items, owner=owner, viewer=viewer)
 
 
 @bp.get("/due/team")
@@ -90,5 +94,4 @@ def digest(digest_id: int) -> str:
         "digest.html",
         digest=found,
         items=DueList.from_json(found.content),
-        customer_url=customer_url,
     )
