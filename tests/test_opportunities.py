@@ -165,6 +165,9 @@ def test_list_searches_filters_sorts_and_escapes(client, signed_in, make_user, d
     assert page.index("Big deal") < page.index("Small deal")
     page = client.get("/opportunities?sort=amount").get_data(as_text=True)
     assert page.index("Small deal") < page.index("Big deal")
+    _open(client, a.id, title="Qualified deal", stage="qualified")
+    page = client.get("/opportunities?sort=stage").get_data(as_text=True)
+    assert page.index("Qualified deal") < page.index("Proposal deal")  # pipeline order, not a-z
     picker = client.get("/opportunities?pick=alpha").get_data(as_text=True)
     assert f"/customers/{a.id}/opportunities/new" in picker
 

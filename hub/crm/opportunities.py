@@ -19,6 +19,7 @@ from hub.crm.customers import can_edit, load_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import MONEY, Customer
 from hub.crm.orders import MAX_ID
+from hub.crm.rules import get_rules
 from hub.db import Base, utcnow
 from hub.normalize import halfwidth
 from hub.pagination import Page, paginate
@@ -210,7 +211,13 @@ def search_opportunities(
     stmt = filtered_opportunities(user, query, stage, owner_id).options(
         joinedload(Opportunity.customer), joinedload(Opportunity.owner)
     )
-    column = SORTS.get(sort.lstrip("-"), Opportunity.created_at)
+    column: Any = SORTS.get(sort.lstrip("-"), Opportunity.created_at)
+    if sort.lstrip("-") == "stage":
+        # In pipeline order, not alphabetical.
+        stages = list(get_rules(db)["pipeline_stages"])
+        column = sa.case(
+            {s: i for i, s in enumerate(stages)}, value=Opportunity.stage, else_=len(stages)
+        )
     order = column.desc() if sort.startswith("-") else column.asc()
     return paginate(db, stmt.order_by(order.nulls_last(), Opportunity.id), page, per_page)
 
