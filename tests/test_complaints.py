@@ -392,3 +392,21 @@ def test_the_edit_page_changes_fields_and_names_a_foreign_order(app, client, sig
     assert r.status_code == 302
     complaint = _fresh(db, Complaint, complaint.id)
     assert complaint.product == "Valve DN50" and len(complaint.attachments) == 1
+
+
+def test_the_api_document_is_built_from_the_declared_fields(director_api):
+    client, _ = director_api
+    paths = client.get("/openapi.json").json["paths"]
+    patch = paths["/complaints/{id}"]["patch"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]
+    assert {"step", "note", "content", "order_id"} <= set(body["properties"])
+    assert body["properties"]["step"]["enum"][0] == "received"
+    assert "page-only" in patch["summary"]
+    order = paths["/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(order["required"]) == {"customer_id", "contract_number", "order_date", "lines"}
+    assert "amount" not in order["properties"]  # computed, never sent
+    assert set(order["properties"]["lines"]["items"]["properties"]) == {
+        "product",
+        "quantity",
+        "unit_price",
+    }
