@@ -269,3 +269,30 @@ def test_applying_from_the_page_changes_the_ticked_or_all(app, client, db, signe
 def test_agents_cannot_open_the_classification_page(client, signed_in):
     signed_in("agent")
     assert client.get("/classification").status_code == 403
+
+
+def test_applying_many_changes_runs_on_a_worker(app, client, db, signed_in, run_jobs):
+    director = signed_in("director")
+    many = svc.APPLY_INLINE_MAX + 1
+    db.execute(
+        sa.insert(Customer), [{"name": f"Idle {i:04d}", "customer_class": "B"} for i in range(many)]
+    )
+    db.commit()
+    token = csrf_token(client, "/classification")
+    r = client.post(
+        "/classification/apply",
+        data={"csrf_token": token, "rule": "revenue", "since": "", "scope": "all"},
+    )
+    assert r.status_code == 302
+    assert db.scalar(sa.select(sa.func.count()).where(Customer.customer_class == "C")) == 0
+    assert "being applied in the background" in client.get(r.headers["Location"]).get_data(
+        as_text=True
+    )
+
+    assert run_jobs()
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).where(Customer.customer_class == "C")) == many
+    audits = db.scalars(sa.select(AuditEntry).where(AuditEntry.action == "classify")).all()
+    assert len(audits) == many
+    assert {a.user_id for a in audits} == {director.id}
+    assert all(a.changes["reason"].startswith("Revenue rule") for a in audits)

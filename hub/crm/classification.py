@@ -18,6 +18,8 @@ from hub.crm import lifecycle
 from hub.crm.models import Customer
 from hub.crm.opportunities import CLOSED_STAGES, Opportunity
 from hub.crm.orders import Order
+from hub.crm.rules import get_rules
+from hub.db import session_scope
 from hub.validation import FieldError, Forbidden, ValidationError
 
 try:  # written alongside this module; until it lands, the same sum is computed here
@@ -154,6 +156,38 @@ def suggest_by_horizon(
     return out
 
 
+# --- one rule, as the page and the job run it -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """What a rule suggests today, with the parameters it ran with (for the reason and the page)."""
+
+    rule: str
+    since: date | None
+    today: date
+    params: dict[str, Any]
+    suggestions: dict[int, str]
+    revenue: dict[int, Decimal] | None  # the revenue rule's input, for its chart
+
+
+def suggest(db: Session, rule: str, since: date | None, today: date) -> Suggested:
+    """Run `rule` ("revenue" over orders since `since`, or "horizon") with the stored settings."""
+    rules = get_rules(db)
+    if rule == "revenue":
+        percents = dict(rules["revenue_class_percent"])
+        by_customer = revenue(db, since)
+        suggestions = suggest_by_revenue(db, by_customer, percents)
+        return Suggested(rule, since, today, {**percents, "since": since}, suggestions, by_customer)
+    if rule == "horizon":
+        days = dict(rules["horizon_class_days"])
+        suggestions = suggest_by_horizon(db, days, today=today)
+        return Suggested(rule, None, today, {**days, "today": today}, suggestions, None)
+    raise ValidationError(
+        [FieldError("rule", _("Choose one of: %(choices)s.", choices=", ".join(RULES)))]
+    )
+
+
 # --- applying -----------------------------------------------------------------------------------
 
 
@@ -226,3 +260,21 @@ def apply_suggestions(
             ):
                 changed += 1
     return changed
+
+
+# Above this many changes, "apply all" runs as a job: each change is an audited write.
+APPLY_INLINE_MAX = 500
+
+
+def apply_rule_job(actor_id: int, rule: str, since: str | None, today: str, reason: str) -> int:
+    """RQ job: run a rule again and apply every change it suggests. Returns how many changed.
+
+    The reason comes ready-made: it was written in the requesting director's language.
+    """
+    with session_scope() as s:
+        actor = s.get(User, actor_id)
+        if actor is None or not actor.active:
+            return 0
+        day = date.fromisoformat(today)
+        found = suggest(s, rule, date.fromisoformat(since) if since else None, day)
+        return apply_suggestions(s, actor, found.suggestions, reason, today=day)

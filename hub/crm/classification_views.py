@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,28 +9,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from hub import db
+from hub import db, services
 from hub.auth import Role, require_user, roles_required
 from hub.crm import classification as svc
 from hub.crm.reminders import business_today
-from hub.crm.rules import get_rules
 from hub.pagination import Page
 from hub.validation import FieldError, ValidationError
 
 bp = Blueprint("classification", __name__)
 
 PER_PAGE = 50
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The rule picked on the page and what it suggests."""
-
-    rule: str
-    since: date | None
-    params: dict[str, Any]
-    suggestions: dict[int, str]
-    pareto: svc.Pareto | None
 
 
 def _since(raw: str | None, today: date) -> date | None:
@@ -47,28 +34,14 @@ def _since(raw: str | None, today: date) -> date | None:
         ) from None
 
 
-def _choose(args: Any) -> Choice:
-    s = db.session()
-    rule = args.get("rule") or "revenue"
-    if rule not in svc.RULES:
-        raise ValidationError(
-            [FieldError("rule", _("Choose one of: %(choices)s.", choices=", ".join(svc.RULES)))]
-        )
+def _choose(args: Any) -> svc.Suggested:
     today = business_today()
-    rules = get_rules(s)
-    if rule == "revenue":
-        since = _since(args.get("since"), today)
-        percents = rules["revenue_class_percent"]
-        revenue = svc.revenue(s, since)
-        suggestions = svc.suggest_by_revenue(s, revenue, percents)
-        curve = svc.pareto(revenue, suggestions)
-        return Choice(rule, since, {**percents, "since": since}, suggestions, curve)
-    days = rules["horizon_class_days"]
-    suggestions = svc.suggest_by_horizon(s, days, today=today)
-    return Choice(rule, None, {**days, "today": today}, suggestions, None)
+    rule = args.get("rule") or "revenue"
+    since = _since(args.get("since"), today) if rule == "revenue" else None
+    return svc.suggest(db.session(), rule, since, today)
 
 
-def _args(choice: Choice) -> dict[str, str]:
+def _args(choice: svc.Suggested) -> dict[str, str]:
     """The query that shows the same rule again (an empty `since` means all time)."""
     args = {"rule": choice.rule}
     if choice.rule == "revenue":
@@ -76,7 +49,7 @@ def _args(choice: Choice) -> dict[str, str]:
     return args
 
 
-def _render(choice: Choice, number: int, errors: dict[str, str], status: int = 200) -> Any:
+def _render(choice: svc.Suggested, number: int, errors: dict[str, str], status: int = 200) -> Any:
     changes = svc.changes(db.session(), choice.suggestions)
     pages = max(1, -(-len(changes) // PER_PAGE))
     number = min(max(1, number), pages)
@@ -93,6 +66,7 @@ def _render(choice: Choice, number: int, errors: dict[str, str], status: int = 2
         args=_args(choice),
         errors=errors,
         reason=svc.rule_reason(choice.rule, choice.params),
+        pareto=None if choice.revenue is None else svc.pareto(choice.revenue, choice.suggestions),
     )
     return body, status
 
@@ -120,9 +94,25 @@ def apply() -> Any:
             errors = {"customer_id": _("Tick at least one customer, or apply to all.")}
             return _render(choice, 1, errors, 422)
     s = db.session()
-    changed = svc.apply_suggestions(
-        s, require_user(), suggestions, svc.rule_reason(choice.rule, choice.params)
-    )
+    user = require_user()
+    reason = svc.rule_reason(choice.rule, choice.params)
+    pending = len(svc.changes(s, suggestions))
+    if pending > svc.APPLY_INLINE_MAX:
+        # Too many audited writes for one request: a worker applies them.
+        since = choice.since.isoformat() if choice.since else None
+        services.queue("bulk").enqueue(
+            svc.apply_rule_job, user.id, choice.rule, since, choice.today.isoformat(), reason
+        )
+        flash(
+            _(
+                "%(num)d class changes are being applied in the background; "
+                "reload this page in a minute.",
+                num=pending,
+            ),
+            "success",
+        )
+        return redirect(url_for(".page", **_args(choice)))
+    changed = svc.apply_suggestions(s, user, suggestions, reason, today=choice.today)
     s.commit()
     flash(
         ngettext("%(num)d customer reclassified.", "%(num)d customers reclassified.", changed),
