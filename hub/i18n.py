@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, lazy_gettext
 
 from hub.auth import LOCALES
@@ -21,6 +21,8 @@ def role_label(role: str) -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "en"  # a job or a command: no browser to ask; callers use force_locale for a user
     user = g.get("user")
     if user is not None and user.locale in LOCALES:
         return user.locale

@@ -48,6 +48,9 @@ class ValidationError(ValueError):
         return [{"field": e.field, "message": e.message} for e in self.errors]
 
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
 KINDS = ("str", "text", "int", "decimal", "date", "bool", "choice", "email", "phone", "url", "tags")
 
 
@@ -78,6 +81,9 @@ def _clean_text(value: Any, f: Field) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise FieldError(f.name, _("Expected text."))
     text = str(value).strip()
+    if CONTROL_CHARS.search(text):
+        # A NUL cannot be stored by PostgreSQL, and the others are never typed on purpose.
+        raise FieldError(f.name, _("Contains control characters."))
     if f.kind != "text":
         text = re.sub(r"\s+", " ", text)
     limit = f.max_length or (5000 if f.kind == "text" else 200)

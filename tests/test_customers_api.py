@@ -272,3 +272,14 @@ def test_openapi_lists_every_api_route_and_nothing_else(app, director_api):
     ]
     assert create["required"] == ["name"]
     assert "contacts" in create["properties"] and create["additionalProperties"] is False
+
+
+def test_control_characters_and_out_of_range_ids_are_clear_errors_not_500s(director_api):
+    client, _ = director_api
+    r = client.post("/customers", json={"name": "Bad\x00Name", "contacts": [{"name": "A\x07"}]})
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json["errors"]} == {"name", "contacts.0.name"}
+    for path in ("/customers/99999999999", "/contacts/99999999999", "/follow-ups/99999999999"):
+        assert client.get(path).status_code == 404, path
+    notes = client.post("/customers", json={"name": "Fine", "notes": "line one\nline two\ttabbed"})
+    assert notes.status_code == 201 and notes.json["notes"] == "line one\nline two\ttabbed"

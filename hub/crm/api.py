@@ -16,7 +16,7 @@ from hub.crm import lifecycle
 from hub.crm.fields import CONTACT_FIELDS, CONTACT_READ_ONLY, CUSTOMER_FIELDS, CUSTOMER_READ_ONLY
 from hub.crm.followups import FollowUp, log_follow_up
 from hub.crm.models import Contact, Customer
-from hub.validation import Field, FieldError, NotFound, ValidationError, parse, unknown_keys
+from hub.validation import MAX_ID, Field, FieldError, NotFound, ValidationError, parse, unknown_keys
 
 bp = Blueprint("crm_api", __name__, url_prefix="/api/v1")
 
@@ -546,7 +546,7 @@ document(
 @login_required
 def get_follow_up(follow_up_id: int) -> Response:
     s = db.session()
-    record = s.get(FollowUp, follow_up_id)
+    record = s.get(FollowUp, follow_up_id) if 0 < follow_up_id <= MAX_ID else None
     if record is None:
         raise NotFound(_("There is no follow-up %(id)s.", id=follow_up_id))
     svc.load_customer(s, require_user(), record.customer_id)

@@ -29,7 +29,15 @@ from hub.crm.models import (
 from hub.db import utcnow
 from hub.normalize import halfwidth, phone_search_key
 from hub.pagination import Page, paginate
-from hub.validation import FieldError, Forbidden, NotFound, ValidationError, parse, unknown_keys
+from hub.validation import (
+    MAX_ID,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationError,
+    parse,
+    unknown_keys,
+)
 
 # --- who may see and change what ----------------------------------------------------------------
 
@@ -63,7 +71,7 @@ def visible_customers(user: User) -> sa.Select[Any]:
 
 def load_customer(db: Session, user: User, customer_id: int, edit: bool = False) -> Customer:
     """The customer, if the user may see it (and change it, with `edit`)."""
-    customer = db.get(Customer, customer_id)
+    customer = db.get(Customer, customer_id) if 0 < customer_id <= MAX_ID else None
     if customer is None:
         raise NotFound(_("There is no customer %(id)s.", id=customer_id))
     if not can_view(user, customer):
@@ -74,7 +82,7 @@ def load_customer(db: Session, user: User, customer_id: int, edit: bool = False)
 
 
 def load_contact(db: Session, user: User, contact_id: int, edit: bool = False) -> Contact:
-    contact = db.get(Contact, contact_id)
+    contact = db.get(Contact, contact_id) if 0 < contact_id <= MAX_ID else None
     if contact is None:
         raise NotFound(_("There is no contact %(id)s.", id=contact_id))
     load_customer(db, user, contact.customer_id, edit=edit)
