@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.crm import api as crm_api
-    from hub.crm import customer_actions, labels, sales_api, sales_views, worklist_views
+    from hub.crm import customer_actions, labels, nav, sales_api, sales_views, worklist_views
     from hub.crm import views as crm_views
 
     db.init_app(app)
@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     formatting.init_app(app)
     labels.init_app(app)
+    nav.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
     for module in (

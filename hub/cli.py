@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -105,7 +106,8 @@ def scheduler() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    run_scheduler(services.redis(_app()), stop)
+    app = _app()
+    run_scheduler(services.redis(app), stop, ZoneInfo(app.config["SETTINGS"].timezone))
 
 
 @main.command("redis")

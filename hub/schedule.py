@@ -7,10 +7,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from redis import Redis
 from redis.exceptions import RedisError
 
+from hub import services
+from hub.crm.opportunity_pipeline import enqueue_nurture_job
 from hub.system import request_worker_check
 
 log = logging.getLogger(__name__)
@@ -18,33 +22,60 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Periodic:
+    """A job every `every` seconds, or, with `at_hour`, once a day from that hour (local time)."""
+
     name: str
-    every: int  # seconds
+    every: int  # seconds; for a daily job, how long its claim is kept
     enqueue: Callable[[Redis], object]
+    at_hour: int | None = None
+
+    def slot(self, now: float, tz: ZoneInfo) -> str | None:
+        """The period `now` falls in, or None when a daily job's hour has not come yet today."""
+        if self.at_hour is None:
+            return str(int(now // self.every))
+        local = datetime.fromtimestamp(now, tz)
+        return local.date().isoformat() if local.hour >= self.at_hour else None
 
 
-PERIODIC: tuple[Periodic, ...] = (Periodic("worker-check", 300, request_worker_check),)
+def enqueue_morning_digests(conn: Redis) -> list[str]:
+    job = services.queue("default", conn).enqueue(
+        "hub.crm.reminders.send_morning_digests", result_ttl=86400
+    )
+    return [job.id]
+
+
+PERIODIC: tuple[Periodic, ...] = (
+    Periodic("worker-check", 300, request_worker_check),
+    Periodic("nurture", 2 * 86400, enqueue_nurture_job, at_hour=6),
+    Periodic("morning-digest", 2 * 86400, enqueue_morning_digests, at_hour=8),
+)
 
 
 def enqueue_due(
-    conn: Redis, now: float | None = None, periodic: tuple[Periodic, ...] = PERIODIC
+    conn: Redis,
+    now: float | None = None,
+    periodic: tuple[Periodic, ...] = PERIODIC,
+    tz: ZoneInfo | None = None,
 ) -> list[str]:
     """Enqueue every periodic job whose current period has not been claimed yet."""
     now = time.time() if now is None else now
+    tz = tz or ZoneInfo("UTC")
     ran = []
     for job in periodic:
-        slot = int(now // job.every)
+        slot = job.slot(now, tz)
         # SET NX claims the period in Redis, so two schedulers never both enqueue it.
-        if conn.set(f"hub:schedule:{job.name}:{slot}", "1", nx=True, ex=job.every * 2):
+        if slot is not None and conn.set(
+            f"hub:schedule:{job.name}:{slot}", "1", nx=True, ex=job.every * 2
+        ):
             job.enqueue(conn)
             ran.append(job.name)
     return ran
 
 
-def run_scheduler(conn: Redis, stop: threading.Event, tick: float = 1.0) -> None:
+def run_scheduler(conn: Redis, stop: threading.Event, tz: ZoneInfo, tick: float = 1.0) -> None:
     while not stop.is_set():
         try:
-            for name in enqueue_due(conn):
+            for name in enqueue_due(conn, tz=tz):
                 log.info("scheduled %s", name)
         except RedisError:
             log.exception("scheduler could not reach Redis; trying again")

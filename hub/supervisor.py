@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -117,12 +118,13 @@ def run_up(host: str, port: int, workers: int) -> None:
                 f"password {admin_password}  (change it on the Account page)"
             )
         conn = services.redis(app)
+        tz = ZoneInfo(settings.timezone)
         last_schedule = 0.0
         while not stop.wait(0.5):
             if time.monotonic() - last_schedule >= 1.0:
                 last_schedule = time.monotonic()
                 try:
-                    enqueue_due(conn)
+                    enqueue_due(conn, tz=tz)
                 except Exception:  # Redis restarting: the next tick tries again
                     log.exception("scheduler tick failed")
             if redis_proc is not None and redis_proc.poll() is not None:

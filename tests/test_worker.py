@@ -108,6 +108,21 @@ def test_a_periodic_job_is_enqueued_once_per_period_however_many_schedulers(redi
     assert len(calls) == 2
 
 
+def test_a_daily_job_runs_once_a_day_from_its_hour_in_the_business_time_zone(redis_conn):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    calls = []
+    shanghai = ZoneInfo("Asia/Shanghai")
+    job = Periodic("digest-probe", 2 * 86400, lambda conn: calls.append(1), at_hour=8)
+    at = lambda h, m=0, d=26: datetime(2026, 11, d, h, m, tzinfo=shanghai).timestamp()  # noqa: E731
+    assert enqueue_due(redis_conn, at(7, 59), (job,), shanghai) == []  # not yet
+    assert enqueue_due(redis_conn, at(8, 0), (job,), shanghai) == ["digest-probe"]
+    assert enqueue_due(redis_conn, at(18, 0), (job,), shanghai) == []  # once that day
+    assert enqueue_due(redis_conn, at(8, 5, d=27), (job,), shanghai) == ["digest-probe"]
+    assert len(calls) == 2
+
+
 def test_pubsub_events_reach_a_subscriber(redis_conn):
     stream = services.subscribe_events("agent:7", connection=redis_conn, timeout=2)
     # The first next() subscribes and waits; publish from "another process" once subscribed.

@@ -215,8 +215,11 @@ def customer(customer_id: int) -> str:
 
 
 def customer_page_extras(s: sa.orm.Session, c: svc.Customer) -> dict[str, Any]:
-    """What other parts of the CRM add to the customer page (turnover, opportunities...)."""
-    return {}
+    """What other parts of the CRM add to the customer page: opportunities, orders and turnover,
+    complaints."""
+    from hub.crm.sales_views import customer_sections
+
+    return {"sections": customer_sections(s, require_user(), c)}
 
 
 @bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
