@@ -16,6 +16,27 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 FIRST_ADMIN_EMAIL = "admin@contact-hub.example"
 
 
+# Trigram indexes for infix search, PostgreSQL only (migration 0003); the models do not declare
+# them, so comparing models and schema must not count them as drift.
+POSTGRES_ONLY_INDEXES = frozenset(
+    {
+        "ix_customers_name_trgm",
+        "ix_customers_email_trgm",
+        "ix_customers_phone_trgm",
+        "ix_contacts_name_trgm",
+        "ix_contacts_email_trgm",
+        "ix_contacts_phone_trgm",
+    }
+)
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's filter: leave the PostgreSQL-only indexes out of comparisons."""
+    return not (type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES)
+
+
 def alembic_config(database_url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -7,7 +7,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from hub.maintenance import include_object
 from hub.models import metadata
+
+COMPARE = {"compare_type": True, "include_object": include_object}
 
 
 def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
@@ -29,7 +32,7 @@ def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
         assert {t.name for t in metadata.sorted_tables} <= tables
         assert "alembic_version" in tables
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts=COMPARE)
             assert compare_metadata(ctx, metadata) == []
         # Running it again is a no-op, not an error.
         again = subprocess.run(
@@ -48,7 +51,7 @@ def test_the_test_database_has_no_drift_either(app):
     from hub.db import engine_for
 
     with engine_for(app).connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts=COMPARE)
         assert compare_metadata(ctx, metadata) == []
 
 
