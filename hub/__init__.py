@@ -52,7 +52,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.crm import api as crm_api
-    from hub.crm import customer_actions, labels, nav, sales_api, sales_views, worklist_views
+    from hub.crm import (
+        customer_actions,
+        labels,
+        nav,
+        people_api,
+        sales_api,
+        sales_views,
+        worklist_views,
+    )
     from hub.crm import views as crm_views
 
     db.init_app(app)
@@ -72,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
         api,
         crm_api,
+        people_api,
         sales_api,
         crm_views,
         customer_actions,

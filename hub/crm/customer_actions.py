@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import login_required, require_user
+from hub.crm import customer_records as records
 from hub.crm import customers as svc
 from hub.crm import lifecycle
 from hub.crm.fields import CONTACT_FIELDS
@@ -42,7 +43,7 @@ def new_contact(customer_id: int) -> tuple[str, int] | Response:
     if request.method == "POST":
         values = form_values(CONTACT_FIELDS)
         try:
-            contact = svc.add_contact(s, user, c, values, region())
+            contact = records.add_contact(s, user, c, values, region())
         except ValidationError as exc:
             s.rollback()
             errors = exc.as_dict()
@@ -66,7 +67,7 @@ def edit_contact(contact_id: int) -> tuple[str, int] | Response:
     if request.method == "POST":
         values = form_values(CONTACT_FIELDS)
         try:
-            svc.update_contact(s, user, contact, values, region())
+            records.update_contact(s, user, contact, values, region())
         except ValidationError as exc:
             s.rollback()
             errors = exc.as_dict()
@@ -91,7 +92,7 @@ def delete_contact(contact_id: int) -> Response:
     s = db.session()
     contact = svc.load_contact(s, user, contact_id, edit=True)
     customer_id, name = contact.customer_id, contact.name
-    svc.delete_contact(s, user, contact)
+    records.delete_contact(s, user, contact)
     s.commit()
     flash(_("Contact %(name)s deleted.", name=name), "success")
     return _back(customer_id, "#contacts")
@@ -105,7 +106,7 @@ def consent(contact_id: int) -> Response:
     contact = svc.load_contact(s, user, contact_id, edit=True)
     granted = request.form.get("granted") == "1"
     try:
-        svc.set_consent(
+        records.set_consent(
             s,
             user,
             contact,

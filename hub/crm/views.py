@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import Role, User, login_required, require_user
+from hub.crm import customer_records as records
 from hub.crm import customers as svc
 from hub.crm.audit import customer_trail
 from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_CREATE_EXTRA, CUSTOMER_FIELDS, CUSTOMER_GROUPS
@@ -154,7 +155,7 @@ def new_customer() -> tuple[str, int] | str | Response:
         if user.role == Role.AGENT:
             data.pop("owner_id", None)
         try:
-            customer = svc.create_customer(s, user, data, region())
+            customer = records.create_customer(s, user, data, region())
         except ValidationError as exc:
             s.rollback()
             errors = {e.field.replace("contacts.0.", "contact."): e.message for e in exc.errors}
@@ -236,7 +237,7 @@ def edit_customer(customer_id: int) -> tuple[str, int] | str | Response:
         values = form_values(CUSTOMER_FIELDS)
         custom_values = custom_form_values()
         try:
-            changes = svc.update_customer(s, user, c, {**values, "custom": custom_values}, region())
+            changes = records.update_customer(s, user, c, {**values, "custom": custom_values}, region())
         except ValidationError as exc:
             s.rollback()
             errors = {e.field: e.message for e in exc.errors}
@@ -266,7 +267,7 @@ def delete_customer(customer_id: int) -> Response:
     s = db.session()
     c = svc.load_customer(s, user, customer_id)
     name = c.name
-    svc.delete_customer(s, user, c)
+    records.delete_customer(s, user, c)
     s.commit()
     flash(_("Customer %(name)s deleted.", name=name), "success")
     return redirect(url_for("crm.customers"))
