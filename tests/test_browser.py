@@ -52,9 +52,10 @@ def _page(browser, **context):
 def _sign_in(page, live_server, user, path="/login"):
     if path:
         page.goto(live_server + path)
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    # By name, not label: the same helper signs in on Chinese pages.
+    page.locator("input[name=email]").fill(user.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button.primary").click()
 
 
 def test_login_page_in_english_and_chinese(browser, live_server):
@@ -149,3 +150,39 @@ def test_an_admin_creates_an_api_token_that_is_shown_once(browser, live_server, 
     assert page.locator("#new-token").count() == 0
     assert token not in page.content()
     assert page.get_by_text("website lead form").is_visible()
+
+
+def test_a_rep_records_a_call_on_the_customer_page_in_chinese(browser, live_server, make_user, app):
+    from hub.crm.customer_records import create_customer
+    from hub.db import session_scope
+
+    agent = make_user("agent", name="张伟")
+    with app.app_context(), session_scope(app) as s:
+        from hub.auth import User
+
+        customer = create_customer(
+            s,
+            s.get(User, agent.id),
+            {
+                "name": "郑州华信科技有限公司",
+                "region": "Henan",
+                "customer_class": "B",
+                "contacts": [{"name": "李娜", "phone": "138 0013 8000", "is_decision_maker": True}],
+            },
+            "CN",
+        )
+        cid = customer.id
+    page = _page(browser, locale="zh-CN")
+    _sign_in(page, live_server, agent)
+    page.goto(f"{live_server}/customers?q=13800138000")
+    page.get_by_role("link", name="郑州华信科技有限公司").click()
+    assert page.locator("h1").inner_text().startswith("郑州华信科技有限公司")
+    page.get_by_role("combobox", name="渠道", exact=True).select_option("call")
+    page.get_by_label("结果").fill("已接通")
+    page.get_by_label("沟通内容").fill("客户想要 200 台的报价。")
+    page.get_by_role("button", name="记录跟进").click()
+    page.wait_for_url(f"**/customers/{cid}#timeline")
+    entry = page.locator("ol.timeline li").first
+    assert "客户想要 200 台的报价。" in entry.inner_text()
+    assert "已接通" in entry.inner_text()
+    page.screenshot(path=ARTIFACTS / "customer-zh.png", full_page=True)

@@ -283,3 +283,35 @@ def test_control_characters_and_out_of_range_ids_are_clear_errors_not_500s(direc
         assert client.get(path).status_code == 404, path
     notes = client.post("/customers", json={"name": "Fine", "notes": "line one\nline two\ttabbed"})
     assert notes.status_code == 201 and notes.json["notes"] == "line one\nline two\ttabbed"
+
+
+def test_custom_fields_are_stored_typed_and_filter_like_built_in_ones(app, director_api, make_user, client):
+    from hub import db as hubdb
+    from hub.auth import User
+    from hub.crm.custom_fields import create_field
+    from tests.conftest import login
+
+    api_client, _ = director_api
+    admin = make_user("admin")
+    with hubdb.session_scope(app) as s:
+        actor = s.get(User, admin.id)
+        create_field(s, actor, {"key": "grade", "label": "Grade", "kind": "choice", "choices": "gold, silver"})
+        create_field(s, actor, {"key": "fleet", "label": "Fleet size", "kind": "number"})
+    gold = api_client.post("/customers", json={"name": "Gold Co", "custom": {"grade": "gold", "fleet": "120"}})
+    assert gold.status_code == 201, gold.json
+    assert gold.json["custom"] == {"grade": "gold", "fleet": "120"}
+    api_client.post("/customers", json={"name": "Silver Co", "custom": {"grade": "silver", "fleet": 8}})
+    bad = api_client.post("/customers", json={"name": "Bad", "custom": {"grade": "bronze", "colour": "red"}})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json["errors"]} == {"custom.grade", "custom.colour"}
+    names = lambda r: [c["name"] for c in r.json["items"]]  # noqa: E731
+    assert names(api_client.get("/customers?cf_grade=gold")) == ["Gold Co"]
+    assert names(api_client.get("/customers?cf_fleet_min=50")) == ["Gold Co"]
+    assert names(api_client.get("/customers?cf_fleet_min=5&cf_fleet_max=10")) == ["Silver Co"]
+    wrong = api_client.get("/customers?cf_fleet_min=lots")
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "cf_fleet"
+    login(client, admin.email)
+    page = client.get("/customers?cf_fleet_min=100").get_data(as_text=True)
+    assert ">Gold Co</a>" in page and ">Silver Co</a>" not in page
+    page = client.get("/customers?cf_fleet_max=10").get_data(as_text=True)
+    assert ">Silver Co</a>" in page and ">Gold Co</a>" not in page

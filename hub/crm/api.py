@@ -81,7 +81,26 @@ CUSTOMER_FILTERS = (
     ("industry", "string", "Industry"),
     ("lead_source", "string", "Lead source"),
     ("tag", "string", "Tag"),
+    ("cf_<key>", "string", "A custom field's value; cf_<key>_min and cf_<key>_max for numbers and dates"),
 )
+
+
+def custom_filters(args: Any) -> dict[str, Any]:
+    """`cf_<key>=value` for text and choice fields; `cf_<key>_min` / `cf_<key>_max` for ranges."""
+    custom: dict[str, Any] = {}
+    for k, v in args.items():
+        if not k.startswith("cf_") or v == "":
+            continue
+        key = k[3:]
+        for suffix, index in (("_min", 0), ("_max", 1)):
+            if key.endswith(suffix):
+                low_high = list(custom.get(key[: -len(suffix)], ("", "")))
+                low_high[index] = v
+                custom[key[: -len(suffix)]] = tuple(low_high)
+                break
+        else:
+            custom[key] = v
+    return custom
 
 
 def _filters() -> svc.CustomerFilters:
@@ -89,7 +108,7 @@ def _filters() -> svc.CustomerFilters:
     owner = args.get("owner_id")
     if owner not in (None, "") and not owner.isdigit():
         raise ValidationError([FieldError("owner_id", _("Expected a whole number."))])
-    custom = {k[3:]: v for k, v in args.items() if k.startswith("cf_")}
+    custom = custom_filters(args)
     return svc.CustomerFilters(
         customer_class=args.get("class"),
         stage=args.get("stage"),

@@ -231,8 +231,9 @@ class CustomFieldValue(Base):
     @property
     def value(self) -> Any:
         kind = self.field.kind
-        if kind == "number":
-            return self.value_number
+        if kind == "number" and self.value_number is not None:
+            # 120, not 120.0000: the column's scale is storage, not what was typed.
+            return Decimal(format(self.value_number.normalize(), "f"))
         if kind == "date":
             return self.value_date
         return self.value_text
