@@ -81,7 +81,11 @@ CUSTOMER_FILTERS = (
     ("industry", "string", "Industry"),
     ("lead_source", "string", "Lead source"),
     ("tag", "string", "Tag"),
-    ("cf_<key>", "string", "A custom field's value; cf_<key>_min and cf_<key>_max for numbers and dates"),
+    (
+        "cf_<key>",
+        "string",
+        "A custom field's value; cf_<key>_min and cf_<key>_max for numbers and dates",
+    ),
 )
 
 

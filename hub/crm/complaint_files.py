@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth import User
 from hub.crm.complaints import Complaint, ComplaintAttachment, can_work, load_complaint
-from hub.crm.orders import MAX_ID
-from hub.validation import FieldError, Forbidden, NotFound, ValidationError
+from hub.validation import MAX_ID, FieldError, Forbidden, NotFound, ValidationError
 
 MAX_BYTES = 10 * 1024 * 1024
 CHUNK = 64 * 1024

@@ -14,16 +14,16 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from hub.auth import Role, User
 from hub.crm import audit
-from hub.crm.customers import can_edit, load_customer
+from hub.crm.customers import can_edit, load_customer, text_or_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import MONEY, Contact, Customer
 from hub.crm.opportunities import control_characters
-from hub.crm.orders import MAX_ID, Order
+from hub.crm.orders import Order
 from hub.crm.rules import get_rules
 from hub.db import Base, utcnow
-from hub.normalize import halfwidth
 from hub.pagination import Page, paginate
 from hub.validation import (
+    MAX_ID,
     Field,
     FieldError,
     Forbidden,
@@ -237,18 +237,9 @@ def filtered_complaints(
     """Complaints the user may see: by content, product or customer name, step, owner, and
     (with `overdue_at`) only those whose step was due before then."""
     stmt = visible_complaints(user)
-    text = halfwidth(query).strip().lower()
-    if text:
-        by_customer = sa.select(Customer.id).where(
-            sa.func.lower(Customer.name).contains(text, autoescape=True)
-        )
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Complaint.content).contains(text, autoescape=True),
-                sa.func.lower(Complaint.product).contains(text, autoescape=True),
-                Complaint.customer_id.in_(by_customer),
-            )
-        )
+    match = text_or_customer(query, Complaint.customer_id, Complaint.content, Complaint.product)
+    if match is not None:
+        stmt = stmt.where(match)
     if step:
         stmt = stmt.where(Complaint.step == step)
     if owner_id is not None:

@@ -166,6 +166,18 @@ def search_condition(query: str, region: str) -> sa.ColumnElement[bool] | None:
     return Customer.id.in_(ids)
 
 
+def text_or_customer(query: str, customer_id: Any, *columns: Any) -> sa.ColumnElement[bool] | None:
+    """A record (opportunity, order, complaint) whose own text or whose customer's name matches."""
+    text = halfwidth(query).strip().lower()
+    if not text:
+        return None
+    by_customer = sa.select(Customer.id).where(
+        sa.func.lower(Customer.name).contains(text, autoescape=True)
+    )
+    own = [sa.func.lower(c).contains(text, autoescape=True) for c in columns]
+    return sa.or_(*own, customer_id.in_(by_customer))
+
+
 def _custom_condition(db: Session, key: str, value: Any) -> sa.ColumnElement[bool]:
     cf = db.scalar(sa.select(CustomField).where(CustomField.key == key))
     if cf is None:

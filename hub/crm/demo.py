@@ -155,7 +155,7 @@ def _contacts(
 ) -> list[dict[str, object]]:
     chinese = str(customer["region"]) != "Overseas"
     if customer["kind"] == "person":
-        people = [(str(customer["name"]), None)]
+        people: list[tuple[str, str | None]] = [(str(customer["name"]), None)]
     else:
         titles = CN_TITLES if chinese else EN_TITLES
         people = [

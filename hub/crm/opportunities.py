@@ -15,15 +15,14 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from hub.auth import Role, User
 from hub.crm import audit
-from hub.crm.customers import can_edit, load_customer
+from hub.crm.customers import can_edit, load_customer, text_or_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import MONEY, Customer
-from hub.crm.orders import MAX_ID
 from hub.crm.rules import get_rules
 from hub.db import Base, utcnow
-from hub.normalize import halfwidth
 from hub.pagination import Page, paginate
 from hub.validation import (
+    MAX_ID,
     Field,
     FieldError,
     Forbidden,
@@ -177,17 +176,9 @@ def filtered_opportunities(
 ) -> sa.Select[Any]:
     """The opportunities the user may see whose title or customer's name matches `query`."""
     stmt = visible_opportunities(user)
-    text = halfwidth(query).strip().lower()
-    if text:
-        by_customer = sa.select(Customer.id).where(
-            sa.func.lower(Customer.name).contains(text, autoescape=True)
-        )
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Opportunity.title).contains(text, autoescape=True),
-                Opportunity.customer_id.in_(by_customer),
-            )
-        )
+    match = text_or_customer(query, Opportunity.customer_id, Opportunity.title)
+    if match is not None:
+        stmt = stmt.where(match)
     if stage:
         stmt = stmt.where(Opportunity.stage == stage)
     if owner_id is not None:

@@ -19,9 +19,10 @@ from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Customer
 from hub.crm.opportunities import check_currency, control_characters, plain_text
-from hub.crm.orders import CENT, MAX_ID, ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.orders import CENT, ORDER_STATUSES, Order, OrderLine, status_label
 from hub.db import utcnow
 from hub.validation import (
+    MAX_ID,
     Conflict,
     Field,
     FieldError,

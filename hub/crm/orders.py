@@ -12,15 +12,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from hub.auth import Role, User
-from hub.crm.customers import load_customer
+from hub.crm.customers import load_customer, text_or_customer
 from hub.crm.models import MONEY, Customer
 from hub.db import Base, utcnow
-from hub.normalize import halfwidth
 from hub.pagination import Page, paginate
-from hub.validation import NotFound
+from hub.validation import MAX_ID, NotFound
 
 ORDER_STATUSES = ("pending", "confirmed", "shipped", "delivered", "cancelled")
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; a larger one names nothing
 
 
 class Order(Base):
@@ -122,17 +120,9 @@ def filtered_orders(
 ) -> sa.Select[Any]:
     """Orders the user may see, by contract number or customer name, status and order date."""
     stmt = visible_orders(user)
-    text = halfwidth(query).strip().lower()
-    if text:
-        by_customer = sa.select(Customer.id).where(
-            sa.func.lower(Customer.name).contains(text, autoescape=True)
-        )
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(Order.contract_number).contains(text, autoescape=True),
-                Order.customer_id.in_(by_customer),
-            )
-        )
+    match = text_or_customer(query, Order.customer_id, Order.contract_number)
+    if match is not None:
+        stmt = stmt.where(match)
     if status:
         stmt = stmt.where(Order.status == status)
     if customer_id is not None:

@@ -12,8 +12,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from hub.apikit import LIST_QUERY
-from hub.crm.orders import MAX_ID
-from hub.validation import FieldError, ValidationError
+from hub.validation import MAX_ID, FieldError, ValidationError
 
 bp = Blueprint("sales_api", __name__, url_prefix="/api/v1")
 

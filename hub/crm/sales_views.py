@@ -20,8 +20,8 @@ from hub.crm.complaints import channel_label, step_label
 from hub.crm.customers import can_edit, search_condition, visible_customers
 from hub.crm.models import Customer
 from hub.crm.opportunities import stage_label
-from hub.crm.orders import MAX_ID, status_label
-from hub.validation import Field
+from hub.crm.orders import status_label
+from hub.validation import MAX_ID, Field
 
 bp = Blueprint("sales", __name__)
 

@@ -192,6 +192,7 @@ def customer(customer_id: int) -> str:
     s = db.session()
     svc.load_customer(s, user, customer_id)
     c = svc.customer_with_everything(s, customer_id)
+    assert c is not None  # load_customer just found it
     channel = request.args.get("channel") or None
     if channel not in [ch.value for ch in FollowUpChannel]:
         channel = None
@@ -237,7 +238,9 @@ def edit_customer(customer_id: int) -> tuple[str, int] | str | Response:
         values = form_values(CUSTOMER_FIELDS)
         custom_values = custom_form_values()
         try:
-            changes = records.update_customer(s, user, c, {**values, "custom": custom_values}, region())
+            changes = records.update_customer(
+                s, user, c, {**values, "custom": custom_values}, region()
+            )
         except ValidationError as exc:
             s.rollback()
             errors = {e.field: e.message for e in exc.errors}
