@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         people_api,
         sales_api,
         sales_views,
+        worklist_api,
         worklist_views,
     )
     from hub.crm import views as crm_views
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crm_views,
         customer_actions,
         sales_views,
+        worklist_api,
         worklist_views,
     ):
         app.register_blueprint(module.bp)
