@@ -1,6 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
+from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
 from hub.crm.models import (
@@ -36,11 +37,14 @@ __all__ = [
     "Customer",
     "Digest",
     "FollowUp",
+    "Message",
     "Opportunity",
     "Order",
     "OrderLine",
+    "Suppression",
     "Tag",
     "User",
+    "WebhookEvent",
     "WorkerHeartbeat",
     "metadata",
 ]

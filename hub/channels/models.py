@@ -1,0 +1,80 @@
+"""Messages sent and received, the suppression list, and the provider-event inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, utcnow
+
+# A status only moves forward: a late "sent" callback must not undo "delivered".
+STATUS_RANK = {
+    "queued": 0, "sending": 1, "sent": 2,
+    "delivered": 3, "undelivered": 3, "failed": 3, "bounced": 3, "dropped": 3,
+    "opened": 4, "clicked": 5,
+    "received": 0,  # inbound
+}
+FINAL_FAILURES = ("undelivered", "failed", "bounced", "dropped")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))  # sms, email
+    direction: Mapped[str] = mapped_column(sa.String(10), default="outbound")
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    from_address: Mapped[str] = mapped_column(sa.String(254), default="")
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
+    provider_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    error_code: Mapped[str | None] = mapped_column(sa.String(20))
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    follow_up_id: Mapped[int | None] = mapped_column(sa.ForeignKey("follow_ups.id", ondelete="SET NULL"))
+    in_reply_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    status_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("channel").in_(["sms", "email"]), name="channel_known"),
+        sa.CheckConstraint(sa.column("direction").in_(["outbound", "inbound"]), name="direction_known"),
+    )
+
+
+class Suppression(Base):
+    """An address that is never sent a campaign message again: STOP, unsubscribe, bounce, spam."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    address: Mapped[str] = mapped_column(sa.String(254))  # E.164, or an email lower-cased
+    reason: Mapped[str] = mapped_column(sa.String(30))
+    source: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("channel", "address"),)
+
+
+class WebhookEvent(Base):
+    """One provider event, stored once under the provider's own id: a replay finds it there."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    event_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(index=True)
+    error: Mapped[str | None] = mapped_column(sa.String(500))
