@@ -51,6 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         services,
         system,
     )
+    from hub.channels import api as channels_api
+    from hub.channels import views as channels_views
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
@@ -88,6 +90,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sales_views,
         worklist_api,
         worklist_views,
+        channels_api,
+        channels_views,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -1,0 +1,215 @@
+"""One-to-one messages: refused when they cannot happen, queued with their follow-up record, sent
+by a job through the channel adapter, and moved along (never backwards) by provider callbacks."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from rq import Retry, get_current_job
+from sqlalchemy.orm import Session
+
+from hub import services
+from hub.auth import User
+from hub.channels import suppressions
+from hub.channels.base import (
+    Channel,
+    ChannelMisconfigured,
+    OutboundMessage,
+    RecipientRefused,
+    RetryLater,
+)
+from hub.channels.models import STATUS_RANK, Message
+from hub.crm.customers import can_edit, consent_state
+from hub.crm.followups import Direction, FollowUp, log_follow_up
+from hub.crm.models import Contact
+from hub.db import session_scope, utcnow
+from hub.validation import Conflict, FieldError, Forbidden, ValidationError
+
+SMS_MAX = 1600  # Twilio's limit for one message body
+SUBJECT_MAX = 300
+
+
+class SendRefused(Conflict):
+    """The message cannot be sent to this contact (no address, suppressed, consent refused)."""
+
+
+def _address(contact: Contact, channel: str) -> str:
+    address = contact.phone if channel == "sms" else contact.email
+    if not address:
+        if channel == "sms":
+            raise SendRefused(_("%(name)s has no mobile number.", name=contact.name))
+        raise SendRefused(_("%(name)s has no email address.", name=contact.name))
+    return address
+
+
+def check_sendable(db: Session, contact: Contact, channel: str) -> str:
+    """The address to send to, or SendRefused saying why there is none."""
+    address = _address(contact, channel)
+    entry = suppressions.find(db, channel, address)
+    if entry is not None:
+        raise SendRefused(
+            _(
+                "%(address)s is on the suppression list (%(reason)s, %(when)s); it is not sent to.",
+                address=address,
+                reason=entry.reason,
+                when=entry.created_at.date().isoformat(),
+            )
+        )
+    consent = consent_state(contact).get("sms" if channel == "sms" else "email")
+    if consent is not None and not consent.granted:
+        raise SendRefused(
+            _(
+                "%(name)s has refused %(channel)s (%(source)s).",
+                name=contact.name,
+                channel=channel,
+                source=consent.source,
+            )
+        )
+    return address
+
+
+def queue_message(
+    db: Session, actor: User, contact: Contact, channel: str, body: str, subject: str | None = None
+) -> Message:
+    """Write a one-to-one message and its follow-up, status queued; the job sends it."""
+    if not can_edit(actor, contact.customer):
+        raise Forbidden(_("Your role may look at this customer but not change it."))
+    errors = []
+    if channel not in ("sms", "email"):
+        errors.append(FieldError("channel", _("Choose one of: %(choices)s.", choices="sms, email")))
+    body = body.strip()
+    if not body:
+        errors.append(FieldError("body", _("This field is required.")))
+    elif channel == "sms" and len(body) > SMS_MAX:
+        errors.append(FieldError("body", _("At most %(count)d characters.", count=SMS_MAX)))
+    subject = (subject or "").strip() or None
+    if channel == "email" and not subject:
+        errors.append(FieldError("subject", _("This field is required.")))
+    elif subject and len(subject) > SUBJECT_MAX:
+        errors.append(FieldError("subject", _("At most %(count)d characters.", count=SUBJECT_MAX)))
+    if errors:
+        raise ValidationError(errors)
+    address = check_sendable(db, contact, channel)
+    message = Message(
+        channel=channel,
+        direction="outbound",
+        customer_id=contact.customer_id,
+        contact_id=contact.id,
+        user_id=actor.id,
+        to_address=address,
+        subject=subject if channel == "email" else None,
+        body=body,
+        status="queued",
+    )
+    db.add(message)
+    db.flush()
+    summary = f"{subject}\n\n{body}" if subject else body
+    record = log_follow_up(
+        db,
+        actor,
+        contact.customer,
+        channel,
+        summary=summary,
+        direction=Direction.OUTBOUND.value,
+        contact_id=contact.id,
+        status="queued",
+    )
+    record.message_ref = str(message.id)
+    message.follow_up_id = record.id
+    return message
+
+
+def enqueue_send(message_id: int) -> str:
+    """Queue the send on the `high` queue: a person is waiting for it."""
+    job = services.queue("high").enqueue(
+        send_message_job, message_id, retry=Retry(max=3, interval=[5, 30, 120]), result_ttl=3600
+    )
+    return job.id
+
+
+def set_status(
+    db: Session,
+    message: Message,
+    status: str,
+    error: str | None = None,
+    error_code: str | None = None,
+) -> bool:
+    """Move the message (and its follow-up) to `status` unless that would go backwards."""
+    if (
+        STATUS_RANK.get(status, -1) <= STATUS_RANK.get(message.status, -1)
+        and status != message.status
+    ):
+        return False
+    if status == message.status:
+        return False
+    message.status = status
+    message.status_at = utcnow()
+    if error is not None:
+        message.error = error[:500]
+    if error_code is not None:
+        message.error_code = error_code[:20]
+    if message.follow_up_id:
+        record = db.get(FollowUp, message.follow_up_id)
+        if record is not None:
+            record.status = status
+    return True
+
+
+def deliver(db: Session, message: Message, channel: Channel, callback_base: str | None) -> None:
+    """Hand one queued message to its channel and record what the provider said.
+
+    RetryLater and ChannelMisconfigured propagate: the job retries the first and fails loudly on
+    the second.
+    """
+    if message.status != "queued":
+        return  # sent already (a job run twice), or refused
+    outbound = OutboundMessage(
+        message_id=message.id,
+        to=message.to_address,
+        body=message.body,
+        subject=message.subject,
+        status_callback=f"{callback_base}/webhooks/twilio/sms-status"
+        if callback_base and message.channel == "sms"
+        else None,
+    )
+    [result] = channel.send([outbound])
+    if result.error is None:
+        message.provider_id = result.provider_id
+        message.sent_at = utcnow()
+        set_status(db, message, "sent")
+        return
+    if isinstance(result.error, RetryLater):
+        raise result.error
+    set_status(db, message, "failed", error=result.error.reason, error_code=result.error.code)
+    if isinstance(result.error, RecipientRefused) and result.error.suppress:
+        suppressions.suppress(
+            db, message.channel, message.to_address, "provider_opt_out", source=result.error.reason
+        )
+
+
+def send_message_job(message_id: int) -> str:
+    """RQ job: send one queued message. Returns its status."""
+    from hub.channels.providers import email_channel, sms_channel
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    callback_base = app.config["SETTINGS"].public_url
+    misconfigured: ChannelMisconfigured | None = None
+    with session_scope() as s:
+        message = s.get(Message, message_id)
+        if message is None:
+            return "missing"
+        try:
+            channel = sms_channel(app) if message.channel == "sms" else email_channel(app)
+            deliver(s, message, channel, callback_base)
+        except RetryLater as exc:
+            job = get_current_job()
+            if job is not None and job.retries_left:
+                raise  # RQ runs it again after the interval
+            set_status(s, message, "failed", error=f"{exc.reason} (gave up after retries)")
+        except ChannelMisconfigured as exc:
+            set_status(s, message, "failed", error=exc.reason)
+            misconfigured = exc
+        status = message.status
+    if misconfigured is not None:
+        raise misconfigured  # kept as "failed" above; the failed job tells the operator why
+    return status
