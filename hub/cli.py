@@ -232,6 +232,80 @@ def demo(customers: int, seed: int | None) -> None:
             click.echo(f"  {email}")
 
 
+@main.group("simulator", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5010, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--hub-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the hub listens: callbacks go to {hub-url}/webhooks/...",
+)
+@click.option(
+    "--faults",
+    "faults_json",
+    default=None,
+    help='Faults as JSON, e.g. \'{"rate_429": 0.1, "seed": 7}\' (also POST /sim/faults).',
+)
+@click.pass_context
+def simulator(
+    ctx: click.Context, host: str, port: int, hub_url: str, faults_json: str | None
+) -> None:
+    """Run the Twilio and SendGrid simulator in the foreground (Ctrl-C stops it)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from hub.channels.credentials import load_or_create
+    from hub.channels.simulator import Faults, ProviderSimulator
+    from hub.config import load_settings
+
+    try:
+        settings = load_settings()
+        faults = Faults.from_dict(json.loads(faults_json)) if faults_json else Faults()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(f"--faults: {exc}") from exc
+    creds = load_or_create(settings.instance_dir)
+    sim = ProviderSimulator(settings.instance_dir / "simulator", creds, hub_url, faults)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        url = sim.start(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    click.echo(f"provider simulator at {url}, calling back {hub_url}")
+    click.echo(f"  TWILIO_API_BASE_URL={url}  SENDGRID_API_BASE_URL={url}")
+    click.echo(f"  account {creds.account_sid}, from {creds.from_number} / {creds.from_email}")
+    click.echo(f"  credentials in {settings.instance_dir / 'simulator' / 'credentials.json'}")
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        sim.stop()
+    click.echo("provider simulator stopped")
+
+
+@simulator.command("log")
+@click.option("--provider", default=None, help="Only twilio, sendgrid or customer.")
+def simulator_log(provider: str | None) -> None:
+    """Print the requests the simulator accepted, one JSON line each, oldest first."""
+    import json
+
+    from hub.channels.sim_store import read_request_log
+    from hub.config import load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for record in read_request_log(settings.instance_dir / "simulator" / "requests.jsonl"):
+        if provider is None or record.get("provider") == provider:
+            click.echo(json.dumps(record, ensure_ascii=False))
+
+
 def worker_script() -> None:
     """`python worker.py`: the same as `hub worker`."""
     sys.argv[0] = str(Path(sys.argv[0]).name)
