@@ -97,20 +97,23 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
-@pytest.fixture(scope="module")
-def creds(tmp_path_factory: pytest.TempPathFactory) -> SimCredentials:
+# Named fixtures (name=...) so test_sim_sendgrid.py can import them without shadowing.
+@pytest.fixture(name="creds", scope="module")
+def creds_fixture(tmp_path_factory: pytest.TempPathFactory) -> SimCredentials:
     return load_or_create(tmp_path_factory.mktemp("instance"))
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
 
 
-@pytest.fixture
-def sim(tmp_path: Path, creds: SimCredentials, receiver: Receiver) -> Iterator[ProviderSimulator]:
+@pytest.fixture(name="sim")
+def sim_fixture(
+    tmp_path: Path, creds: SimCredentials, receiver: Receiver
+) -> Iterator[ProviderSimulator]:
     s = ProviderSimulator(tmp_path / "sim", creds, receiver.url)
     s.dispatcher.backoff = 0.01  # retries in tests need not wait
     s.start()
