@@ -465,6 +465,30 @@ def test_without_a_hub_url_nothing_is_called_back(tmp_path: Path, creds: SimCred
     with ProviderSimulator(tmp_path, creds) as sim:
         answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=5)
         assert answer.status_code == 409
+        from sendgrid import SendGridAPIClient
+
+        sg = SendGridAPIClient(creds.sendgrid_api_key, host=sim.url)
+        sg.client.timeout = 10
+        mail = {
+            "personalizations": [{"to": [{"email": "a@example.com"}]}],
+            "from": {"email": creds.from_email},
+            "subject": "s",
+            "content": [{"type": "text/plain", "value": "x"}],
+        }
+        assert sg.client.mail.send.post(request_body=mail).status_code == 202
+        assert sim.wait_idle(5) and sim.callbacks() == []
+
+
+def test_a_hub_that_does_not_answer_is_a_502_for_the_simulated_customer(
+    tmp_path: Path, creds: SimCredentials, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ProviderSimulator(tmp_path, creds, hub_url="http://127.0.0.1:9") as sim:
+        answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=10)
+        assert answer.status_code == 502 and "did not answer" in answer.json()["error"]
+        mail = {"from": "a@example.com", "subject": "hi", "text": "x"}
+        answer = requests.post(f"{sim.url}/sim/inbound/email", json=mail, timeout=10)
+        assert answer.status_code == 502
+    assert "twilio-inbound-sms to http://127.0.0.1:9/webhooks/twilio/sms failed" in caplog.text
 
 
 # -- inspection, persistence ----------------------------------------------------------------

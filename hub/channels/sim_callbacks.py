@@ -177,7 +177,7 @@ class Dispatcher:
         return job
 
     def _deliver(self, callback: Callback, attempt: int) -> tuple[bool, str]:
-        """(worth retrying, why it failed); ('', False) when delivered."""
+        """(worth retrying, why it failed); (False, '') when delivered."""
         headers = dict(callback.headers)
         outcome: dict[str, Any] = {
             "kind": callback.kind,
