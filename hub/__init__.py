@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     from hub.channels import api as channels_api
     from hub.channels import views as channels_views
+    from hub.channels import webhooks
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
@@ -92,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         worklist_views,
         channels_api,
         channels_views,
+        webhooks,
     ):
         app.register_blueprint(module.bp)
     return app

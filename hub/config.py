@@ -28,6 +28,7 @@ SETTINGS_HELP: dict[str, str] = {
     "SENDGRID_API_KEY": "SendGrid API key",
     "SENDGRID_FROM_EMAIL": "Sender address for email",
     "SENDGRID_API_BASE_URL": "Override of https://api.sendgrid.com (the provider simulator)",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY": "The Event Webhook's verification key, as SendGrid's console shows it",
 }
 
 
@@ -57,6 +58,7 @@ class Settings:
     sendgrid_api_key: str | None = None
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None
+    sendgrid_webhook_public_key: str | None = None
 
     @property
     def https(self) -> bool:
@@ -163,6 +165,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sendgrid_api_key=_clean(env, "SENDGRID_API_KEY"),
         sendgrid_from_email=from_email,
         sendgrid_api_base_url=_clean(env, "SENDGRID_API_BASE_URL"),
+        sendgrid_webhook_public_key=_clean(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
     )
 
 

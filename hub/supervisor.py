@@ -17,6 +17,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hub import create_app, services
+from hub.channels.credentials import load_or_create
+from hub.channels.simulator import ProviderSimulator
 from hub.config import Settings, load_settings
 from hub.maintenance import ensure_admin, upgrade_database
 from hub.schedule import enqueue_due
@@ -64,6 +66,19 @@ def _start_embedded_redis(settings: Settings) -> subprocess.Popen[bytes]:
     raise click.ClickException("the embedded Redis server did not start within 30 s")
 
 
+def _start_simulator(settings: Settings) -> ProviderSimulator | None:
+    """The provider simulator, in this process, when neither Twilio nor SendGrid is configured."""
+    if settings.twilio_account_sid or settings.sendgrid_api_key:
+        return None
+    sim = ProviderSimulator(
+        settings.instance_dir / "simulator",
+        load_or_create(settings.instance_dir),
+        hub_url=settings.public_url,
+    )
+    sim.start()
+    return sim
+
+
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
     if proc.poll() is not None:
         return
@@ -75,7 +90,21 @@ def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
         proc.wait(timeout=5)
 
 
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 def run_up(host: str, port: int, workers: int) -> None:
+    port = port or _free_port(host)
+    if not os.environ.get("HUB_PUBLIC_URL"):
+        # Provider callbacks (the simulator's, on this machine) need an address to come back to;
+        # the workers inherit it.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - only shown
+        os.environ["HUB_PUBLIC_URL"] = f"http://{shown}:{port}"
     settings = load_settings()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     app: Flask = create_app()
@@ -91,6 +120,7 @@ def run_up(host: str, port: int, workers: int) -> None:
 
     children: list[subprocess.Popen[bytes]] = []
     redis_proc = _start_embedded_redis(settings) if not settings.redis_url else None
+    simulator = _start_simulator(settings)
     stop = threading.Event()
     signals = {"count": 0}
 
@@ -112,6 +142,10 @@ def run_up(host: str, port: int, workers: int) -> None:
         click.echo(
             f"Contact Hub is running at {url}  (data in {settings.instance_dir}; Ctrl-C stops it)"
         )
+        if simulator is not None:
+            click.echo(
+                f"  No provider credentials: the provider simulator stands in at {simulator.url}"
+            )
         if admin_password:
             click.echo(
                 f"  First start: sign in as admin@contact-hub.example with the one-time "
@@ -144,6 +178,8 @@ def run_up(host: str, port: int, workers: int) -> None:
             t.start()
         for t in threads:
             t.join()
+        if simulator is not None:
+            simulator.stop()
         if redis_proc is not None:
             _stop(redis_proc, 3.0)
         click.echo("Stopped.")

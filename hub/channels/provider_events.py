@@ -1,0 +1,145 @@
+"""Provider events: stored once in the inbox under the provider's own id, then applied by a job.
+Statuses move forward only; hard bounces, spam reports and unsubscribes suppress the address."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hub import services
+from hub.channels import suppressions
+from hub.channels.email import MESSAGE_ID_ARG
+from hub.channels.messages import set_status
+from hub.channels.models import Message, WebhookEvent
+from hub.db import session_scope, utcnow
+
+TWILIO_STATUSES = {"sending", "sent", "delivered", "undelivered", "failed", "read"}
+SENDGRID_STATUS = {
+    "delivered": "delivered",
+    "bounce": "bounced",
+    "dropped": "dropped",
+    "open": "opened",
+    "click": "clicked",
+}
+SENDGRID_SUPPRESS = {
+    "spamreport": "spamreport",
+    "unsubscribe": "unsubscribe",
+    "group_unsubscribe": "unsubscribe",
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    provider: str
+    event_key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+def twilio_status(params: dict[str, str]) -> Incoming:
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = params.get("MessageStatus") or params.get("SmsStatus") or ""
+    return Incoming("twilio", f"twilio:{sid}:{status}", "sms-status", params)
+
+
+def sendgrid_events(batch: list[dict[str, Any]]) -> list[Incoming]:
+    return [
+        Incoming("sendgrid", f"sendgrid:{e.get('sg_event_id')}", str(e.get("event", "")), e)
+        for e in batch
+        if isinstance(e, dict) and e.get("sg_event_id")
+    ]
+
+
+def store(db: Session, events: Iterable[Incoming]) -> list[int]:
+    """Insert the events not seen before, in one statement; returns the new rows' ids.
+
+    The provider's id is the key, so a replayed callback (SendGrid sends many twice) inserts
+    nothing and is applied nothing.
+    """
+    rows = [
+        {
+            "provider": e.provider,
+            "event_key": e.event_key[:200],
+            "kind": e.kind[:40],
+            "payload": e.payload,
+            "received_at": utcnow(),
+        }
+        for e in events
+    ]
+    if not rows:
+        return []
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(WebhookEvent)
+        .on_conflict_do_nothing(index_elements=["event_key"])
+        .returning(WebhookEvent.id)
+    )
+    return list(db.scalars(stmt, rows))
+
+
+def enqueue_apply(event_ids: list[int]) -> None:
+    if event_ids:
+        services.queue("high").enqueue(apply_events_job, event_ids, result_ttl=3600)
+
+
+def _message_for(db: Session, event: WebhookEvent) -> Message | None:
+    if event.provider == "twilio":
+        sid = event.payload.get("MessageSid") or event.payload.get("SmsSid")
+        return db.scalar(sa.select(Message).where(Message.provider_id == sid)) if sid else None
+    raw = str(event.payload.get(MESSAGE_ID_ARG, ""))
+    return db.get(Message, int(raw)) if raw.isdigit() else None
+
+
+def apply(db: Session, events: list[WebhookEvent]) -> None:
+    """Apply stored events: statuses forward only, suppressions for bounces and complaints."""
+    for event in events:
+        if event.applied_at is not None:
+            continue
+        message = _message_for(db, event)
+        p = event.payload
+        if event.provider == "twilio":
+            status = p.get("MessageStatus") or p.get("SmsStatus")
+            if message is not None and status in TWILIO_STATUSES:
+                set_status(
+                    db,
+                    message,
+                    "delivered" if status == "read" else status,
+                    error_code=p.get("ErrorCode") or None,
+                )
+        else:
+            kind = event.kind
+            if message is not None and kind in SENDGRID_STATUS:
+                set_status(db, message, SENDGRID_STATUS[kind], error=p.get("reason"))
+            email = p.get("email")
+            if email and (
+                kind in SENDGRID_SUPPRESS
+                or (kind == "bounce" and p.get("type", "bounce") == "bounce")
+            ):
+                suppressions.suppress(
+                    db,
+                    "email",
+                    str(email),
+                    SENDGRID_SUPPRESS.get(kind, "bounce"),
+                    source=f"SendGrid {kind}",
+                )
+        event.applied_at = utcnow()
+
+
+def apply_events_job(event_ids: list[int]) -> int:
+    """RQ job: apply the inbox rows (one query for the batch). Returns how many were applied."""
+    with session_scope() as s:
+        events = list(
+            s.scalars(
+                sa.select(WebhookEvent)
+                .where(WebhookEvent.id.in_(event_ids))
+                .order_by(WebhookEvent.id)
+            )
+        )
+        apply(s, events)
+        return len(events)
