@@ -52,8 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.channels import api as channels_api
+    from hub.channels import unsubscribe, webhooks
     from hub.channels import views as channels_views
-    from hub.channels import webhooks
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
@@ -94,6 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         channels_api,
         channels_views,
         webhooks,
+        unsubscribe,
     ):
         app.register_blueprint(module.bp)
     return app

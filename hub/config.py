@@ -29,7 +29,12 @@ SETTINGS_HELP: dict[str, str] = {
     "SENDGRID_FROM_EMAIL": "Sender address for email",
     "SENDGRID_API_BASE_URL": "Override of https://api.sendgrid.com (the provider simulator)",
     "SENDGRID_WEBHOOK_PUBLIC_KEY": "The Event Webhook's verification key, as SendGrid's console shows it",
+    "HUB_INBOUND_EMAIL_SECRET": "The secret in the Inbound Parse URL (SendGrid does not sign it)",
+    "HUB_SMS_HELP_TEXT": "The answer to an SMS saying HELP",
 }
+
+
+DEFAULT_HELP_TEXT = "Contact Hub: reply STOP to stop messages, START to receive them again."
 
 
 class ConfigError(Exception):
@@ -59,6 +64,8 @@ class Settings:
     sendgrid_from_email: str | None = None
     sendgrid_api_base_url: str | None = None
     sendgrid_webhook_public_key: str | None = None
+    inbound_email_secret: str | None = None
+    sms_help_text: str = DEFAULT_HELP_TEXT
 
     @property
     def https(self) -> bool:
@@ -166,6 +173,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sendgrid_from_email=from_email,
         sendgrid_api_base_url=_clean(env, "SENDGRID_API_BASE_URL"),
         sendgrid_webhook_public_key=_clean(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        inbound_email_secret=_clean(env, "HUB_INBOUND_EMAIL_SECRET"),
+        sms_help_text=_clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
     )
 
 

@@ -13,6 +13,7 @@ from hub.auth import ANY_USER, PUBLIC, access_rule, bearer_token, load_session_u
 from hub.errors import is_api_request, problem, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+CSRF_EXEMPT = ("/webhooks/", "/unsubscribe/")
 csrf = CSRFProtect()
 
 
@@ -36,7 +37,8 @@ def enforce_access() -> Any:
         db.session().commit()  # keeps last_used_at (a no-op when nothing changed)
     else:
         # Webhooks carry a provider's signature instead of a CSRF token (checked in the view).
-        if request.method not in SAFE_METHODS and not request.path.startswith("/webhooks/"):
+        # Unsubscribing is one click from a mail client, guarded by the signed token in its URL.
+        if request.method not in SAFE_METHODS and not request.path.startswith(CSRF_EXEMPT):
             csrf.protect()  # raises CSRFError, answered as 400 with a message
         g.user = load_session_user(db.session())
     if rule == PUBLIC:

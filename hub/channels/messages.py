@@ -163,14 +163,22 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
     """
     if message.status != "queued":
         return  # sent already (a job run twice), or refused
+    body, unsubscribe = message.body, None
+    if message.channel == "email" and callback_base:
+        from hub.channels.unsubscribe import footer, unsubscribe_url
+
+        unsubscribe = unsubscribe_url(callback_base, message.to_address)
+        body += footer(unsubscribe)
+    status_callback = None
+    if callback_base and message.channel == "sms":
+        status_callback = f"{callback_base}/webhooks/twilio/sms-status"
     outbound = OutboundMessage(
         message_id=message.id,
         to=message.to_address,
-        body=message.body,
+        body=body,
         subject=message.subject,
-        status_callback=f"{callback_base}/webhooks/twilio/sms-status"
-        if callback_base and message.channel == "sms"
-        else None,
+        status_callback=status_callback,
+        unsubscribe_url=unsubscribe,
     )
     [result] = channel.send([outbound])
     if result.error is None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
+from email.utils import parseaddr
 
 from flask import Blueprint, Response, current_app, request
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from hub import db
+from hub import db, services
 from hub.auth import public
-from hub.channels import provider_events
+from hub.channels import inbound, provider_events
 from hub.channels.providers import twilio_auth_token
+from hub.normalize import normalize_phone
+from hub.validation import FieldError
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -81,3 +88,79 @@ def sendgrid_events() -> Response:
     s.commit()
     provider_events.enqueue_apply(ids)
     return Response(status=204)
+
+
+def _twiml(text: str | None = None) -> Response:
+    reply = MessagingResponse()
+    if text:
+        reply.message(text)
+    return Response(str(reply), mimetype="text/xml")
+
+
+@bp.post("/twilio/sms")
+@public
+def twilio_inbound_sms() -> Response:
+    """An SMS from a customer. STOP/START take effect before this answers; HELP is answered."""
+    if not twilio_verified():
+        return _forbidden()
+    params = request.form.to_dict()
+    sid = params.get("MessageSid", "")
+    try:
+        number = normalize_phone(
+            params.get("From", ""), current_app.config["SETTINGS"].default_region
+        )
+    except FieldError:
+        number = None  # a short code or an alphanumeric sender: recorded, never suppressed by it
+    s = db.session()
+    word = inbound.apply_sms_keyword(s, number, params.get("Body", ""), sid) if number else None
+    ids = provider_events.store(
+        s, [provider_events.Incoming("twilio", f"twilio:{sid}:inbound", "sms-inbound", params)]
+    )
+    s.commit()
+    for event_id in ids:
+        services.queue("high").enqueue(inbound.inbound_job, event_id, result_ttl=3600)
+    return _twiml(current_app.config["SETTINGS"].sms_help_text if word == "help" else None)
+
+
+def inbound_email_secret() -> str:
+    settings = current_app.config["SETTINGS"]
+    if settings.inbound_email_secret:
+        return str(settings.inbound_email_secret)
+    from hub.channels.credentials import load_or_create
+
+    return load_or_create(settings.instance_dir).inbound_email_secret
+
+
+@bp.post("/sendgrid/inbound/<secret>")
+@public
+def sendgrid_inbound(secret: str) -> Response:
+    """SendGrid Inbound Parse (multipart, unsigned): the secret in the URL guards it."""
+    if not hmac.compare_digest(secret.encode(), inbound_email_secret().encode()):
+        return _forbidden()
+    form = request.form.to_dict()
+    _name, address = parseaddr(form.get("from", ""))
+    if not address:
+        # 4xx: SendGrid drops it rather than retrying something that will never parse.
+        return Response("no sender address in 'from'\n", status=400, mimetype="text/plain")
+    payload = {
+        "from_address": address,
+        "to": form.get("to", ""),
+        "subject": form.get("subject", ""),
+        "text": form.get("text") or form.get("html", ""),
+        "headers": form.get("headers", ""),
+    }
+    message_id = re.search(r"^Message-ID:\s*(\S+)", payload["headers"], re.I | re.M)
+    key = (
+        message_id.group(1)
+        if message_id
+        else hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    )
+    s = db.session()
+    ids = provider_events.store(
+        s,
+        [provider_events.Incoming("sendgrid", f"sendgrid-inbound:{key}", "email-inbound", payload)],
+    )
+    s.commit()
+    for event_id in ids:
+        services.queue("high").enqueue(inbound.inbound_job, event_id, result_ttl=3600)
+    return Response(status=200)

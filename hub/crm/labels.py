@@ -20,6 +20,8 @@ CHOICE_LABELS = {
         "exhibition": _l("Exhibition"),
         "call": _l("Call"),
         "manual": _l("Entered by hand"),
+        "sms": _l("Inbound SMS"),
+        "email": _l("Inbound email"),
     },
     "channel": {
         "call": _l("Call"),

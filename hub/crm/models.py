@@ -41,6 +41,8 @@ class LeadSource(StrEnum):
     EXHIBITION = "exhibition"
     CALL = "call"
     MANUAL = "manual"
+    SMS = "sms"  # an unknown number texted in
+    EMAIL = "email"  # an unknown address wrote in
 
 
 class Channel(StrEnum):
