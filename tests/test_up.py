@@ -86,6 +86,11 @@ def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
         assert "<h1>Sign in</h1>" in _get(base + "/login")[1]
         assert "<h1>登录</h1>" in _get(base + "/login", {"Accept-Language": "zh-CN"})[1]
         assert (tmp_path / "instance" / "hub.sqlite3").exists()
+        # No provider credentials: the simulator stands in, with credentials the hub shares.
+        sim = json.loads((tmp_path / "instance" / "simulator" / "url.json").read_text())["url"]
+        status, requests_seen = _get(sim + "/sim/requests")
+        assert status == 200 and json.loads(requests_seen) == []
+        assert (tmp_path / "instance" / "simulator" / "credentials.json").stat().st_mode & 0o777 == 0o600
         assert (tmp_path / "instance" / "redis").is_dir()
         children = _descendants(proc.pid)
         assert len(children) >= 3  # embedded Redis (wrapper and server) and a worker
@@ -96,6 +101,7 @@ def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
         took = time.monotonic() - started
     assert took < 10, f"took {took:.1f}s to stop"
     assert "First start: sign in as admin@contact-hub.example" in out
+    assert "the provider simulator stands in" in out
     assert "Stopped." in out
     assert "Traceback" not in out, out
     leftovers = [pid for pid in children if _alive(pid)]
