@@ -145,3 +145,25 @@ def test_without_credentials_or_a_running_simulator_the_operator_is_told(app_con
     with pytest.raises(ChannelMisconfigured, match="no simulator is running"):
         sms_channel(lonely)
     assert not Path(tmp_path / "lonely" / "simulator" / "url.json").exists()
+
+
+def test_refused_recipients_and_timeouts_are_told_apart(hub_with_sim):
+    from hub.channels.base import RecipientRefused
+    from hub.channels.email import SendGridEmail
+    from hub.channels.sms import TwilioSms, twilio_client
+
+    app, sim = hub_with_sim
+    [bad_number] = sms_channel(app).send([OutboundMessage(1, "+1000", "hi")])
+    assert isinstance(bad_number.error, RecipientRefused) and bad_number.error.code == "21211"
+    assert not bad_number.error.suppress
+    [bad_address] = email_channel(app).send([OutboundMessage(2, "not-an-address", "hi", subject="s")])
+    assert isinstance(bad_address.error, RecipientRefused) and "400" in bad_address.error.reason
+    sim.set_faults(Faults(slow=1.0, slow_seconds=2.0))
+    creds = load_or_create(Path(app.config["INSTANCE_DIR"]))
+    impatient_sms = TwilioSms(twilio_client(creds.account_sid, creds.auth_token, sim.url, timeout=0.3),
+                              creds.from_number)
+    [timed_out] = impatient_sms.send([OutboundMessage(3, "+8613800138000", "hi")])
+    assert isinstance(timed_out.error, RetryLater)
+    impatient_email = SendGridEmail(creds.sendgrid_api_key, creds.from_email, sim.url, timeout=0.3)
+    with pytest.raises(RetryLater, match="unreachable"):
+        impatient_email.send([OutboundMessage(4, "a@example.com", "hi", subject="s")])

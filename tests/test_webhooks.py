@@ -70,6 +70,8 @@ def test_an_sms_reaches_delivered_through_signed_status_callbacks(live_hub, make
     keys = set(db.scalars(sa.select(WebhookEvent.event_key)))
     assert {f"twilio:{message.provider_id}:{s}" for s in ("sending", "sent", "delivered")} <= keys
     assert all(c["status"] == 204 for c in sim.callbacks())
+    [sent] = [r for r in sim.requests() if r["kind"] == "message"]
+    assert sent["body"]["StatusCallback"].endswith(f"/webhooks/twilio/sms-status?message={message_id}")
 
 
 def test_an_email_reaches_delivered_through_a_signed_event_batch(live_hub, make_user, db):

@@ -171,7 +171,8 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
         body += footer(unsubscribe)
     status_callback = None
     if callback_base and message.channel == "sms":
-        status_callback = f"{callback_base}/webhooks/twilio/sms-status"
+        # Our id in the URL, as well as Twilio's in the body: either finds the message.
+        status_callback = f"{callback_base}/webhooks/twilio/sms-status?message={message.id}"
     outbound = OutboundMessage(
         message_id=message.id,
         to=message.to_address,

@@ -88,20 +88,53 @@ def enqueue_apply(event_ids: list[int]) -> None:
         services.queue("high").enqueue(apply_events_job, event_ids, result_ttl=3600)
 
 
-def _message_for(db: Session, event: WebhookEvent) -> Message | None:
-    if event.provider == "twilio":
-        sid = event.payload.get("MessageSid") or event.payload.get("SmsSid")
-        return db.scalar(sa.select(Message).where(Message.provider_id == sid)) if sid else None
-    raw = str(event.payload.get(MESSAGE_ID_ARG, ""))
-    return db.get(Message, int(raw)) if raw.isdigit() else None
+def _messages_for(db: Session, events: list[WebhookEvent]) -> dict[int, Message]:
+    """The messages a batch of events concerns, loaded in at most two queries, by event id."""
+    sids: dict[int, str] = {}
+    ids: dict[int, int] = {}
+    for event in events:
+        p = event.payload
+        if event.provider == "twilio":
+            sid = p.get("MessageSid") or p.get("SmsSid")
+            if sid:
+                sids[event.id] = str(sid)
+            ours = str(p.get("message", ""))  # our id, from the status-callback URL
+            if ours.isdigit():
+                ids[event.id] = int(ours)
+        else:
+            raw = str(p.get(MESSAGE_ID_ARG, ""))
+            if raw.isdigit():
+                ids[event.id] = int(raw)
+    by_id = (
+        {m.id: m for m in db.scalars(sa.select(Message).where(Message.id.in_(set(ids.values()))))}
+        if ids
+        else {}
+    )
+    by_sid = (
+        {
+            m.provider_id: m
+            for m in db.scalars(
+                sa.select(Message).where(Message.provider_id.in_(set(sids.values())))
+            )
+        }
+        if sids
+        else {}
+    )
+    found: dict[int, Message] = {}
+    for event in events:
+        message = by_id.get(ids.get(event.id, -1)) or by_sid.get(sids.get(event.id, ""))
+        if message is not None:
+            found[event.id] = message
+    return found
 
 
 def apply(db: Session, events: list[WebhookEvent]) -> None:
     """Apply stored events: statuses forward only, suppressions for bounces and complaints."""
+    messages = _messages_for(db, [e for e in events if e.applied_at is None])
     for event in events:
         if event.applied_at is not None:
             continue
-        message = _message_for(db, event)
+        message = messages.get(event.id)
         p = event.payload
         if event.provider == "twilio":
             status = p.get("MessageStatus") or p.get("SmsStatus")

@@ -47,7 +47,10 @@ def twilio_sms_status() -> Response:
     if not twilio_verified():
         return _forbidden()
     s = db.session()
-    ids = provider_events.store(s, [provider_events.twilio_status(request.form.to_dict())])
+    params = request.form.to_dict()
+    if request.args.get("message", "").isdigit():
+        params["message"] = request.args["message"]
+    ids = provider_events.store(s, [provider_events.twilio_status(params)])
     s.commit()
     provider_events.enqueue_apply(ids)
     return Response(status=204)
