@@ -52,7 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.channels import api as channels_api
-    from hub.channels import unsubscribe, webhooks
+    from hub.channels import dev_views, suppression_views, unsubscribe, webhooks
     from hub.channels import views as channels_views
     from hub.crm import api as crm_api
     from hub.crm import (
@@ -95,6 +95,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         channels_views,
         webhooks,
         unsubscribe,
+        suppression_views,
+        dev_views,
     ):
         app.register_blueprint(module.bp)
     return app
