@@ -222,3 +222,44 @@ def free_port() -> int:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback must bypass HTTP(S)_PROXY, which requests and urllib honour."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def live_hub(
+    app_config: dict[str, Any], tmp_path: Path, no_proxy: None
+) -> Iterator[tuple[Any, ...]]:
+    """The hub on a real port with the provider simulator calling it back, as `hub up` runs them:
+    (app, simulator, simulator credentials, the hub's URL)."""
+    import dataclasses
+
+    from werkzeug.serving import make_server
+
+    from hub.channels.credentials import load_or_create
+    from hub.channels.simulator import ProviderSimulator
+
+    instance = tmp_path / "instance"
+    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance)})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["SETTINGS"] = dataclasses.replace(app.config["SETTINGS"], public_url=url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    creds = load_or_create(instance)
+    sim = ProviderSimulator(instance / "simulator", creds, hub_url=url)
+    sim.start()
+    yield app, sim, creds, url
+    sim.stop()
+    server.shutdown()
+
+
+def work(app: Flask) -> None:
+    """Run every queued job of `app` with a real burst worker."""
+    from hub.worker import run_worker
+
+    run_worker(app, list(services.QUEUE_NAMES), burst=True, with_scheduler=False)

@@ -186,3 +186,37 @@ def test_a_rep_records_a_call_on_the_customer_page_in_chinese(browser, live_serv
     assert "客户想要 200 台的报价。" in entry.inner_text()
     assert "已接通" in entry.inner_text()
     page.screenshot(path=ARTIFACTS / "customer-zh.png", full_page=True)
+
+
+def test_an_sms_sent_from_the_customer_page_comes_back_delivered(browser, live_hub, make_user):
+    """The whole loop a user sees: send from the page, the provider's signed callbacks, the
+    timeline moving from queued to sent to delivered."""
+    from hub.auth import User
+    from hub.crm.customer_records import create_customer
+    from hub.db import session_scope
+    from tests.conftest import work as _work
+
+    app, sim, _, url = live_hub
+    agent = make_user("agent")
+    with app.app_context(), session_scope(app) as s:
+        cid = create_customer(
+            s,
+            s.get(User, agent.id),
+            {"name": "Loop Co", "contacts": [{"name": "Li Na", "phone": "138 0013 8000"}]},
+            "CN",
+        ).id
+    page = _page(browser, locale="en-US")
+    _sign_in(page, url, agent)
+    page.goto(f"{url}/customers/{cid}")
+    page.get_by_role("link", name="Send SMS").click()
+    page.get_by_label("Message").fill("Your order ships today.")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(f"**/customers/{cid}#timeline")
+    assert "queued" in page.locator("ol.timeline li").first.inner_text()
+    _work(app)  # the job sends it through the SDK to the simulator
+    assert sim.wait_idle(10)  # which calls back: sending, sent, delivered, signed
+    _work(app)  # the callbacks are applied
+    page.reload()
+    entry = page.locator("ol.timeline li").first.inner_text()
+    assert "Your order ships today." in entry and "delivered" in entry
+    page.screenshot(path=ARTIFACTS / "sms-delivered.png", full_page=True)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from hub.channels.models import Message, Suppression
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
+from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
-from tests.test_webhooks import _no_proxy, _work, live_hub  # noqa: F401 - fixtures
 
 NO_PROXY = {"http": None, "https": None}
 

@@ -1,50 +1,16 @@
 """Provider webhooks: verified for real, stored once, applied by a worker, never backwards; and the
 whole loop through the simulator: send, provider callbacks, delivered on the timeline."""
 
-import dataclasses
 import json
-import threading
 
-import pytest
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
-from werkzeug.serving import make_server
 
-from hub import create_app
-from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.channels.sim_sendgrid import sign_events
-from hub.channels.simulator import ProviderSimulator
 from hub.crm.followups import FollowUp
-from hub.worker import run_worker
+from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-def live_hub(app_config, tmp_path):
-    """The hub on a real port with the simulator calling it back, as `hub up` runs them."""
-    instance = tmp_path / "instance"
-    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["SETTINGS"] = dataclasses.replace(app.config["SETTINGS"], public_url=url)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    creds = load_or_create(instance)
-    sim = ProviderSimulator(instance / "simulator", creds, hub_url=url)
-    sim.start()
-    yield app, sim, creds, url
-    sim.stop()
-    server.shutdown()
-
-
-def _work(app):
-    run_worker(app, ["high", "default", "bulk"], burst=True, with_scheduler=False)
 
 
 def _message(app, make_user, channel, **contact):
@@ -71,7 +37,9 @@ def test_an_sms_reaches_delivered_through_signed_status_callbacks(live_hub, make
     assert {f"twilio:{message.provider_id}:{s}" for s in ("sending", "sent", "delivered")} <= keys
     assert all(c["status"] == 204 for c in sim.callbacks())
     [sent] = [r for r in sim.requests() if r["kind"] == "message"]
-    assert sent["body"]["StatusCallback"].endswith(f"/webhooks/twilio/sms-status?message={message_id}")
+    assert sent["body"]["StatusCallback"].endswith(
+        f"/webhooks/twilio/sms-status?message={message_id}"
+    )
 
 
 def test_an_email_reaches_delivered_through_a_signed_event_batch(live_hub, make_user, db):
