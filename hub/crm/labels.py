@@ -35,6 +35,19 @@ CHOICE_LABELS = {
     },
     "direction": {"inbound": _l("Inbound"), "outbound": _l("Outbound"), "internal": _l("Internal")},
     "language": {"en": "English", "zh_Hans": "简体中文"},
+    "status": {
+        "queued": _l("queued"),
+        "sending": _l("sending"),
+        "sent": _l("sent"),
+        "delivered": _l("delivered"),
+        "undelivered": _l("undelivered"),
+        "failed": _l("failed"),
+        "bounced": _l("bounced"),
+        "dropped": _l("dropped"),
+        "opened": _l("opened"),
+        "clicked": _l("clicked"),
+        "received": _l("received"),
+    },
 }
 AUDIT_LABELS = {
     "create": _l("created"),
