@@ -48,7 +48,7 @@ def test_stop_suppresses_before_the_webhook_answers_and_the_next_send_is_refused
     refused = client.post(
         "/messages", json={"contact_id": c["contacts"][0]["id"], "channel": "sms", "body": "hi"}
     )
-    assert refused.status_code == 409 and "suppression list (stop" in refused.json["detail"]
+    assert refused.status_code == 409 and "suppression list (Replied STOP" in refused.json["detail"]
     _work(app)
     record = db.scalar(sa.select(FollowUp).where(FollowUp.direction == "inbound"))
     assert (

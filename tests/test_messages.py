@@ -48,7 +48,7 @@ def test_sends_that_cannot_happen_are_refused_with_409_and_the_reason(app, make_
     suppressions.suppress(db, "sms", "+8613900139000", "stop", source="STOP by SMS")
     db.commit()
     r = client.post("/messages", json={"contact_id": stopped, "channel": "sms", "body": "hi"})
-    assert r.status_code == 409 and "suppression list (stop" in r.json["detail"]
+    assert r.status_code == 409 and "suppression list (Replied STOP" in r.json["detail"]
     _, refused = _customer(client, email="z@example.com")
     client.put(
         f"/contacts/{refused}/consent/email", json={"granted": False, "source": "asked in person"}

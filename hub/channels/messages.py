@@ -51,7 +51,7 @@ def check_sendable(db: Session, contact: Contact, channel: str) -> str:
             _(
                 "%(address)s is on the suppression list (%(reason)s, %(when)s); it is not sent to.",
                 address=address,
-                reason=entry.reason,
+                reason=suppressions.reason_label(entry.reason),
                 when=entry.created_at.date().isoformat(),
             )
         )
@@ -133,8 +133,11 @@ def set_status(
     status: str,
     error: str | None = None,
     error_code: str | None = None,
+    follow_up: FollowUp | None = None,
 ) -> bool:
-    """Move the message (and its follow-up) to `status` unless that would go backwards."""
+    """Move the message (and its follow-up) to `status` unless that would go backwards.
+
+    A batch passes the follow-up it loaded with the message, saving a query a message."""
     if (
         STATUS_RANK.get(status, -1) <= STATUS_RANK.get(message.status, -1)
         and status != message.status
@@ -148,10 +151,11 @@ def set_status(
         message.error = error[:500]
     if error_code is not None:
         message.error_code = error_code[:20]
-    if message.follow_up_id:
+    record = follow_up
+    if record is None and message.follow_up_id:
         record = db.get(FollowUp, message.follow_up_id)
-        if record is not None:
-            record.status = status
+    if record is not None:
+        record.status = status
     return True
 
 

@@ -17,6 +17,7 @@ from hub.channels import suppressions
 from hub.channels.email import MESSAGE_ID_ARG
 from hub.channels.messages import set_status
 from hub.channels.models import Message, WebhookEvent
+from hub.crm.followups import FollowUp
 from hub.db import session_scope, utcnow
 
 TWILIO_STATUSES = {"sending", "sent", "delivered", "undelivered", "failed", "read"}
@@ -129,39 +130,59 @@ def _messages_for(db: Session, events: list[WebhookEvent]) -> dict[int, Message]
 
 
 def apply(db: Session, events: list[WebhookEvent]) -> None:
-    """Apply stored events: statuses forward only, suppressions for bounces and complaints."""
-    messages = _messages_for(db, [e for e in events if e.applied_at is None])
-    for event in events:
-        if event.applied_at is not None:
-            continue
-        message = messages.get(event.id)
-        p = event.payload
-        if event.provider == "twilio":
-            status = p.get("MessageStatus") or p.get("SmsStatus")
-            if message is not None and status in TWILIO_STATUSES:
-                set_status(
-                    db,
-                    message,
-                    "delivered" if status == "read" else status,
-                    error_code=p.get("ErrorCode") or None,
-                )
-        else:
+    """Apply stored events: statuses forward only, suppressions for bounces and complaints.
+
+    A few statements a batch, not a few an event: messages and their follow-ups are loaded
+    together, suppressions inserted together, and nothing flushes until the end.
+    """
+    pending = [e for e in events if e.applied_at is None]
+    messages = _messages_for(db, pending)
+    follow_up_ids = {m.follow_up_id for m in messages.values() if m.follow_up_id}
+    follow_ups = (
+        {f.id: f for f in db.scalars(sa.select(FollowUp).where(FollowUp.id.in_(follow_up_ids)))}
+        if follow_up_ids
+        else {}
+    )
+    suppress: list[tuple[str, str, str, str]] = []
+    with db.no_autoflush:
+        for event in pending:
+            message = messages.get(event.id)
+            record = (
+                follow_ups.get(message.follow_up_id) if message and message.follow_up_id else None
+            )
+            p = event.payload
+            if event.provider == "twilio":
+                status = p.get("MessageStatus") or p.get("SmsStatus")
+                if message is not None and status in TWILIO_STATUSES:
+                    set_status(
+                        db,
+                        message,
+                        "delivered" if status == "read" else status,
+                        error_code=p.get("ErrorCode") or None,
+                        follow_up=record,
+                    )
+                continue
             kind = event.kind
             if message is not None and kind in SENDGRID_STATUS:
-                set_status(db, message, SENDGRID_STATUS[kind], error=p.get("reason"))
+                set_status(
+                    db, message, SENDGRID_STATUS[kind], error=p.get("reason"), follow_up=record
+                )
             email = p.get("email")
             if email and (
                 kind in SENDGRID_SUPPRESS
                 or (kind == "bounce" and p.get("type", "bounce") == "bounce")
             ):
-                suppressions.suppress(
-                    db,
-                    "email",
-                    str(email),
-                    SENDGRID_SUPPRESS.get(kind, "bounce"),
-                    source=f"SendGrid {kind}",
+                suppress.append(
+                    ("email", str(email), SENDGRID_SUPPRESS.get(kind, "bounce"), f"SendGrid {kind}")
                 )
-        event.applied_at = utcnow()
+    suppressions.suppress_many(db, suppress)
+    if pending:
+        db.execute(
+            sa.update(WebhookEvent)
+            .where(WebhookEvent.id.in_([e.id for e in pending]))
+            .values(applied_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def apply_events_job(event_ids: list[int]) -> int:

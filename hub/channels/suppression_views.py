@@ -18,6 +18,7 @@ from hub import db
 from hub.auth import Role, User, require_user, roles_required
 from hub.channels import suppressions
 from hub.channels.models import Suppression
+from hub.channels.suppressions import REASON_LABELS
 from hub.crm import audit
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
 from hub.pagination import Page, paginate
@@ -27,14 +28,6 @@ bp = Blueprint("suppressions", __name__)
 
 CHANNELS = ("sms", "email")
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("Email")}
-REASON_LABELS = {
-    "stop": _l("Replied STOP"),
-    "unsubscribe": _l("Unsubscribed"),
-    "bounce": _l("Bounced"),
-    "spamreport": _l("Reported as spam"),
-    "provider_opt_out": _l("Opted out at the provider"),
-    "manual": _l("Added by hand"),
-}
 ADD_FIELDS = (
     Field("channel", "choice", label=_l("Channel"), required=True, choices=CHANNELS),
     Field("address", "str", label=_l("Phone number or email"), required=True, max_length=254),

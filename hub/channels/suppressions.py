@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.auth import User
 from hub.channels.models import Suppression
+from hub.db import utcnow
 
 REASONS = ("stop", "unsubscribe", "bounce", "spamreport", "provider_opt_out", "manual")
+REASON_LABELS = {
+    "stop": _l("Replied STOP"),
+    "unsubscribe": _l("Unsubscribed"),
+    "bounce": _l("Bounced"),
+    "spamreport": _l("Reported as spam"),
+    "provider_opt_out": _l("Opted out at the provider"),
+    "manual": _l("Added by hand"),
+}
+
+
+def reason_label(reason: str) -> str:
+    return str(REASON_LABELS.get(reason, reason))
 
 
 def normalize_address(channel: str, address: str) -> str:
@@ -59,3 +75,28 @@ def lift(db: Session, channel: str, address: str) -> bool:
     db.delete(row)
     db.flush()
     return True
+
+
+def suppress_many(db: Session, rows: list[tuple[str, str, str, str]]) -> None:
+    """(channel, address, reason, source) rows in one statement; addresses already listed keep
+    their first reason."""
+    unique = {}
+    for channel, address, reason, source in rows:
+        key = (channel, normalize_address(channel, address))
+        unique.setdefault(
+            key,
+            {
+                "channel": key[0],
+                "address": key[1],
+                "reason": reason,
+                "source": source[:200],
+                "created_at": utcnow(),
+            },
+        )
+    if not unique:
+        return
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.execute(
+        insert(Suppression).on_conflict_do_nothing(index_elements=["channel", "address"]),
+        list(unique.values()),
+    )
