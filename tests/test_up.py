@@ -56,6 +56,69 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _api(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        base + "/api/v1" + path,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _sms_and_email_come_back_delivered(base: str, home: Path, sim: str) -> None:
+    """Through the running hub: its worker sends with the real SDKs to the simulator, whose signed
+    callbacks come back to the web server and are applied by the worker."""
+    made = subprocess.run(
+        [sys.executable, "-m", "hub", "tokens", "create", "--user", "admin@contact-hub.example"],
+        cwd=home,
+        env=_clean_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    customer = _api(
+        base,
+        token,
+        "POST",
+        "/customers",
+        {
+            "name": "Up Co",
+            "contacts": [{"name": "Li", "phone": "138 0013 8000", "email": "li@example.com"}],
+        },
+    )
+    contact_id = customer["contacts"][0]["id"]
+    ids = [
+        _api(
+            base,
+            token,
+            "POST",
+            "/messages",
+            {"contact_id": contact_id, "channel": "sms", "body": "hi"},
+        )["id"],
+        _api(
+            base,
+            token,
+            "POST",
+            "/messages",
+            {"contact_id": contact_id, "channel": "email", "body": "hi", "subject": "Hello"},
+        )["id"],
+    ]
+    deadline = time.monotonic() + 30
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = [_api(base, token, "GET", f"/messages/{i}")["status"] for i in ids]
+        if statuses == ["delivered", "delivered"]:
+            break
+        time.sleep(0.3)
+    assert statuses == ["delivered", "delivered"]
+    recorded = json.loads(_get(sim + "/sim/requests")[1])
+    assert {r["provider"] for r in recorded} >= {"twilio", "sendgrid"}
+
+
 def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
@@ -90,7 +153,10 @@ def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
         sim = json.loads((tmp_path / "instance" / "simulator" / "url.json").read_text())["url"]
         status, requests_seen = _get(sim + "/sim/requests")
         assert status == 200 and json.loads(requests_seen) == []
-        assert (tmp_path / "instance" / "simulator" / "credentials.json").stat().st_mode & 0o777 == 0o600
+        assert (
+            tmp_path / "instance" / "simulator" / "credentials.json"
+        ).stat().st_mode & 0o777 == 0o600
+        _sms_and_email_come_back_delivered(base, tmp_path, sim)
         assert (tmp_path / "instance" / "redis").is_dir()
         children = _descendants(proc.pid)
         assert len(children) >= 3  # embedded Redis (wrapper and server) and a worker
