@@ -27,11 +27,8 @@ def _no_proxy(monkeypatch):
 
 
 def _dev_app(app_config, instance, **settings):
-    """The app with the developer page (until the factory has it), on the tests' database."""
-    hub = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), **settings})
-    if "dev" not in hub.blueprints:
-        hub.register_blueprint(dev_views.bp)
-    return hub
+    """An app of its own instance folder (the simulator's files live there), on the tests' database."""
+    return create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), **settings})
 
 
 @pytest.fixture

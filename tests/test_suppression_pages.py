@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from hub import create_app
 from hub import db as hubdb
-from hub.channels import suppression_views as views
 from hub.channels import suppressions
 from hub.channels.models import Suppression
 from hub.crm.models import AuditEntry
@@ -19,11 +18,8 @@ PATH = "/admin/suppressions"
 
 @pytest.fixture
 def pages_app(app, app_config):
-    """The app with the suppression pages, on the tests' database (until the factory has them)."""
-    pages = create_app(app_config)
-    if "suppressions" not in pages.blueprints:
-        pages.register_blueprint(views.bp)
-    return pages
+    """The app (a fresh one: tests here sign in several users), on the tests' database."""
+    return create_app(app_config)
 
 
 @pytest.fixture
