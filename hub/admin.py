@@ -24,16 +24,9 @@ from hub.auth import (
     roles_required,
     set_password,
 )
-from hub.pagination import paginate
+from hub.pagination import page_arg, paginate
 
 bp = Blueprint("admin", __name__)
-
-
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 @bp.get("/admin/users")
@@ -50,7 +43,7 @@ def users() -> str:
         )
     return render_template(
         "admin_users.html",
-        page=paginate(db.session(), stmt, _page_arg()),
+        page=paginate(db.session(), stmt, page_arg()),
         q=q,
         roles=ROLES,
         form={},

@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 from sqlalchemy.orm import Session
 
 PER_PAGE = 25
 MAX_PER_PAGE = 200
+
+
+def page_arg() -> int:
+    """The `page` query argument of the current request; anything that is not a page is page 1."""
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
 
 
 @dataclass(frozen=True)

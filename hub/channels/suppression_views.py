@@ -21,7 +21,7 @@ from hub.channels.models import Suppression
 from hub.channels.suppressions import REASON_LABELS
 from hub.crm import audit
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
-from hub.pagination import Page, paginate
+from hub.pagination import Page, page_arg, paginate
 from hub.validation import Field, FieldError, NotFound, ValidationError, parse
 
 bp = Blueprint("suppressions", __name__)
@@ -176,18 +176,11 @@ def _region() -> str:
     return str(current_app.config["SETTINGS"].default_region)
 
 
-def _page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 def _render_list(form: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
     user = require_user()
     s = db.session()
     filters, filter_errors = read_filters(request.args.to_dict())
-    page = list_suppressions(s, filters, _region(), _page_arg())
+    page = list_suppressions(s, filters, _region(), page_arg())
     body = render_template(
         "suppressions.html",
         page=page,

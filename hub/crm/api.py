@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -16,13 +16,10 @@ from hub.crm import customers as svc
 from hub.crm import lifecycle
 from hub.crm.fields import CONTACT_FIELDS, CONTACT_READ_ONLY, CUSTOMER_FIELDS, CUSTOMER_READ_ONLY
 from hub.crm.models import Contact, Customer, CustomFieldValue
+from hub.crm.views import region
 from hub.validation import Field, FieldError, ValidationError, parse, unknown_keys
 
 bp = Blueprint("crm_api", __name__, url_prefix="/api/v1")
-
-
-def region() -> str:
-    return current_app.config["SETTINGS"].default_region
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:

@@ -20,14 +20,14 @@ from hub.crm.orders import Order
 from hub.crm.sales_views import (
     bp,
     customer_choices,
-    form_values,
     instance_dir,
     int_arg,
     kept_args,
-    page_arg,
     staff,
 )
+from hub.crm.views import form_values
 from hub.db import utcnow
+from hub.pagination import page_arg
 from hub.validation import Forbidden, ValidationError
 
 Page = str | tuple[str, int] | Response

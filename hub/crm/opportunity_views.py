@@ -18,15 +18,15 @@ from hub.crm.followups import FollowUp
 from hub.crm.sales_views import (
     bp,
     customer_choices,
-    form_values,
     int_arg,
     kept_args,
     owner_choices,
-    page_arg,
     staff,
 )
+from hub.crm.views import form_values
 from hub.db import utcnow
 from hub.login import safe_next
+from hub.pagination import page_arg
 from hub.validation import ValidationError
 
 Page = str | tuple[str, int] | Response

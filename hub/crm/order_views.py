@@ -21,11 +21,11 @@ from hub.crm.sales_views import (
     bp,
     customer_choices,
     date_arg,
-    form_values,
     int_arg,
     kept_args,
-    page_arg,
 )
+from hub.crm.views import form_values
+from hub.pagination import page_arg
 from hub.validation import FieldError, ValidationError
 
 Page = str | tuple[str, int] | Response

@@ -6,9 +6,8 @@ this blueprint; what they share (query arguments, form values, labels) is here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template, request
@@ -21,19 +20,13 @@ from hub.crm.customers import can_edit, search_condition, visible_customers
 from hub.crm.models import Customer
 from hub.crm.opportunities import stage_label
 from hub.crm.orders import status_label
-from hub.validation import MAX_ID, Field
+from hub.crm.views import region
+from hub.validation import MAX_ID
 
 bp = Blueprint("sales", __name__)
 
 PICK_LIMIT = 20
 SECTION_ROWS = 10
-
-
-def page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def int_arg(name: str) -> int | None:
@@ -49,18 +42,9 @@ def date_arg(name: str) -> date | None:
         return None
 
 
-def form_values(fields: Sequence[Field]) -> dict[str, Any]:
-    """The submitted values of declared fields, as typed."""
-    return {f.name: request.form[f.name] for f in fields if f.name in request.form}
-
-
 def kept_args(*drop: str) -> dict[str, str]:
     """The list's query arguments, for links that change one of them (page, sort)."""
     return {k: v for k, v in request.args.items() if v and k not in drop}
-
-
-def region() -> str:
-    return current_app.config["SETTINGS"].default_region
 
 
 def instance_dir() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from hub.crm.followups import FollowUpChannel, timeline
 from hub.crm.lifecycle import assignment_history
 from hub.crm.models import CustomField, LeadSource, Stage, Tag
 from hub.crm.rules import get_rules
+from hub.pagination import page_arg
 from hub.validation import Field, ValidationError
 
 bp = Blueprint("crm", __name__)
@@ -28,14 +30,7 @@ def region() -> str:
     return current_app.config["SETTINGS"].default_region
 
 
-def page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
-
-
-def form_values(fields: tuple[Field, ...], prefix: str = "") -> dict[str, Any]:
+def form_values(fields: Sequence[Field], prefix: str = "") -> dict[str, Any]:
     """The submitted values of declared fields; a checkbox's last value wins (hidden 0, box 1)."""
     out: dict[str, Any] = {}
     for f in fields:

@@ -21,6 +21,7 @@ from hub.crm.reminders import (
     team_counts,
     user_digests,
 )
+from hub.pagination import page_arg
 from hub.validation import FieldError, Forbidden, NotFound, ValidationError
 
 bp = Blueprint("worklist", __name__)
@@ -39,13 +40,6 @@ def customer_url(customer_id: int) -> str:
     if "crm.customer" in current_app.view_functions:
         return url_for("crm.customer", customer_id=customer_id)
     return f"/customers/{customer_id}"
-
-
-def page_arg() -> int:
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _list_owner(viewer: User) -> User:
