@@ -39,6 +39,8 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
+
 from hub import create_app  # noqa: E402
 from hub.auth import create_token, create_user  # noqa: E402
 from hub.crm import demo  # noqa: E402
@@ -52,21 +54,6 @@ US_AREAS = ("212", "415", "312", "617", "206")
 
 
 # --- the scratch database -----------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(base_url: str) -> Iterator[str]:
-    url = sa.make_url(base_url).set(drivername="postgresql+psycopg")
-    name = f"hubbench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -475,7 +462,7 @@ def measure(
 def run(args: argparse.Namespace, report: Callable[[str], None]) -> None:
     base = os.environ.get("HUB_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
     redis_url = os.environ.get("HUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    with scratch_database(base) as url, tempfile.TemporaryDirectory() as instance:
+    with scratch_postgres(base) as url, tempfile.TemporaryDirectory() as instance:
         app = create_app(
             {
                 "HUB_DATABASE_URL": url,

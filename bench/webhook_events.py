@@ -50,6 +50,8 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
+
 from hub import create_app, services  # noqa: E402
 from hub.auth import create_user, public  # noqa: E402
 from hub.channels import provider_events, suppressions, webhooks  # noqa: E402
@@ -72,21 +74,6 @@ OPEN_SHARE = 0.40  # of delivered messages: opened once
 
 
 # --- the scratch database -----------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_postgres(base_url: str) -> Iterator[str]:
-    url = sa.make_url(base_url).set(drivername="postgresql+psycopg")
-    name = f"hubbench_{secrets.token_hex(4)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
