@@ -52,7 +52,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.channels import api as channels_api
-    from hub.channels import dev_views, suppression_views, unsubscribe, webhooks
+    from hub.channels import (
+        console_views,
+        dev_views,
+        suppression_views,
+        unsubscribe,
+        voice_webhooks,
+        webhooks,
+    )
     from hub.channels import views as channels_views
     from hub.crm import api as crm_api
     from hub.crm import (
@@ -94,6 +101,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         channels_api,
         channels_views,
         webhooks,
+        voice_webhooks,
+        console_views,
         unsubscribe,
         suppression_views,
         dev_views,

@@ -306,6 +306,55 @@ def simulator_log(provider: str | None) -> None:
             click.echo(json.dumps(record, ensure_ascii=False))
 
 
+@simulator.command("call")
+@click.option("--from", "sender", required=True, help="The calling number, e.g. +8613800138000.")
+@click.option(
+    "--nobody-answers", is_flag=True, help="No agent picks up: the caller leaves a voicemail."
+)
+@click.option(
+    "--talk",
+    "talk_seconds",
+    default=42,
+    show_default=True,
+    type=click.IntRange(0, 14400),
+    help="Seconds spoken once an agent answers.",
+)
+@click.option(
+    "--voicemail",
+    "voicemail_seconds",
+    default=12,
+    show_default=True,
+    type=click.IntRange(0, 3600),
+    help="Seconds of voicemail (0: the caller hangs up).",
+)
+def simulator_call(
+    sender: str, nobody_answers: bool, talk_seconds: int, voicemail_seconds: int
+) -> None:
+    """Have a simulated customer call the company's number (the running simulator of this
+    instance sends the signed voice webhook and plays the call out)."""
+    from hub.channels.base import ChannelMisconfigured
+    from hub.channels.providers import simulator_url
+    from hub.channels.sim_client import SimulatorError, customer_call
+    from hub.config import load_settings
+
+    try:
+        base = simulator_url(load_settings())
+        reply = customer_call(base, sender, not nobody_answers, talk_seconds, voicemail_seconds)
+    except (ConfigError, ChannelMisconfigured) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except SimulatorError as exc:
+        raise click.ClickException(
+            f"the simulator at {exc.url} did not answer: {exc.reason}"
+        ) from exc
+    answer = reply.data
+    if not reply.ok:
+        raise click.ClickException(f"the call was not taken (HTTP {reply.status}): {reply.text}")
+    click.echo(
+        f"call {answer.get('sid')} from {sender}: the hub answered {answer.get('hub_status')}"
+    )
+    click.echo(answer.get("twiml", ""))
+
+
 def worker_script() -> None:
     """`python worker.py`: the same as `hub worker`."""
     sys.argv[0] = str(Path(sys.argv[0]).name)

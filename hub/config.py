@@ -7,6 +7,7 @@ import secrets
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +32,7 @@ SETTINGS_HELP: dict[str, str] = {
     "SENDGRID_WEBHOOK_PUBLIC_KEY": "The Event Webhook's verification key, as SendGrid's console shows it",
     "HUB_INBOUND_EMAIL_SECRET": "The secret in the Inbound Parse URL (SendGrid does not sign it)",
     "HUB_SMS_HELP_TEXT": "The answer to an SMS saying HELP",
+    "HUB_CALL_HOURS": "When customers may be called, in their own time (default: 08:00-21:00)",
 }
 
 
@@ -66,6 +68,7 @@ class Settings:
     sendgrid_webhook_public_key: str | None = None
     inbound_email_secret: str | None = None
     sms_help_text: str = DEFAULT_HELP_TEXT
+    call_hours: tuple[time, time] = (time(8, 0), time(21, 0))
 
     @property
     def https(self) -> bool:
@@ -154,6 +157,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if from_email is not None and "@" not in from_email:
         problems.append(f"SENDGRID_FROM_EMAIL={from_email!r} is not an email address")
 
+    call_hours = _hours(_clean(env, "HUB_CALL_HOURS") or "08:00-21:00", problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -175,7 +180,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sendgrid_webhook_public_key=_clean(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
         inbound_email_secret=_clean(env, "HUB_INBOUND_EMAIL_SECRET"),
         sms_help_text=_clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
+        call_hours=call_hours,
     )
+
+
+def _hours(value: str, problems: list[str]) -> tuple[time, time]:
+    """'08:00-21:00' as two times; the window may not wrap past midnight."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        problems.append(f"HUB_CALL_HOURS={value!r} is not a window such as 08:00-21:00")
+        return time(8, 0), time(21, 0)
+    if start >= end:
+        problems.append(f"HUB_CALL_HOURS={value!r} must start before it ends (08:00-21:00)")
+    return start, end
 
 
 def instance_secret_key(instance_dir: Path) -> str:

@@ -1,6 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
+from hub.channels.call_models import AgentProfile, Call
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
@@ -24,8 +25,10 @@ from hub.system import WorkerHeartbeat
 metadata = Base.metadata
 
 __all__ = [
+    "AgentProfile",
     "ApiToken",
     "Assignment",
+    "Call",
     "AuditEntry",
     "Complaint",
     "ComplaintAttachment",

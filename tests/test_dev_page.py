@@ -145,6 +145,14 @@ def test_a_simulated_email_reply(dev_hub, make_user):
         ("/dev/inbound-sms", {"from": "+8613800138000", "to": "x", "body": "a"}, "to", "is not a"),
         ("/dev/inbound-email", {"from": "nobody", "text": "hi"}, "from", "not a valid email"),
         ("/dev/inbound-email", {"from": "a@example.com", "text": ""}, "text", "required"),
+        ("/dev/inbound-call", {"from": "12", "answer": "agent"}, "from", "is not a"),
+        ("/dev/inbound-call", {"from": "+8613800138000", "answer": "maybe"}, "answer", "one of"),
+        (
+            "/dev/inbound-call",
+            {"from": "+8613800138000", "answer": "agent", "talk_seconds": "-5"},
+            "talk_seconds",
+            "At least 0",
+        ),
     ],
 )
 def test_a_bad_reply_is_refused_naming_the_field(dev_hub, make_user, path, data, field, message):
@@ -281,3 +289,25 @@ def test_forms_need_their_csrf_token(dev_hub, make_user):
     response = client.post("/dev/inbound-sms", data={"from": "+8613800138000", "body": "hi"})
     assert response.status_code == 400
     assert sim.requests() == []
+
+
+def test_a_simulated_call_rings_the_hub_and_plays_out(dev_hub, make_user):
+    from hub import db as hubdb
+    from hub.channels.call_models import Call
+
+    hub, sim, _creds = dev_hub
+    client = _admin(hub, make_user)
+    response = _post(
+        client,
+        "/dev/inbound-call",
+        {"from": "138 0013 8000", "answer": "nobody", "talk_seconds": "", "voicemail_seconds": "9"},
+    )
+    assert response.status_code == 302
+    [record] = [r for r in sim.requests() if r["kind"] == "inbound_call"]
+    assert record["body"]["from"] == "+8613800138000" and record["hub_status"] == 200
+    [(category, message)] = _flashes(_text(client.get("/dev")))
+    assert category == "success" and message.startswith("Simulated call from +8613800138000")
+    assert sim.wait_idle(15)
+    with hubdb.session_scope(hub) as s:
+        call = s.query(Call).one()
+        assert (call.customer_number, call.recording_duration) == ("+8613800138000", 9)

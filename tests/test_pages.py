@@ -1,5 +1,7 @@
 """The start page and the customer list: visibility by role, search, pagination, escaping."""
 
+import re
+
 import sqlalchemy as sa
 
 from hub.crm.models import Customer
@@ -73,11 +75,15 @@ def test_customer_text_is_escaped(client, signed_in, db):
     assert "&lt;script&gt;alert" in body
 
 
-def test_phone_numbers_are_tel_links(client, signed_in, db):
+def test_phone_numbers_are_tel_links_and_call_buttons(client, signed_in, db):
     me = signed_in("agent")
     _add(db, me, 1, phone="+8613800138000")
     body = client.get("/customers").get_data(as_text=True)
-    assert '<a href="tel:+8613800138000">+86 138 0013 8000</a>' in body
+    assert '<a class="tel" href="tel:+8613800138000">+86 138 0013 8000</a>' in body
+    # The list is itself a form (bulk assignment): the button posts a form of its own.
+    button = re.search(r'<button type="submit" class="call" form="call-form"[^>]*formaction="([^"]+)"', body)
+    assert button and "number=%2B8613800138000" in button.group(1)
+    assert re.search(r'<form method="post" action="/calls" id="call-form" hidden>', body)
 
 
 def test_start_page_counts_customers_by_class(client, signed_in, db):

@@ -1,16 +1,11 @@
-"""The developer page: what the provider simulator accepted and called back, simulated customer
-replies by SMS and email, and the simulator's faults. Only while the simulator stands in."""
+"""The developer page: what the provider simulator accepted and called back, simulated customers
+texting, writing and calling, and the simulator's faults. Only while the simulator stands in."""
 
 from __future__ import annotations
 
-import ipaddress
 import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,19 +15,24 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import roles_required
-from hub.channels.base import ChannelMisconfigured
-from hub.channels.providers import simulator_url
+from hub.channels.sim_client import (
+    Reply,
+    SimulatorError,
+    current_faults,
+    customer_call,
+    customer_email,
+    customer_sms,
+    recent_callbacks,
+    recent_requests,
+    running_simulator,
+    set_faults,
+    simulated_channels,
+)
 from hub.config import Settings
 from hub.crm.models import Contact
 from hub.validation import Field, FieldError, ValidationError, parse
 
 bp = Blueprint("dev", __name__)
-
-RECENT = 50
-TIMEOUT = (3.0, 10.0)  # connect, read
-# A simulated reply waits for the hub's own answer, which the simulator allows 15 s.
-INBOUND_TIMEOUT = (3.0, 20.0)
-NO_PROXIES: dict[str, Any] = {"http": None, "https": None}
 
 FAULT_LABELS = {
     "rate_429": _l("API requests refused with 429 (rate limit)"),
@@ -41,6 +41,7 @@ FAULT_LABELS = {
     "email_bounce": _l("Email recipients bouncing"),
     "duplicate_callbacks": _l("Callbacks delivered twice"),
     "reorder_callbacks": _l("Callbacks arriving in reverse order"),
+    "calls_unanswered": _l("Calls nobody picks up"),
 }
 SMS_FIELDS = (
     Field("from", "phone", label=_l("From"), required=True),
@@ -53,187 +54,12 @@ EMAIL_FIELDS = (
     Field("subject", "str", label=_l("Subject"), max_length=300),
     Field("text", "text", label=_l("Message"), required=True),
 )
-
-
-# --- the simulator, over HTTP -------------------------------------------------------------------
-
-
-class SimulatorError(Exception):
-    """The simulator did not answer, or answered something unusable; `reason` says which."""
-
-    def __init__(self, url: str, reason: str):
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class SimRequest:
-    provider: str
-    kind: str
-    to: str
-    status: int | None
-    time: datetime | None
-    detail: str
-
-
-@dataclass(frozen=True)
-class SimCallback:
-    kind: str
-    url: str
-    attempt: int
-    status: int | None
-    error: str
-    time: datetime | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The simulator's answer to a simulated customer message: the hub's status and body."""
-
-    status: int
-    text: str
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-
-def simulated_channels(settings: Settings) -> dict[str, bool]:
-    """Which channels the simulator stands in for: those without real credentials."""
-    return {
-        "sms": not (settings.twilio_account_sid and settings.twilio_auth_token),
-        "email": not settings.sendgrid_api_key,
-    }
-
-
-def running_simulator(settings: Settings) -> str | None:
-    """The address `hub up` or `hub simulator` wrote down, or None when none is running."""
-    try:
-        return simulator_url(settings)
-    except ChannelMisconfigured:
-        return None
-
-
-def _is_loopback(base: str) -> bool:
-    host = urlsplit(base).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _call(
-    method: str,
-    base: str,
-    path: str,
-    payload: dict[str, Any] | None = None,
-    timeout: tuple[float, float] = TIMEOUT,
-) -> requests.Response:
-    # A proxy set for the internet must not swallow a loopback call; elsewhere the environment
-    # (with its NO_PROXY) decides.
-    proxies: Any = NO_PROXIES if _is_loopback(base) else None
-    try:
-        return requests.request(
-            method, base.rstrip("/") + path, json=payload, timeout=timeout, proxies=proxies
-        )
-    except requests.RequestException as exc:
-        raise SimulatorError(base, f"{type(exc).__name__}: {exc}") from None
-
-
-def _json(base: str, response: requests.Response) -> Any:
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not response.ok:
-        error = data.get("error") if isinstance(data, dict) else None
-        raise SimulatorError(base, f"HTTP {response.status_code}: {error or response.text[:200]}")
-    if data is None:
-        raise SimulatorError(base, _("the answer is not JSON"))
-    return data
-
-
-def _when(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
-
-
-def _recipient(record: dict[str, Any]) -> tuple[str, str]:
-    """Who a logged request went to, and what else is worth a glance."""
-    raw = record.get("body")
-    body: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    if record.get("provider") == "customer":
-        return str(body.get("to") or _("the hub")), _("from %(sender)s", sender=body.get("from"))
-    if record.get("provider") == "sendgrid":
-        emails = [
-            str(a.get("email"))
-            for p in body.get("personalizations") or []
-            if isinstance(p, dict)
-            for a in p.get("to") or []
-            if isinstance(a, dict)
-        ]
-        failures = record.get("failures") or {}
-        detail = _("%(count)d failed", count=len(failures)) if failures else ""
-        more = f" (+{len(emails) - 1})" if len(emails) > 1 else ""
-        return (emails[0] + more if emails else ""), detail
-    detail = " ".join(str(v) for v in (record.get("final_status"), record.get("error_code")) if v)
-    return str(body.get("To") or ""), detail
-
-
-def recent_requests(base: str, limit: int = RECENT) -> list[SimRequest]:
-    """The last `limit` requests the simulator accepted, newest first."""
-    records = _json(base, _call("GET", base, "/sim/requests"))
-    if not isinstance(records, list):
-        raise SimulatorError(base, _("the request log is not a list"))
-    out = []
-    for record in reversed(records[-limit:]):
-        if not isinstance(record, dict):
-            continue
-        to, detail = _recipient(record)
-        status = record.get("status", record.get("hub_status"))
-        out.append(
-            SimRequest(
-                provider=str(record.get("provider", "")),
-                kind=str(record.get("kind", "")),
-                to=to,
-                status=status if isinstance(status, int) else None,
-                time=_when(record.get("time")),
-                detail=detail,
-            )
-        )
-    return out
-
-
-def recent_callbacks(base: str, limit: int = RECENT) -> list[SimCallback]:
-    """The last `limit` callback attempts the simulator made to the hub, newest first."""
-    outcomes = _json(base, _call("GET", base, "/sim/callbacks"))
-    if not isinstance(outcomes, list):
-        raise SimulatorError(base, _("the callback log is not a list"))
-    return [
-        SimCallback(
-            kind=str(o.get("kind", "")),
-            url=str(o.get("url", "")),
-            attempt=int(o.get("attempt") or 1),
-            status=o.get("status") if isinstance(o.get("status"), int) else None,
-            error=str(o.get("error") or ""),
-            time=_when(o.get("time")),
-        )
-        for o in reversed(outcomes[-limit:])
-        if isinstance(o, dict)
-    ]
-
-
-def current_faults(base: str) -> dict[str, Any]:
-    faults = _json(base, _call("GET", base, "/sim/faults"))
-    if not isinstance(faults, dict):
-        raise SimulatorError(base, _("the faults are not an object"))
-    return faults
+CALL_FIELDS = (
+    Field("from", "phone", label=_l("From"), required=True),
+    Field("answer", "choice", label=_l("Who answers"), choices=("agent", "nobody"), required=True),
+    Field("talk_seconds", "int", label=_l("Seconds spoken"), minimum=0, maximum=14400),
+    Field("voicemail_seconds", "int", label=_l("Voicemail seconds"), minimum=0, maximum=3600),
+)
 
 
 def parse_shares(form: dict[str, str]) -> dict[str, float]:
@@ -255,37 +81,6 @@ def parse_shares(form: dict[str, str]) -> dict[str, float]:
     if errors:
         raise ValidationError(errors)
     return shares
-
-
-def set_faults(base: str, shares: dict[str, float]) -> dict[str, Any]:
-    """Change these shares and keep the simulator's other fault settings (seed, delays)."""
-    faults = {**current_faults(base), **shares}
-    return dict(_json(base, _call("POST", base, "/sim/faults", faults)))
-
-
-def _reply(response: requests.Response) -> Reply:
-    # The hub's own error pages are HTML written for a browser: only their status is worth a flash.
-    html = response.headers.get("Content-Type", "").startswith("text/html")
-    text = "" if html else response.text.strip()
-    try:
-        data = response.json()
-        if isinstance(data, dict) and data.get("error"):
-            text = str(data["error"])
-    except ValueError:
-        pass
-    return Reply(response.status_code, text[:300])
-
-
-def customer_sms(base: str, sender: str, to: str | None, body: str) -> Reply:
-    """A simulated customer texts the hub; the answer carries the hub's status."""
-    payload = {"from": sender, "body": body, **({"to": to} if to else {})}
-    return _reply(_call("POST", base, "/sim/inbound/sms", payload, INBOUND_TIMEOUT))
-
-
-def customer_email(base: str, sender: str, to: str | None, subject: str | None, text: str) -> Reply:
-    """A simulated customer emails the hub (an Inbound Parse post); the hub's status comes back."""
-    payload = {"from": sender, "subject": subject or "", "text": text, **({"to": to} if to else {})}
-    return _reply(_call("POST", base, "/sim/inbound/email", payload, INBOUND_TIMEOUT))
 
 
 def contact_addresses(session: Session, channel: str, limit: int = 200) -> list[tuple[str, str]]:
@@ -319,6 +114,7 @@ def _render(
     sms_form: dict[str, str] | None = None,
     email_form: dict[str, str] | None = None,
     fault_form: dict[str, str] | None = None,
+    call_form: dict[str, str] | None = None,
     errors: dict[str, dict[str, str]] | None = None,
     status: int = 200,
 ) -> Any:
@@ -338,6 +134,7 @@ def _render(
         "sms_form": sms_form or {},
         "email_form": email_form or {},
         "fault_form": fault_form,
+        "call_form": call_form or {},
         "errors": errors or {},
     }
     if base is not None:
@@ -439,6 +236,31 @@ def inbound_email() -> Any:
             _unreachable(exc)
         else:
             _flash_reply(_("email"), clean["from"], reply)
+    return redirect(url_for(".index"))
+
+
+@bp.post("/dev/inbound-call")
+@roles_required()
+def inbound_call() -> Any:
+    form = {k: request.form.get(k, "") for k in ("from", "answer", "talk_seconds", "voicemail_seconds")}
+    try:
+        clean = parse(CALL_FIELDS, form, region=_settings().default_region)
+    except ValidationError as exc:
+        return _render(call_form=form, errors={"call": exc.as_dict()}, status=422)
+    base = _ready("sms")
+    if base is not None:
+        try:
+            reply = customer_call(
+                base,
+                clean["from"],
+                clean["answer"] == "agent",
+                clean.get("talk_seconds") or 42,
+                12 if clean.get("voicemail_seconds") is None else clean["voicemail_seconds"],
+            )
+        except SimulatorError as exc:
+            _unreachable(exc)
+        else:
+            _flash_reply(_("call"), clean["from"], reply)
     return redirect(url_for(".index"))
 
 

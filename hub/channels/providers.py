@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 from flask import Flask
+from twilio.rest import Client
 
 from hub.channels.base import ChannelMisconfigured
 from hub.channels.email import SendGridEmail
 from hub.channels.sms import TwilioSms, twilio_client
+from hub.channels.voice import TwilioVoice
 from hub.config import Settings
 
 
@@ -29,20 +31,42 @@ def simulator_url(settings: Settings) -> str:
         ) from None
 
 
-def sms_channel(app: Flask) -> TwilioSms:
+def twilio_account(app: Flask) -> tuple[Client, str]:
+    """A Twilio client and the company's number: the real account when configured, else the
+    simulator's."""
     settings: Settings = app.config["SETTINGS"]
     if settings.twilio_account_sid and settings.twilio_auth_token:
         if not settings.twilio_from_number:
-            raise ChannelMisconfigured("TWILIO_FROM_NUMBER is not set: SMS has no sender number")
+            raise ChannelMisconfigured(
+                "TWILIO_FROM_NUMBER is not set: SMS has no sender number and calls no caller id"
+            )
         client = twilio_client(
             settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url
         )
-        return TwilioSms(client, settings.twilio_from_number)
+        return client, settings.twilio_from_number
     from hub.channels.credentials import load_or_create
 
     sim = load_or_create(settings.instance_dir)
     base = settings.twilio_api_base_url or simulator_url(settings)
-    return TwilioSms(twilio_client(sim.account_sid, sim.auth_token, base), sim.from_number)
+    return twilio_client(sim.account_sid, sim.auth_token, base), sim.from_number
+
+
+def sms_channel(app: Flask) -> TwilioSms:
+    return TwilioSms(*twilio_account(app))
+
+
+def voice_channel(app: Flask) -> TwilioVoice:
+    return TwilioVoice(*twilio_account(app))
+
+
+def company_number(app: Flask) -> str:
+    """The number customers see calling them, and call: the account's, or the simulator's."""
+    settings: Settings = app.config["SETTINGS"]
+    if settings.twilio_from_number:
+        return settings.twilio_from_number
+    from hub.channels.credentials import load_or_create
+
+    return load_or_create(settings.instance_dir).from_number
 
 
 def email_channel(app: Flask) -> SendGridEmail:

@@ -207,6 +207,10 @@ class Dispatcher:
             return True, reason
         return callback.retry_on_4xx, reason
 
+    def note(self, outcome: dict[str, Any]) -> None:
+        """Keep the outcome of a callback sent outside the chains (a call's webhooks)."""
+        self._note(outcome)
+
     def _note(self, outcome: dict[str, Any]) -> None:
         with self._cond:
             self._outcomes.append(outcome)

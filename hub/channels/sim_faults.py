@@ -17,6 +17,7 @@ _SHARES = (
     "email_dropped",
     "duplicate_callbacks",
     "reorder_callbacks",
+    "calls_unanswered",
 )
 
 
@@ -31,7 +32,8 @@ class Faults:
     recipients whose event is `bounce` / `dropped` instead of `delivered`. duplicate_callbacks:
     share of callbacks (a Twilio status post, a SendGrid event batch) delivered twice.
     reorder_callbacks: share of messages whose status callbacks arrive last-first (for SendGrid:
-    the batch's events in reverse order). callback_delay_seconds: pause before each callback of a
+    the batch's events in reverse order). calls_unanswered: share of calls placed through the API
+    that nobody picks up (no-answer). callback_delay_seconds: pause before each callback of a
     message. seed: the same seed and the same sequence of requests give the same faults.
     """
 
@@ -45,6 +47,7 @@ class Faults:
     email_dropped: float = 0.0
     duplicate_callbacks: float = 0.0
     reorder_callbacks: float = 0.0
+    calls_unanswered: float = 0.0
     callback_delay_seconds: float = 0.05
     seed: int | None = None
 

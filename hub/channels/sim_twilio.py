@@ -11,6 +11,7 @@ from urllib.parse import urldefrag, urlencode
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
+from hub.channels import sim_voice
 from hub.channels.sim_callbacks import Callback
 from hub.channels.sim_http import Incoming, Reply, rfc2822_now
 
@@ -29,13 +30,6 @@ _GSM_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM_EXTENDED = set("^{}\\[~]|€\f")
-
-CALL_EVENT_STATUS = {
-    "initiated": "initiated",
-    "ringing": "ringing",
-    "answered": "in-progress",
-    "completed": "completed",
-}
 
 
 def new_sid(prefix: str) -> str:
@@ -256,30 +250,15 @@ def _create_call(sim: ProviderSimulator, req: Incoming, form: dict[str, Any]) ->
         "uri": uri,
     }
     sim.log.add("twilio", "call", req.path, form, {"sid": sid}, status=201)
-    callback_url = _first(form.get("StatusCallback")).strip()
-    # Twilio's default is the 'completed' event only.
-    events = [part for value in _as_list(form.get("StatusCallbackEvent")) for part in value.split()]
-    wanted = [e for e in CALL_EVENT_STATUS if e in (events or ["completed"])]
-    if callback_url and wanted:
-        chain = []
-        for number, event in enumerate(wanted):
-            status = CALL_EVENT_STATUS[event]
-            params = {
-                "CallSid": sid,
-                "AccountSid": creds.account_sid,
-                "From": sender,
-                "To": to,
-                "Direction": "outbound-api",
-                "ApiVersion": API_VERSION,
-                "CallStatus": status,
-                "CallbackSource": "call-progress-events",
-                "SequenceNumber": str(number),
-            }
-            if status == "completed":
-                params["CallDuration"] = "0"
-                params["Duration"] = "0"
-            chain.append(status_callback(sim, "twilio-call-status", callback_url, params))
-        sim.schedule(chain)
+    events = " ".join(_as_list(form.get("StatusCallbackEvent")))
+    flat = {
+        "To": to,
+        "From": sender,
+        "Url": url,
+        "Twiml": twiml,
+        "StatusCallback": _first(form.get("StatusCallback")).strip(),
+    }
+    sim_voice.outbound_call(sim, sid, flat, events)
     return Reply.json(201, resource)
 
 

@@ -9,7 +9,8 @@ are injected by share, deterministically with a seed.
 
 Routes: Twilio `POST /2010-04-01/Accounts/{sid}/Messages.json` and `.../Calls.json`; SendGrid
 `POST /v3/mail/send`; simulated customers `POST /sim/inbound/sms`, `POST /sim/inbound/email`,
-`POST /sim/opt-out`; inspection `GET /sim/requests`, `GET|POST /sim/faults`, `POST /sim/reset`,
+`POST /sim/opt-out`, `POST /sim/inbound/call` (a customer calls; the simulator follows the hub's
+TwiML); voicemail audio `GET /sim/recordings/{sid}`; inspection `GET /sim/requests`, `GET|POST /sim/faults`, `POST /sim/reset`,
 `GET /sim/opt-outs`, `GET /sim/callbacks`.
 """
 
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs
 
 import requests
 
-from hub.channels import sim_sendgrid, sim_twilio
+from hub.channels import sim_sendgrid, sim_twilio, sim_voice
 from hub.channels.credentials import SimCredentials
 from hub.channels.sim_callbacks import Callback, Dispatcher, post_once
 from hub.channels.sim_faults import Dice, Faults
@@ -51,6 +52,8 @@ class ProviderSimulator:
     callback_workers = 4
     callback_attempts = 4  # first try and three retries ...
     callback_backoff = 0.2  # ... after 0.2, 0.4 and 0.8 seconds
+    call_talk_seconds = 42  # what a call answered through the API reports as spoken
+    call_pace_seconds = 0.05  # real pause between the steps of a simulated call
 
     def __init__(
         self,
@@ -70,6 +73,7 @@ class ProviderSimulator:
         self.dispatcher = Dispatcher(
             self.callback_workers, self.callback_attempts, self.callback_backoff
         )
+        self.calls = sim_voice.CallLives()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -179,8 +183,12 @@ class ProviderSimulator:
         self.dispatcher.clear_outcomes()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until every scheduled callback was delivered (or given up); False on timeout."""
-        return self.dispatcher.wait_idle(timeout)
+        """Wait until every call played out and every scheduled callback was delivered (or given
+        up); False on timeout."""
+        deadline = time.monotonic() + timeout
+        if not self.calls.wait(timeout):
+            return False
+        return self.dispatcher.wait_idle(max(0.0, deadline - time.monotonic()))
 
     # -- used by the providers' modules -------------------------------------------------------
 
@@ -246,6 +254,8 @@ class ProviderSimulator:
             return Reply.json(200, self.faults.to_dict())
         if route == ("GET", "/sim/opt-outs"):
             return Reply.json(200, self.opt_outs.all())
+        if req.method == "GET" and route[1].startswith("/sim/recordings/"):
+            return Reply(200, sim_voice.SILENT_WAV, {"Content-Type": "audio/x-wav"})
         if route == ("POST", "/sim/reset"):
             self.reset()
             return Reply.json(200, {"reset": True})
@@ -254,6 +264,7 @@ class ProviderSimulator:
             "/sim/opt-out",
             "/sim/inbound/sms",
             "/sim/inbound/email",
+            "/sim/inbound/call",
         ):
             return Reply.json(404, {"error": f"no route for {req.method} {req.path}"})
         try:
@@ -277,6 +288,8 @@ class ProviderSimulator:
             return Reply.json(200, {"opted_out": self.opt_outs.all()})
         if route[1] == "/sim/inbound/sms":
             return sim_twilio.inbound_sms(self, data)
+        if route[1] == "/sim/inbound/call":
+            return sim_voice.inbound_call(self, data)
         return sim_sendgrid.inbound_email(self, data)
 
 

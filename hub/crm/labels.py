@@ -47,6 +47,32 @@ CHOICE_LABELS = {
         "opened": _l("opened"),
         "clicked": _l("clicked"),
         "received": _l("received"),
+        # calls
+        "initiated": _l("dialling"),
+        "ringing": _l("ringing"),
+        "in-progress": _l("in progress"),
+        "completed": _l("completed"),
+        "busy": _l("busy"),
+        "no-answer": _l("no answer"),
+        "canceled": _l("cancelled"),
+        "voicemail": _l("voicemail"),
+        "missed": _l("missed"),
+    },
+    "disposition": {
+        "reached": _l("Reached"),
+        "no_answer": _l("No answer"),
+        "busy": _l("Busy"),
+        "voicemail_left": _l("Left a voicemail"),
+        "wrong_number": _l("Wrong number"),
+        "callback_requested": _l("Callback requested"),
+        "interested": _l("Interested"),
+        "not_interested": _l("Not interested"),
+        "do_not_call": _l("Asked not to be called"),
+    },
+    "availability": {
+        "available": _l("Available"),
+        "busy": _l("Busy"),
+        "away": _l("Away"),
     },
 }
 AUDIT_LABELS = {

@@ -91,6 +91,7 @@ class DueEntry:
     next_contact_on: date | None
     complaint_id: int | None = None
     complaint_step: str | None = None
+    phone: str | None = None  # the customer's main number, for a call button
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -174,6 +175,7 @@ def _entry(kind: str, customer: Customer, due_on: date, today: date, **extra: An
         overdue_days=max(0, (today - due_on).days),
         last_contact_at=customer.last_contact_at,
         next_contact_on=customer.next_contact_on,
+        phone=customer.phone,
         **extra,
     )
 

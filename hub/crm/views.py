@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import Role, User, login_required, require_user
+from hub.channels.calls import calls_of_follow_ups
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
 from hub.crm.audit import customer_trail
@@ -191,13 +192,15 @@ def customer(customer_id: int) -> str:
     channel = request.args.get("channel") or None
     if channel not in [ch.value for ch in FollowUpChannel]:
         channel = None
+    entries = timeline(s, customer_id, channel, page_arg())
     return render_template(
         "customer.html",
         c=c,
         groups=_groups(),
         contact_fields=CONTACT_FIELDS,
         consent={ct.id: svc.consent_state(ct) for ct in c.contacts},
-        timeline=timeline(s, customer_id, channel, page_arg()),
+        timeline=entries,
+        calls=calls_of_follow_ups(s, [f.id for f in entries.items]),
         channel=channel,
         channels=[ch.value for ch in FollowUpChannel if ch != FollowUpChannel.SYSTEM],
         all_channels=[ch.value for ch in FollowUpChannel],

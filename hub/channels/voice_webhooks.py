@@ -1,0 +1,163 @@
+"""Twilio voice webhooks: an inbound call rings the right agents (and pops on their console),
+status and recording callbacks complete the call's record. Each is verified like the SMS ones."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext as _
+
+from hub import db
+from hub.auth import public
+from hub.channels import calls, provider_events, voice
+from hub.channels.call_models import Call
+from hub.channels.models import WebhookEvent
+from hub.channels.webhooks import twilio_verified
+from hub.db import utcnow
+
+bp = Blueprint("voice_webhooks", __name__, url_prefix="/webhooks/twilio")
+log = logging.getLogger(__name__)
+
+
+def _forbidden() -> Response:
+    return Response("signature check failed\n", status=403, mimetype="text/plain")
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+def public_base() -> str:
+    """The base Twilio is told to call back on (and signs over)."""
+    return current_app.config["SETTINGS"].public_url or request.host_url.rstrip("/")
+
+
+def _call_of_request() -> Call | None:
+    """The call named by `?call=` (URLs the hub gave Twilio), else by Twilio's CallSid."""
+    s = db.session()
+    call_id = request.args.get("call", "")
+    if call_id.isdigit():
+        return s.get(Call, int(call_id))
+    sid = request.form.get("CallSid", "")
+    return s.scalar(sa.select(Call).where(Call.sid == sid)) if sid else None
+
+
+def _greeting() -> str:
+    return _("Sorry, nobody can take your call just now. Please leave a message after the tone.")
+
+
+@bp.post("/voice")
+@public
+def inbound_call() -> Response:
+    """A customer calls the company's number: record it ringing, pop it, ring the agents."""
+    if not twilio_verified():
+        return _forbidden()
+    form = request.form
+    s = db.session()
+    ringing = calls.ring_inbound(
+        s,
+        form.get("CallSid", ""),
+        form.get("From", ""),
+        form.get("To", ""),
+        current_app.config["SETTINGS"].default_region,
+    )
+    s.commit()
+    if ringing.new:
+        calls.notify(ringing.call, "call")
+    urls = voice.VoiceUrls(public_base(), ringing.call.id)
+    targets = [t for t in (a.dial_target for a in ringing.agents) if t]
+    if not targets:
+        return _twiml(voice.voicemail_twiml(urls, _greeting()))
+    # The caller's own number as caller id, so the agent's phone shows who is calling.
+    return _twiml(voice.ring_agents_twiml(urls, targets, form.get("From", "")))
+
+
+@bp.post("/voice/dial-done")
+@public
+def dial_done() -> Response:
+    """The <Dial> ended: nobody answered an inbound call means voicemail; otherwise hang up."""
+    if not twilio_verified():
+        return _forbidden()
+    call = _call_of_request()
+    status = request.form.get("DialCallStatus", "")
+    if call is not None and call.direction == "inbound" and status != "completed":
+        return _twiml(voice.voicemail_twiml(voice.VoiceUrls(public_base(), call.id), _greeting()))
+    return _twiml(voice.hangup_twiml())
+
+
+@bp.post("/voice/bridge")
+@public
+def bridge() -> Response:
+    """The agent answered a click-to-call: dial the customer with the company's caller id."""
+    if not twilio_verified():
+        return _forbidden()
+    call = _call_of_request()
+    if call is None or call.direction != "outbound" or call.finished:
+        return _twiml(voice.say_twiml(_("This call is no longer needed. Goodbye.")))
+    urls = voice.VoiceUrls(public_base(), call.id)
+    return _twiml(voice.bridge_twiml(urls, call.customer_number, call.hub_number))
+
+
+def _once(kind: str, key: str) -> bool:
+    """Store the callback in the webhook inbox; False when it was seen before (a replay)."""
+    s = db.session()
+    event = provider_events.Incoming("twilio", key, kind, request.form.to_dict())
+    ids = provider_events.store(s, [event])
+    if ids:
+        s.execute(
+            sa.update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(applied_at=utcnow())
+        )
+    return bool(ids)
+
+
+@bp.post("/voice-status")
+@public
+def call_status() -> Response:
+    """A call status callback (initiated, ringing, answered, completed, busy, ...)."""
+    if not twilio_verified():
+        return _forbidden()
+    form = request.form
+    leg = request.args.get("leg", "")
+    call = _call_of_request()
+    if call is None:
+        log.warning("status callback for unknown call %s", form.get("CallSid"))
+        return Response(status=204)
+    key = f"twilio:{form.get('CallSid', '')}:{form.get('CallStatus', '')}:{leg}"
+    s = db.session()
+    if _once("call-status", key) and calls.apply_status(s, call, leg, form.to_dict()):
+        s.commit()
+        calls.notify(call)
+    else:
+        s.commit()
+    return Response(status=204)
+
+
+@bp.post("/voice/recording")
+@public
+def recording() -> Response:
+    """A voicemail recording is ready: link it from the call's record."""
+    if not twilio_verified():
+        return _forbidden()
+    call = _call_of_request()
+    if call is None:
+        log.warning("recording callback for unknown call %s", request.form.get("CallSid"))
+        return Response(status=204)
+    s = db.session()
+    key = f"twilio:{request.form.get('RecordingSid', '')}:recording"
+    if _once("call-recording", key) and calls.apply_recording(s, call, request.form.to_dict()):
+        s.commit()
+        calls.notify(call)
+    else:
+        s.commit()
+    return Response(status=204)
+
+
+@bp.post("/voice/recorded")
+@public
+def recorded() -> Response:
+    """<Record>'s action: the message is taken; end the call."""
+    if not twilio_verified():
+        return _forbidden()
+    return _twiml(voice.hangup_twiml())
