@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app
@@ -12,16 +13,24 @@ from hub.auth import login_required, require_user
 
 bp = Blueprint("events", __name__)
 KEEPALIVE_SECONDS = 15.0
+# A stream ends after this long and the browser opens a new one: a thread of the web server is
+# not held forever by a tab left open, and a proxy's idle limits never bite mid-stream.
+MAX_STREAM_SECONDS = 30 * 60.0
 
 
 def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-def sse_stream(events: Iterator[dict[str, object] | None]) -> Iterator[str]:
+def sse_stream(
+    events: Iterator[dict[str, object] | None], max_seconds: float = MAX_STREAM_SECONDS
+) -> Iterator[str]:
     """Server-Sent Events lines; a comment on silence keeps proxies from closing the stream."""
     yield "retry: 3000\n\n"  # the browser reconnects by itself after a drop
+    deadline = time.monotonic() + max_seconds
     for event in events:
+        if time.monotonic() >= deadline:
+            return
         if event is None:
             yield ": keepalive\n\n"
             continue
@@ -42,7 +51,7 @@ def stream() -> Response:
         timeout=current_app.config.get("EVENTS_KEEPALIVE", KEEPALIVE_SECONDS),
     )
     return Response(
-        sse_stream(events),
+        sse_stream(events, current_app.config.get("EVENTS_MAX_SECONDS", MAX_STREAM_SECONDS)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

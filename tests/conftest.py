@@ -263,3 +263,23 @@ def work(app: Flask) -> None:
     from hub.worker import run_worker
 
     run_worker(app, list(services.QUEUE_NAMES), burst=True, with_scheduler=False)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright; skipped without it unless CI requires it."""
+    import shutil
+
+    from tests.browser_kit import ARGS, ARTIFACTS, CHROMIUM
+
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        if os.environ.get("HUB_REQUIRE_BROWSER"):
+            pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's chromium package")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

@@ -3,59 +3,14 @@
 Screenshots land in test-artifacts/ for a person to look at.
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from hub.crm.models import Customer
-from tests.conftest import PASSWORD, REPO
+from tests.browser_kit import ARTIFACTS
+from tests.browser_kit import new_page as _page
+from tests.browser_kit import sign_in as _sign_in
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        if os.environ.get("HUB_REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's chromium package")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def _page(browser, **context):
-    ctx = browser.new_context(**context)
-    ctx.set_default_timeout(10_000)
-    return ctx.new_page()
-
-
-def _sign_in(page, live_server, user, path="/login"):
-    if path:
-        page.goto(live_server + path)
-    # By name, not label: the same helper signs in on Chinese pages.
-    page.locator("input[name=email]").fill(user.email)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("form button.primary").click()
 
 
 def test_login_page_in_english_and_chinese(browser, live_server):

@@ -41,9 +41,8 @@
         if (!html) return;
         var fresh = parse(html);
         var existing = document.getElementById(fresh.id);
-        // While the agent is typing in a card, only its status changes under them.
-        if (existing && existing.querySelector("form.outcome") &&
-            existing.contains(document.activeElement)) {
+        // Once the agent has typed in a card, only its status changes under them.
+        if (existing && existing.dataset.dirty) {
           existing.querySelector(".call-status").replaceWith(fresh.querySelector(".call-status"));
           return;
         }
@@ -56,6 +55,13 @@
       .then(function (r) { return r.ok ? r.json() : { calls: [] }; })
       .then(function (data) { data.calls.slice().reverse().forEach(load); });
   }
+
+  function typed(event) {
+    var card = event.target.closest && event.target.closest("article.call-card");
+    if (card) card.dataset.dirty = "1";
+  }
+  area.addEventListener("input", typed);
+  area.addEventListener("change", typed);
 
   area.addEventListener("submit", function (event) {
     var form = event.target;
