@@ -4,6 +4,7 @@ status and recording callbacks complete the call's record. Each is verified like
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
@@ -100,58 +101,50 @@ def bridge() -> Response:
     return _twiml(voice.bridge_twiml(urls, call.customer_number, call.hub_number))
 
 
-def _once(kind: str, key: str) -> bool:
-    """Store the callback in the webhook inbox; False when it was seen before (a replay)."""
+def _apply_once(kind: str, key: str, apply: Callable[[Call, dict[str, str]], bool]) -> Response:
+    """Verify, store the callback in the webhook inbox under `key`, and apply it to its call
+    unless it was seen before (a replay); the agents concerned hear of a change."""
+    if not twilio_verified():
+        return _forbidden()
+    call = _call_of_request()
+    if call is None:
+        log.warning("%s callback for unknown call %s", kind, request.form.get("CallSid"))
+        return Response(status=204)
     s = db.session()
-    event = provider_events.Incoming("twilio", key, kind, request.form.to_dict())
-    ids = provider_events.store(s, [event])
+    params = request.form.to_dict()
+    ids = provider_events.store(s, [provider_events.Incoming("twilio", key, kind, params)])
+    changed = False
     if ids:
         s.execute(
             sa.update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(applied_at=utcnow())
         )
-    return bool(ids)
+        changed = apply(call, params)
+    s.commit()
+    if changed:
+        calls.notify(call)
+    return Response(status=204)
 
 
 @bp.post("/voice-status")
 @public
 def call_status() -> Response:
     """A call status callback (initiated, ringing, answered, completed, busy, ...)."""
-    if not twilio_verified():
-        return _forbidden()
-    form = request.form
     leg = request.args.get("leg", "")
-    call = _call_of_request()
-    if call is None:
-        log.warning("status callback for unknown call %s", form.get("CallSid"))
-        return Response(status=204)
+    form = request.form
     key = f"twilio:{form.get('CallSid', '')}:{form.get('CallStatus', '')}:{leg}"
-    s = db.session()
-    if _once("call-status", key) and calls.apply_status(s, call, leg, form.to_dict()):
-        s.commit()
-        calls.notify(call)
-    else:
-        s.commit()
-    return Response(status=204)
+    return _apply_once(
+        "call-status", key, lambda call, params: calls.apply_status(db.session(), call, leg, params)
+    )
 
 
 @bp.post("/voice/recording")
 @public
 def recording() -> Response:
     """A voicemail recording is ready: link it from the call's record."""
-    if not twilio_verified():
-        return _forbidden()
-    call = _call_of_request()
-    if call is None:
-        log.warning("recording callback for unknown call %s", request.form.get("CallSid"))
-        return Response(status=204)
-    s = db.session()
     key = f"twilio:{request.form.get('RecordingSid', '')}:recording"
-    if _once("call-recording", key) and calls.apply_recording(s, call, request.form.to_dict()):
-        s.commit()
-        calls.notify(call)
-    else:
-        s.commit()
-    return Response(status=204)
+    return _apply_once(
+        "call-recording", key, lambda call, params: calls.apply_recording(db.session(), call, params)
+    )
 
 
 @bp.post("/voice/recorded")
