@@ -204,8 +204,16 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "description": "A field is not right (one entry per field)",
                 "content": problem,
             }
-        if "{" in op.path:
-            responses["404"] = {"description": "Not found", "content": problem}
+        if "{" in op.path or op.body is not None or op.query:
+            responses["404"] = {
+                "description": "Not found: the record, or one that the request names",
+                "content": problem,
+            }
+        if op.body is not None:
+            responses["409"] = {
+                "description": "Clashes with what is stored; the detail says how",
+                "content": problem,
+            }
         entry: dict[str, Any] = {
             "summary": op.summary,
             "tags": [op.tag],

@@ -1,0 +1,66 @@
+"""The API against its own OpenAPI document, with schemathesis: generated requests for every
+operation (as an admin, on a database with a customer of each kind), and every answer checked:
+never a 5xx, its status documented for the operation, its content type and body as documented."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from hub.crm.followups import log_follow_up
+from hub.crm.models import Contact, Customer
+from hub.crm.opportunities import Opportunity
+from hub.crm.orders import Order
+from tests.crm_helpers import token_for
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def bearer(app, db, make_user):
+    admin = make_user("admin")
+    with app.app_context():
+        customer = Customer(name="Schema Co", owner_id=admin.id, phone="+8613800138000")
+        customer.contacts.append(Contact(name="Li", phone="+8613800138001", email="li@example.com"))
+        db.add(customer)
+        db.flush()
+        log_follow_up(db, admin, customer, "note", summary="hello")
+        db.add(Opportunity(customer_id=customer.id, title="Deal", stage="proposal"))
+        db.add(Order(customer_id=customer.id, contract_number="S-1", amount=Decimal("10"),
+                     order_date=date(2026, 1, 1)))
+        db.commit()
+    return {"Authorization": f"Bearer {token_for(app, admin)}"}
+
+
+@pytest.fixture
+def api_schema(app, bearer):
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers=bearer)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=8,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_answer_matches_the_document(case, bearer):
+    case.call_and_validate(headers=bearer, checks=CHECKS)
