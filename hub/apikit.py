@@ -14,7 +14,7 @@ from flask import request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.validation import Field, FieldError, ValidationError, openapi_schema
+from hub.validation import MAX_ID, Field, FieldError, ValidationError, openapi_schema
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -64,6 +64,20 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     return value
 
 
+def query_int(name: str) -> int | None:
+    """An id given in the query string, or None; 422 naming it when it is not one."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError([FieldError(name, _("Expected a whole number."))])
+    if not 0 < int(raw) <= MAX_ID:
+        raise ValidationError(
+            [FieldError(name, _("Expected a number from %(low)d to %(high)d.", low=1, high=MAX_ID))]
+        )
+    return int(raw)
+
+
 def keyset_page(
     db: Session,
     stmt: sa.Select[Any],
@@ -77,7 +91,7 @@ def keyset_page(
     Keyset paging stays fast on any page and never skips or repeats a row while others are added.
     """
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT
-    after = _int_arg("after", None, 0, 2**62)
+    after = _int_arg("after", None, 0, MAX_ID)
     if after is not None:
         stmt = stmt.where(id_column > after)
     rows = list(db.scalars(stmt.order_by(id_column).limit(limit + 1)))

@@ -7,6 +7,10 @@ from typing import Any
 from flask import Flask, Response, current_app, json, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from hub.validation import Conflict, Forbidden, NotFound, ValidationError
@@ -108,6 +112,32 @@ def _unexpected(exc: InternalServerError) -> Any:
         )
 
 
+def _unavailable(exc: Exception) -> Any:
+    """The database or Redis is not answering: 503 with Retry-After, which providers retry (a
+    webhook is delivered again once it is back) and people can act on."""
+    current_app.logger.error("%s not answering: %s", _part(exc), exc)
+    try:
+        body, status = render_error(503)
+    except (sa_exc.SQLAlchemyError, RedisError):  # the page itself needed the missing part
+        body, status = "503 Service Unavailable: a part the hub needs is not answering.\n", 503
+    response = (
+        body
+        if isinstance(body, Response)
+        else Response(
+            body,
+            status=status,
+            mimetype=("text/html" if body.lstrip().startswith("<") else "text/plain"),
+        )
+    )
+    response.status_code = 503
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _part(exc: Exception) -> str:
+    return "Redis" if isinstance(exc, RedisError) else "the database"
+
+
 def _domain_error(exc: Exception) -> Any:
     """Service exceptions become answers: the message is written for the person reading it."""
     if isinstance(exc, ValidationError):
@@ -128,5 +158,12 @@ def init_app(app: Flask) -> None:
     for exc_class in (ValidationError, NotFound, Forbidden, Conflict):
         app.register_error_handler(exc_class, _domain_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    for unavailable in (
+        sa_exc.OperationalError,
+        sa_exc.TimeoutError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    ):
+        app.register_error_handler(unavailable, _unavailable)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(HTTPException, _http_error)

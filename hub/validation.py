@@ -50,6 +50,9 @@ class ValidationError(ValueError):
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+# What a column can hold when a field names no range of its own: INTEGER, and MONEY (14, 2).
+INT_RANGE = (-(2**31), 2**31 - 1)
+DECIMAL_LIMIT = 10**12
 
 KINDS = ("str", "text", "int", "decimal", "date", "bool", "choice", "email", "phone", "url", "tags")
 
@@ -155,11 +158,26 @@ def coerce(f: Field, value: Any, region: str = "CN") -> Any:
     return text
 
 
+def bounds(f: Field) -> tuple[float | None, float | None]:
+    """The field's range: its own, else what its column can store."""
+    if f.kind == "int":
+        low, high = INT_RANGE
+    elif f.kind == "decimal":
+        low, high = -DECIMAL_LIMIT + 0.01, DECIMAL_LIMIT - 0.01
+    else:
+        return f.minimum, f.maximum
+    return (
+        f.minimum if f.minimum is not None else low,
+        f.maximum if f.maximum is not None else high,
+    )
+
+
 def _check_range(f: Field, number: float) -> None:
-    if f.minimum is not None and number < f.minimum:
-        raise FieldError(f.name, _("At least %(minimum)s.", minimum=f.minimum))
-    if f.maximum is not None and number > f.maximum:
-        raise FieldError(f.name, _("At most %(maximum)s.", maximum=f.maximum))
+    minimum, maximum = bounds(f)
+    if minimum is not None and number < minimum:
+        raise FieldError(f.name, _("At least %(minimum)s.", minimum=minimum))
+    if maximum is not None and number > maximum:
+        raise FieldError(f.name, _("At most %(maximum)s.", maximum=maximum))
 
 
 def parse(
@@ -237,10 +255,11 @@ def openapi_schema(fields: Sequence[Field], for_output: bool = False) -> dict[st
             schema["enum"] = list(f.choices)
         if f.max_length:
             schema["maxLength"] = f.max_length
-        if f.minimum is not None:
-            schema["minimum"] = f.minimum
-        if f.maximum is not None:
-            schema["maximum"] = f.maximum
+        minimum, maximum = bounds(f)
+        if minimum is not None:
+            schema["minimum"] = minimum
+        if maximum is not None:
+            schema["maximum"] = maximum
         if f.description:
             schema["description"] = f.description
         if f.read_only:

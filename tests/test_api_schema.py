@@ -4,6 +4,7 @@ never a 5xx, its status documented for the operation, its content type and body 
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from decimal import Decimal
 
@@ -57,7 +58,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=int(os.environ.get("HUB_SCHEMATHESIS_EXAMPLES", "8")),
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),

@@ -5,17 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, url_for
 from flask_babel import gettext as _
 
 from hub import db
-from hub.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import (
+    LIST_QUERY,
+    document,
+    fields_schema,
+    json_body,
+    keyset_page,
+    query_int,
+    serialize,
+)
 from hub.auth import login_required, require_user
 from hub.channels.messages import enqueue_send, queue_message
 from hub.channels.models import Message
 from hub.crm import customers as svc
 from hub.crm.models import Customer
-from hub.validation import MAX_ID, Field, FieldError, NotFound, ValidationError, parse, unknown_keys
+from hub.validation import MAX_ID, Field, NotFound, parse, unknown_keys
 
 bp = Blueprint("channels_api", __name__, url_prefix="/api/v1")
 
@@ -103,11 +111,9 @@ def list_messages() -> Response:
     visible = svc.visible_customers(require_user()).with_only_columns(Customer.id)
     stmt = sa.select(Message).where(Message.customer_id.in_(visible))
     for name, column in (("customer_id", Message.customer_id), ("contact_id", Message.contact_id)):
-        raw = request.args.get(name, "")
-        if raw:
-            if not raw.isdigit():
-                raise ValidationError([FieldError(name, _("Expected a whole number."))])
-            stmt = stmt.where(column == int(raw))
+        wanted = query_int(name)
+        if wanted is not None:
+            stmt = stmt.where(column == wanted)
     return jsonify(keyset_page(s, stmt, Message.id, "channels_api.list_messages", message_json))
 
 

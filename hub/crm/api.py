@@ -9,7 +9,15 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from hub import db
-from hub.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import (
+    LIST_QUERY,
+    document,
+    fields_schema,
+    json_body,
+    keyset_page,
+    query_int,
+    serialize,
+)
 from hub.auth import login_required, require_user
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
@@ -17,7 +25,7 @@ from hub.crm import lifecycle
 from hub.crm.fields import CONTACT_FIELDS, CONTACT_READ_ONLY, CUSTOMER_FIELDS, CUSTOMER_READ_ONLY
 from hub.crm.models import Contact, Customer, CustomFieldValue
 from hub.crm.views import region
-from hub.validation import Field, FieldError, ValidationError, parse, unknown_keys
+from hub.validation import MAX_ID, Field, FieldError, ValidationError, parse, unknown_keys
 
 bp = Blueprint("crm_api", __name__, url_prefix="/api/v1")
 
@@ -106,14 +114,12 @@ def custom_filters(args: Any) -> dict[str, Any]:
 
 def _filters() -> svc.CustomerFilters:
     args = request.args
-    owner = args.get("owner_id")
-    if owner not in (None, "") and not owner.isdigit():
-        raise ValidationError([FieldError("owner_id", _("Expected a whole number."))])
+    owner_id = query_int("owner_id")
     custom = custom_filters(args)
     return svc.CustomerFilters(
         customer_class=args.get("class"),
         stage=args.get("stage"),
-        owner_id=int(owner) if owner else None,
+        owner_id=owner_id,
         region=args.get("region"),
         industry=args.get("industry"),
         lead_source=args.get("lead_source"),
@@ -280,7 +286,8 @@ ASSIGN_FIELDS = (
     Field("reason", "str", max_length=300),
 )
 ASSIGN_IN = fields_schema(
-    ASSIGN_FIELDS, customer_ids={"type": "array", "items": {"type": "integer"}}
+    ASSIGN_FIELDS,
+    customer_ids={"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
 )
 ASSIGN_IN["required"] = ["owner_id", "customer_ids"]
 document(
@@ -303,7 +310,7 @@ def assign() -> Response:
     values = parse(ASSIGN_FIELDS, data)
     ids = data.get("customer_ids")
     if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
+        isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids
     ):
         raise ValidationError([FieldError("customer_ids", _("Expected a list of customer ids."))])
     moved = lifecycle.assign_owner(

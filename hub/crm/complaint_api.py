@@ -8,11 +8,11 @@ from flask import Response, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from hub import db
-from hub.apikit import document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
 from hub.auth import login_required, require_user
 from hub.crm import complaints as svc
 from hub.crm.customers import load_customer
-from hub.crm.sales_api import bp, list_query, query_bool, query_choice, query_int
+from hub.crm.sales_api import bp, list_query, query_bool, query_choice
 from hub.db import utcnow
 from hub.validation import Forbidden
 

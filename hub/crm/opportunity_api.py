@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 
 from hub import db
-from hub.apikit import document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
 from hub.auth import Role, login_required, require_user, roles_required
 from hub.crm import opportunities as svc
 from hub.crm.customers import load_customer
 from hub.crm.opportunity_pipeline import pipeline_stages
-from hub.crm.sales_api import bp, list_query, query_bool, query_choice, query_int
+from hub.crm.sales_api import bp, list_query, query_bool, query_choice
 
 TAG = "opportunities"
 OUT = fields_schema(

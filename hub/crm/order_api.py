@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 
 from hub import db
-from hub.apikit import document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
 from hub.auth import login_required, require_user
 from hub.crm import order_changes as changes
 from hub.crm import orders as svc
 from hub.crm.customers import load_customer
-from hub.crm.sales_api import bp, list_query, query_choice, query_date, query_int
+from hub.crm.sales_api import bp, list_query, query_choice, query_date
 
 TAG = "orders"
 LINE_OUT = fields_schema(changes.LINE_READ_ONLY + changes.LINE_FIELDS, output=True)

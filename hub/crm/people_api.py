@@ -9,7 +9,15 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
 from hub import db
-from hub.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, serialize
+from hub.apikit import (
+    LIST_QUERY,
+    document,
+    fields_schema,
+    json_body,
+    keyset_page,
+    query_int,
+    serialize,
+)
 from hub.auth import login_required, require_user
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
@@ -55,11 +63,9 @@ def list_contacts() -> Response:
             sa.func.lower(Customer.name).contains(q.strip().lower(), autoescape=True)
         )
         stmt = stmt.where(sa.or_(match, Contact.customer_id.in_(by_company)))
-    customer_id = request.args.get("customer_id")
-    if customer_id:
-        if not customer_id.isdigit():
-            raise ValidationError([FieldError("customer_id", _("Expected a whole number."))])
-        stmt = stmt.where(Contact.customer_id == int(customer_id))
+    customer_id = query_int("customer_id")
+    if customer_id is not None:
+        stmt = stmt.where(Contact.customer_id == customer_id)
     return jsonify(keyset_page(s, stmt, Contact.id, "people_api.list_contacts", contact_json))
 
 
@@ -222,10 +228,9 @@ def list_follow_ups() -> Response:
     visible = svc.visible_customers(user).with_only_columns(Customer.id)
     stmt = sa.select(FollowUp).where(FollowUp.customer_id.in_(visible))
     args = request.args
-    if args.get("customer_id"):
-        if not args["customer_id"].isdigit():
-            raise ValidationError([FieldError("customer_id", _("Expected a whole number."))])
-        stmt = stmt.where(FollowUp.customer_id == int(args["customer_id"]))
+    customer_id = query_int("customer_id")
+    if customer_id is not None:
+        stmt = stmt.where(FollowUp.customer_id == customer_id)
     if args.get("channel"):
         stmt = stmt.where(FollowUp.channel == args["channel"])
     if args.get("q", "").strip():

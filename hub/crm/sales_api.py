@@ -12,7 +12,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from hub.apikit import LIST_QUERY
-from hub.validation import MAX_ID, FieldError, ValidationError
+from hub.validation import FieldError, ValidationError
 
 bp = Blueprint("sales_api", __name__, url_prefix="/api/v1")
 
@@ -20,19 +20,6 @@ bp = Blueprint("sales_api", __name__, url_prefix="/api/v1")
 def list_query(search: str) -> tuple[tuple[str, str, str], ...]:
     """The paging arguments every list takes, with what its `q` searches."""
     return (("q", "string", search), *LIST_QUERY[1:])
-
-
-def query_int(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise ValidationError([FieldError(name, _("Expected a whole number."))])
-    if not 0 < int(raw) <= MAX_ID:
-        raise ValidationError(
-            [FieldError(name, _("Expected a number from %(low)d to %(high)d.", low=1, high=MAX_ID))]
-        )
-    return int(raw)
 
 
 def query_date(name: str) -> date | None:

@@ -10,14 +10,13 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
 from hub import db
-from hub.apikit import document, fields_schema, json_body
+from hub.apikit import document, fields_schema, json_body, query_int
 from hub.auth import Role, User, login_required, require_user, roles_required
 from hub.crm import classification as rules_svc
 from hub.crm import customers as svc
 from hub.crm.audit import customer_trail, jsonable
 from hub.crm.reminders import business_today, can_see_list_of, due_items, team_counts
 from hub.validation import (
-    MAX_ID,
     Field,
     FieldError,
     Forbidden,
@@ -72,15 +71,13 @@ def due() -> Response:
     viewer = require_user()
     s = db.session()
     user = viewer
-    raw = request.args.get("user_id", "")
-    if raw:
-        if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
-            raise ValidationError([FieldError("user_id", _("Expected a whole number."))])
-        if not can_see_list_of(viewer, int(raw)):
+    wanted = query_int("user_id")
+    if wanted is not None:
+        if not can_see_list_of(viewer, wanted):
             raise Forbidden(_("Only a director or an admin reads another rep's list."))
-        found = s.get(User, int(raw))
+        found = s.get(User, wanted)
         if found is None:
-            raise NotFound(_("There is no user %(id)s.", id=raw))
+            raise NotFound(_("There is no user %(id)s.", id=wanted))
         user = found
     return jsonify(due_items(s, user, business_today()).as_json())
 
