@@ -43,7 +43,7 @@ from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when 
 FLOOR = "/webhooks/bench/verify-only"
 VOICE = "/webhooks/twilio/voice"
 AGENTS = 20
-PASSWORD = "benchmark password"
+PASSWORD = "benchmark password"  # noqa: S105 - a scratch database's user
 NO_PROXY = {"http": None, "https": None}
 
 

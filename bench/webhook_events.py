@@ -398,17 +398,27 @@ def post(client: FlaskClient, path: str, key: Any, raw: bytes) -> float:
 
 
 def enqueued_ids(app: Flask, before: set[str]) -> list[list[int]]:
-    """The event ids of the apply jobs the intake enqueued since `before`; the jobs are deleted
-    (applied inline here instead)."""
+    """The events the intake stored and queued an apply job for since `before` (the job is
+    deleted and the events applied inline here instead)."""
     with app.app_context():
         queue = services.queue("high")
         new = [j for j in queue.job_ids if j not in before]
         out = []
         for job_id in new:
             job = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
-            if job.func_name == f"{provider_events.__name__}.apply_events_job":
-                out.append(list(job.args[0]))
+            if job.func_name == f"{provider_events.__name__}.apply_pending_job":
                 job.delete()
+                services.redis().delete(provider_events.APPLY_QUEUED)
+                with session_scope(app) as s:
+                    out.append(
+                        list(
+                            s.scalars(
+                                sa.select(WebhookEvent.id)
+                                .where(WebhookEvent.applied_at.is_(None))
+                                .order_by(WebhookEvent.id)
+                            )
+                        )
+                    )
         return out
 
 

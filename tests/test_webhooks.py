@@ -133,3 +133,30 @@ def test_sendgrid_bounce_and_spam_report_suppress_the_address_once(live_hub, mak
     assert rows == {("gone@example.com", "bounce"), ("angry@example.com", "spamreport")}
     message = db.get(Message, message_id)
     assert message.status == "bounced" and "550" in message.error
+
+
+def test_a_burst_of_callbacks_queues_one_apply_job_that_applies_them_all(
+    live_hub, make_user, db, redis_conn
+):
+    from hub import services
+
+    app, _, creds, url = live_hub
+    ids = [_message(app, make_user, "sms", phone=f"138 0013 80{n:02d}") for n in range(12)]
+    services.queue("high", redis_conn).empty()  # the sends; this test is about the callbacks
+    for n, message_id in enumerate(ids):
+        message = db.get(Message, message_id)
+        message.provider_id, message.status = f"SMburst{n}", "sent"
+    db.commit()
+    client = app.test_client()
+    for n in range(len(ids)):
+        params = {"MessageSid": f"SMburst{n}", "MessageStatus": "delivered",
+                  "AccountSid": creds.account_sid}
+        assert _twilio_post(client, creds, url + "/webhooks/twilio/sms-status", params).status_code == 204
+    queued = services.queue("high", redis_conn).jobs
+    assert [j.func_name for j in queued] == ["hub.channels.provider_events.apply_pending_job"]
+    _work(app)
+    db.expire_all()
+    assert {db.get(Message, i).status for i in ids} == {"delivered"}
+    assert db.scalar(
+        sa.select(sa.func.count()).select_from(WebhookEvent).where(WebhookEvent.applied_at.is_(None))
+    ) == 0

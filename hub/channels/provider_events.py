@@ -84,9 +84,56 @@ def store(db: Session, events: Iterable[Incoming]) -> list[int]:
     return list(db.scalars(stmt, rows))
 
 
+# Set while an apply job is queued and not started: the webhooks that store events meanwhile
+# queue nothing more, and that one job takes them all. A job per request (a forked work horse
+# each) fell behind a sustained load (docs/reliability.md).
+APPLY_QUEUED = "hub:provider-events:apply-queued"
+PENDING_BATCH = 1000
+
+
 def enqueue_apply(event_ids: list[int]) -> None:
-    if event_ids:
-        services.queue("high").enqueue(apply_events_job, event_ids, result_ttl=3600)
+    """Make sure a job will apply these (and whatever else is waiting)."""
+    if not event_ids:
+        return
+    conn = services.redis()
+    # The key expires: a job lost with its worker holds nothing up for long (and the stranded
+    # sweep applies what it left).
+    if conn.set(APPLY_QUEUED, "1", nx=True, ex=60):
+        services.queue("high", conn).enqueue(apply_pending_job, result_ttl=3600)
+
+
+def _pending(db: Session, limit: int) -> list[WebhookEvent]:
+    """Status events waiting to be applied, oldest first; on PostgreSQL rows another worker holds
+    are skipped, so several apply jobs share the backlog."""
+    stmt = (
+        sa.select(WebhookEvent)
+        .where(WebhookEvent.applied_at.is_(None))
+        .where(
+            sa.or_(
+                WebhookEvent.kind == "sms-status",
+                sa.and_(WebhookEvent.provider == "sendgrid", WebhookEvent.kind != "email-inbound"),
+            )
+        )
+        .order_by(WebhookEvent.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(db.scalars(stmt))
+
+
+def apply_pending_job() -> int:
+    """RQ job: apply every waiting status event, a batch per transaction; returns how many."""
+    # Cleared first: an event stored from now on queues a job of its own if this one misses it.
+    services.redis().delete(APPLY_QUEUED)
+    total = 0
+    while True:
+        with session_scope() as s:
+            events = _pending(s, PENDING_BATCH)
+            apply(s, events)
+        total += len(events)
+        if len(events) < PENDING_BATCH:
+            return total
 
 
 def _messages_for(db: Session, events: list[WebhookEvent]) -> dict[int, Message]:
