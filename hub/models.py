@@ -4,6 +4,7 @@ from hub.auth import ApiToken, User
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
+from hub.crm.import_models import ImportRun
 from hub.crm.models import (
     Assignment,
     AuditEntry,
@@ -37,6 +38,7 @@ __all__ = [
     "Customer",
     "Digest",
     "FollowUp",
+    "ImportRun",
     "Message",
     "Opportunity",
     "Order",

@@ -75,6 +75,9 @@ class Customer(Base):
     lead_source: Mapped[str] = mapped_column(sa.String(20), default=LeadSource.MANUAL.value)
     # basic
     name: Mapped[str] = mapped_column(sa.String(200))
+    # The name without legal suffix or punctuation (hub.crm.cleaning.company_key), kept by
+    # _set_company_key below; likely duplicates are found by it.
+    company_key: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # E.164
     fax: Mapped[str | None] = mapped_column(sa.String(20))
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
@@ -138,7 +141,16 @@ class Customer(Base):
         sa.Index("ix_customers_owner_next_contact", "owner_id", "next_contact_on"),
         # The list's default order; with the id, a deep page is an index-only walk.
         sa.Index("ix_customers_name_id", "name", "id"),
+        sa.Index("ix_customers_company_key_city", "company_key", "city"),
     )
+
+
+@sa.event.listens_for(Customer, "before_insert")
+@sa.event.listens_for(Customer, "before_update")
+def _set_company_key(_mapper: Any, _conn: Any, target: Customer) -> None:
+    from hub.crm.cleaning import company_key
+
+    target.company_key = company_key(target.name)
 
 
 class Contact(Base):

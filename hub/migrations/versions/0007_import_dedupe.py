@@ -1,0 +1,118 @@
+"""Imports, duplicate review and merges: import runs, the company comparison key, emails matched
+without case.
+
+Revision ID: 0007
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import hub.db
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "import_runs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("file_format", sa.String(length=10), nullable=False),
+        sa.Column("encoding", sa.String(length=20), nullable=True),
+        sa.Column("header_row", sa.Integer(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("mapping", sa.JSON(), nullable=False),
+        sa.Column("stage", sa.String(length=20), nullable=False),
+        sa.Column("locale", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("rows_total", sa.Integer(), nullable=True),
+        sa.Column("dry_run_counts", sa.JSON(), nullable=True),
+        sa.Column("counts", sa.JSON(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("started_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('uploaded', 'checking', 'checked', 'importing', 'done', 'failed')",
+            name=op.f("ck_import_runs_status_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_import_runs_owner_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_import_runs_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_runs")),
+    )
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_runs_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_runs_user_id"), ["user_id"], unique=False)
+
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("company_key", sa.String(length=200), server_default="", nullable=False)
+        )
+        batch_op.create_index(
+            "ix_customers_company_key_city", ["company_key", "city"], unique=False
+        )
+    _fill_company_keys()
+    if op.get_bind().dialect.name == "postgresql":
+        # Emails are matched without case; SQLite's reflection cannot read expression indexes
+        # (and small SQLite hubs scan quickly enough), so these are PostgreSQL's only.
+        op.create_index("ix_customers_email_lower", "customers", [sa.text("lower(email)")])
+        op.create_index("ix_contacts_email_lower", "contacts", [sa.text("lower(email)")])
+
+
+def _fill_company_keys() -> None:
+    from hub.crm.cleaning import company_key
+
+    conn = op.get_bind()
+    customers = sa.table(
+        "customers", sa.column("id", sa.Integer), sa.column("name"), sa.column("company_key")
+    )
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(customers.c.id, customers.c.name)
+            .where(customers.c.id > last)
+            .order_by(customers.c.id)
+            .limit(5000)
+        ).all()
+        if not rows:
+            return
+        conn.execute(
+            customers.update()
+            .where(customers.c.id == sa.bindparam("cid"))
+            .values(company_key=sa.bindparam("key")),
+            [{"cid": r.id, "key": company_key(r.name)} for r in rows],
+        )
+        last = rows[-1].id
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_contacts_email_lower", "contacts")
+        op.drop_index("ix_customers_email_lower", "customers")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_company_key_city")
+        batch_op.drop_column("company_key")
+
+    with op.batch_alter_table("import_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_runs_user_id"))
+        batch_op.drop_index(batch_op.f("ix_import_runs_created_at"))
+
+    op.drop_table("import_runs")
