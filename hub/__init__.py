@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
+        import_views,
         labels,
         nav,
         people_api,
@@ -88,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sales_api,
         crm_views,
         customer_actions,
+        import_views,
         sales_views,
         worklist_api,
         worklist_views,

@@ -48,6 +48,22 @@ CHOICE_LABELS = {
         "clicked": _l("clicked"),
         "received": _l("received"),
     },
+    "import_status": {
+        "uploaded": _l("columns to check"),
+        "checking": _l("dry run running"),
+        "checked": _l("dry run done"),
+        "importing": _l("importing"),
+        "done": _l("imported"),
+        "failed": _l("stopped"),
+    },
+    "import_outcome": {
+        "created": _l("created"),
+        "updated": _l("updated"),
+        "merged": _l("merged into an existing customer"),
+        "unchanged": _l("already there, unchanged"),
+        "refused": _l("refused"),
+        "queued": _l("queued as likely duplicates"),
+    },
 }
 AUDIT_LABELS = {
     "create": _l("created"),
@@ -57,6 +73,9 @@ AUDIT_LABELS = {
     "classify": _l("class changed"),
     "convert": _l("converted"),
     "consent": _l("consent recorded"),
+    "import": _l("imported"),
+    "merge": _l("merged"),
+    "unmerge": _l("merge undone"),
     "customer": _l("customer"),
     "contact": _l("contact"),
 }
