@@ -3,6 +3,7 @@
 from hub.auth import ApiToken, User
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
+from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.followups import FollowUp
 from hub.crm.import_models import ImportRun
 from hub.crm.models import (
@@ -36,7 +37,9 @@ __all__ = [
     "CustomField",
     "CustomFieldValue",
     "Customer",
+    "CustomerMerge",
     "Digest",
+    "DuplicateCandidate",
     "FollowUp",
     "ImportRun",
     "Message",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth import Role, User
 from hub.crm.customers import can_create
+from hub.crm.duplicates import find_likely_duplicates
 from hub.crm.exports import neutralize
 from hub.crm.import_files import (
     REPEATABLE,
@@ -30,7 +31,7 @@ from hub.crm.import_files import (
 )
 from hub.crm.import_models import OUTCOMES, ImportRun, ImportStatus
 from hub.crm.import_rows import ChunkContext, ImportRow, apply_rows, parse_row
-from hub.crm.models import Stage
+from hub.crm.models import Customer, Stage
 from hub.db import utcnow
 from hub.pagination import Page, paginate
 from hub.validation import FieldError, Forbidden, NotFound, ValidationError
@@ -191,6 +192,9 @@ def execute_import(
     run.started_at = utcnow()
     run.rows_total = sum(1 for _ in _data_rows(path, run))
     ctx = ChunkContext(run.id, actor, run.owner_id, run.stage, run.started_at)
+    # Customers after this id are the run's own (and any added meanwhile): checked for likely
+    # duplicates once the rows are in.
+    first_id = db.scalar(sa.select(sa.func.max(Customer.id))) or 0
     db.commit()
     counts: Counter[str] = Counter({k: 0 for k in OUTCOMES})
     done = 0
@@ -223,9 +227,25 @@ def execute_import(
         db.rollback()
         _finish(db, run_id, dry_run, dict(counts), failed=_failure(exc, done))
         raise
+    counts["queued"] = _queue_likely_duplicates(db, first_id, dry_run)
     if dry_run:
         db.rollback()
     return _finish(db, run_id, dry_run, dict(counts))
+
+
+def _queue_likely_duplicates(db: Session, first_id: int, dry_run: bool) -> int:
+    """Exact duplicates merged as the rows went in; likely ones go to the review queue."""
+    queued, last = 0, first_id
+    while ids := list(
+        db.scalars(
+            sa.select(Customer.id).where(Customer.id > last).order_by(Customer.id).limit(CHUNK_ROWS)
+        )
+    ):
+        queued += find_likely_duplicates(db, ids)
+        last = ids[-1]
+        if not dry_run:
+            db.commit()
+    return queued
 
 
 def _failure(exc: Exception, done: int) -> str:

@@ -75,6 +75,86 @@ def upgrade() -> None:
         # (and small SQLite hubs scan quickly enough), so these are PostgreSQL's only.
         op.create_index("ix_customers_email_lower", "customers", [sa.text("lower(email)")])
         op.create_index("ix_contacts_email_lower", "contacts", [sa.text("lower(email)")])
+    op.create_table(
+        "customer_merges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survivor_id", sa.Integer(), nullable=True),
+        sa.Column("merged_id", sa.Integer(), nullable=False),
+        sa.Column("merged_name", sa.String(length=200), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("undone_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("undone_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["survivor_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_merges_survivor_id_customers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["undone_by_id"],
+            ["users.id"],
+            name=op.f("fk_customer_merges_undone_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_customer_merges_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_merges")),
+    )
+    with op.batch_alter_table("customer_merges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_customer_merges_survivor_id"), ["survivor_id"], unique=False
+        )
+
+    op.create_table(
+        "duplicate_candidates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("first_id", sa.Integer(), nullable=False),
+        sa.Column("second_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
+        sa.Column("reviewed_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('open', 'merged', 'dismissed')",
+            name=op.f("ck_duplicate_candidates_status_known"),
+        ),
+        sa.CheckConstraint("first_id < second_id", name=op.f("ck_duplicate_candidates_ordered")),
+        sa.ForeignKeyConstraint(
+            ["first_id"],
+            ["customers.id"],
+            name=op.f("fk_duplicate_candidates_first_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by_id"],
+            ["users.id"],
+            name=op.f("fk_duplicate_candidates_reviewed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["second_id"],
+            ["customers.id"],
+            name=op.f("fk_duplicate_candidates_second_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_duplicate_candidates")),
+        sa.UniqueConstraint("first_id", "second_id", name=op.f("uq_duplicate_candidates_first_id")),
+    )
+    with op.batch_alter_table("duplicate_candidates", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_duplicate_candidates_second_id"), ["second_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_duplicate_candidates_status"), ["status"], unique=False
+        )
 
 
 def _fill_company_keys() -> None:
@@ -104,6 +184,13 @@ def _fill_company_keys() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("duplicate_candidates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_duplicate_candidates_status"))
+        batch_op.drop_index(batch_op.f("ix_duplicate_candidates_second_id"))
+    op.drop_table("duplicate_candidates")
+    with op.batch_alter_table("customer_merges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_customer_merges_survivor_id"))
+    op.drop_table("customer_merges")
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_contacts_email_lower", "contacts")
         op.drop_index("ix_customers_email_lower", "customers")
