@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
+        duplicate_views,
         import_views,
         labels,
         nav,
@@ -90,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crm_views,
         customer_actions,
         import_views,
+        duplicate_views,
         sales_views,
         worklist_api,
         worklist_views,

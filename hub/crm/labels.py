@@ -56,6 +56,19 @@ CHOICE_LABELS = {
         "done": _l("imported"),
         "failed": _l("stopped"),
     },
+    "related": {
+        "contacts": _l("Contacts"),
+        "follow_ups": _l("Follow-ups"),
+        "orders": _l("Orders"),
+        "opportunities": _l("Opportunities"),
+        "complaints": _l("Complaints"),
+        "messages": _l("Messages"),
+        "assignments": _l("Owner changes"),
+    },
+    "duplicate_reason": {
+        "company": _l("same company, same city"),
+        "person": _l("same contact person, similar company"),
+    },
     "import_outcome": {
         "created": _l("created"),
         "updated": _l("updated"),
