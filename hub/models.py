@@ -6,6 +6,7 @@ from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.followups import FollowUp
 from hub.crm.import_models import ImportRun
+from hub.crm.lead_forms import LeadForm
 from hub.crm.models import (
     Assignment,
     AuditEntry,
@@ -42,6 +43,7 @@ __all__ = [
     "DuplicateCandidate",
     "FollowUp",
     "ImportRun",
+    "LeadForm",
     "Message",
     "Opportunity",
     "Order",

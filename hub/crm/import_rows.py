@@ -126,7 +126,7 @@ class ChunkContext:
 def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> list[str]:
     """Create or merge every row; returns each row's outcome (created, updated, merged,
     unchanged). Rows of one chunk that match each other merge too."""
-    found = _existing(db, rows)
+    found = existing_matches(db, rows)
     # Matches among the rows of this chunk, and the customers found for them.
     by_phone: dict[str, Customer] = {}
     by_email: dict[str, Customer] = {}
@@ -144,10 +144,10 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
                 owner_id=ctx.owner_id,
             )
             db.add(customer)
-            changes = _absorb(customer, row)
+            changes = absorb(customer, row)
             outcome = "created"
         else:
-            changes = _absorb(customer, row)
+            changes = absorb(customer, row)
             new_this_run = customer.id is None or customer.created_at >= ctx.started_at
             if new_this_run:
                 outcome = "merged"  # a second row of this file for the same customer
@@ -208,7 +208,7 @@ class _Found:
         return _match(row, self.by_phone, self.by_email, self.by_name)
 
 
-def _existing(db: Session, rows: Sequence[ImportRow]) -> _Found:
+def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     phones = {p for r in rows for p in r.phones}
     emails = {e.lower() for r in rows for e in r.emails}
     names = {r.name for r in rows if not r.phones and not r.emails}
@@ -249,7 +249,7 @@ def _existing(db: Session, rows: Sequence[ImportRow]) -> _Found:
     return found
 
 
-def _absorb(customer: Customer, row: ImportRow) -> dict[str, list[object]]:
+def absorb(customer: Customer, row: ImportRow) -> dict[str, list[object]]:
     """Put what the row says on the customer without losing anything already stored: empty
     fields are filled, new numbers and addresses added, a differing value noted."""
     changes: dict[str, list[object]] = {}

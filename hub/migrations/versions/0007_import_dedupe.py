@@ -1,5 +1,5 @@
-"""Imports, duplicate review and merges: import runs, the company comparison key, emails matched
-without case.
+"""Imports, duplicate review and merges, website lead forms: import runs, the company comparison
+key, emails matched without case.
 
 Revision ID: 0007
 Revises: 0004
@@ -155,6 +155,25 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_duplicate_candidates_status"), ["status"], unique=False
         )
+    op.create_table(
+        "lead_forms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("owner_ids", sa.JSON(), nullable=False),
+        sa.Column("rules", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_lead_forms_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lead_forms")),
+        sa.UniqueConstraint("key", name=op.f("uq_lead_forms_key")),
+    )
 
 
 def _fill_company_keys() -> None:
@@ -184,6 +203,7 @@ def _fill_company_keys() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("lead_forms")
     with op.batch_alter_table("duplicate_candidates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_duplicate_candidates_status"))
         batch_op.drop_index(batch_op.f("ix_duplicate_candidates_second_id"))
