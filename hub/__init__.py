@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.crm import (
         customer_actions,
         duplicate_views,
+        export_views,
         import_views,
         labels,
         lead_form_views,
@@ -94,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         import_views,
         duplicate_views,
         lead_form_views,
+        export_views,
         sales_views,
         worklist_api,
         worklist_views,
