@@ -109,3 +109,14 @@ def test_company_key_keeps_what_tells_companies_apart():
     assert company_key("华强电子") != company_key("华强电器")
     assert company_key("有限公司") == "有限公司"  # nothing but a suffix: kept, not empty
     assert company_key("A&B Trading Ltd") == company_key("A and B Trading")
+
+
+def test_match_block_skips_the_city_name():
+    from hub.crm.cleaning import match_block
+
+    key = company_key
+    assert match_block(key("深圳市华强电子有限公司"), "深圳") == "华强"
+    assert match_block(key("深圳华强电子股份有限公司"), "深圳市") == "华强"
+    assert match_block(key("华强电子"), "深圳") == "华强"
+    assert match_block(key("Acme Inc."), "Boston") == "ac"
+    assert match_block(key("华强电子"), None) == "华强"

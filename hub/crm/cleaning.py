@@ -139,3 +139,18 @@ def company_key(name: str) -> str:
     key = _NOT_WORD.sub("", text)
     # A name that is nothing but a suffix ("有限公司") keeps its own key rather than an empty one.
     return key or _NOT_WORD.sub("", clean_text(name).lower())
+
+
+_PLACE_WORDS = ("省", "市", "区", "县")
+
+
+def match_block(key: str, city: str | None) -> str:
+    """Two characters of a company key after its city's name ("深圳市华强电子" in 深圳: "华强"):
+    companies compared for likely duplicates share a city and this block."""
+    rest = key
+    place = company_key(city).rstrip("".join(_PLACE_WORDS)) if city else ""
+    if place and rest.startswith(place):
+        rest = rest[len(place) :]
+        while rest[:1] in _PLACE_WORDS and len(rest) > 1:
+            rest = rest[1:]
+    return rest[:2]

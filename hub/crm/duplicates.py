@@ -34,6 +34,7 @@ class _Entry:
     id: int
     key: str
     city: str
+    block: str = ""
 
 
 def score_company_city(a_key: str, a_city: str, b_key: str, b_city: str) -> int | None:
@@ -64,9 +65,9 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
     if not customer_ids:
         return 0
     batch = [
-        _Entry(r.id, r.company_key, r.city or "")
+        _Entry(r.id, r.company_key, r.city or "", r.match_block)
         for r in db.execute(
-            sa.select(Customer.id, Customer.company_key, Customer.city).where(
+            sa.select(Customer.id, Customer.company_key, Customer.city, Customer.match_block).where(
                 Customer.id.in_(customer_ids)
             )
         )
@@ -109,14 +110,15 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
 
 def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list[_Entry]]]:
     """(other customer, batch entries it may duplicate): the same key anywhere, and keys alike
-    within the same city (rapidfuzz picks them from that city's keys)."""
+    within the same city and match block (an indexed pair), so the work per customer stays
+    small however many customers a city has."""
     by_key: dict[str, list[_Entry]] = defaultdict(list)
-    by_city: dict[str, list[_Entry]] = defaultdict(list)
+    by_block: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
     for e in batch:
         if e.key:
             by_key[e.key].append(e)
-            if e.city:
-                by_city[e.city].append(e)
+            if e.city and e.block:
+                by_block[(e.city, e.block)].append(e)
     if by_key:
         for r in db.execute(
             sa.select(Customer.id, Customer.company_key, Customer.city).where(
@@ -124,12 +126,12 @@ def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list
             )
         ):
             yield _Entry(r.id, r.company_key, r.city or ""), by_key[r.company_key]
-    for city, entries in by_city.items():
+    for (city, block), entries in by_block.items():
         others = [
             _Entry(r.id, r.company_key, city)
             for r in db.execute(
                 sa.select(Customer.id, Customer.company_key).where(
-                    Customer.city == city, Customer.company_key != ""
+                    Customer.city == city, Customer.match_block == block
                 )
             )
         ]

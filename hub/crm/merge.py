@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.auth import Role, User
 from hub.crm import audit
-from hub.crm.cleaning import company_key
+from hub.crm.cleaning import company_key, match_block
 from hub.crm.duplicate_models import CandidateStatus, CustomerMerge, DuplicateCandidate
 from hub.crm.fields import CUSTOMER_FIELDS
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
@@ -167,8 +167,10 @@ def merge_customers(
     db.execute(CUSTOMERS.delete().where(CUSTOMERS.c.id == merged_id))
     if taken:
         update = _restore(CUSTOMERS, taken)
-        if "name" in update:
-            update["company_key"] = company_key(update["name"])
+        # The keys follow the name and city, as the ORM's listener keeps them elsewhere.
+        key = company_key(update.get("name", survivor["name"]))
+        update["company_key"] = key
+        update["match_block"] = match_block(key, update.get("city", survivor["city"]))
         db.execute(CUSTOMERS.update().where(CUSTOMERS.c.id == survivor_id).values(update))
 
     record = CustomerMerge(

@@ -66,9 +66,17 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("company_key", sa.String(length=200), server_default="", nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("match_block", sa.String(length=8), server_default="", nullable=False)
+        )
         batch_op.create_index(
             "ix_customers_company_key_city", ["company_key", "city"], unique=False
         )
+        batch_op.create_index(
+            "ix_customers_city_match_block", ["city", "match_block"], unique=False
+        )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contacts_name"), ["name"], unique=False)
     _fill_company_keys()
     if op.get_bind().dialect.name == "postgresql":
         # Emails are matched without case; SQLite's reflection cannot read expression indexes
@@ -177,16 +185,21 @@ def upgrade() -> None:
 
 
 def _fill_company_keys() -> None:
-    from hub.crm.cleaning import company_key
+    from hub.crm.cleaning import company_key, match_block
 
     conn = op.get_bind()
     customers = sa.table(
-        "customers", sa.column("id", sa.Integer), sa.column("name"), sa.column("company_key")
+        "customers",
+        sa.column("id", sa.Integer),
+        sa.column("name"),
+        sa.column("city"),
+        sa.column("company_key"),
+        sa.column("match_block"),
     )
     last = 0
     while True:
         rows = conn.execute(
-            sa.select(customers.c.id, customers.c.name)
+            sa.select(customers.c.id, customers.c.name, customers.c.city)
             .where(customers.c.id > last)
             .order_by(customers.c.id)
             .limit(5000)
@@ -196,8 +209,15 @@ def _fill_company_keys() -> None:
         conn.execute(
             customers.update()
             .where(customers.c.id == sa.bindparam("cid"))
-            .values(company_key=sa.bindparam("key")),
-            [{"cid": r.id, "key": company_key(r.name)} for r in rows],
+            .values(company_key=sa.bindparam("key"), match_block=sa.bindparam("block")),
+            [
+                {
+                    "cid": r.id,
+                    "key": company_key(r.name),
+                    "block": match_block(company_key(r.name), r.city),
+                }
+                for r in rows
+            ],
         )
         last = rows[-1].id
 
@@ -214,8 +234,12 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_contacts_email_lower", "contacts")
         op.drop_index("ix_customers_email_lower", "customers")
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contacts_name"))
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_city_match_block")
         batch_op.drop_index("ix_customers_company_key_city")
+        batch_op.drop_column("match_block")
         batch_op.drop_column("company_key")
 
     with op.batch_alter_table("import_runs", schema=None) as batch_op:
