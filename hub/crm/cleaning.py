@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import phonenumbers
 from flask_babel import gettext as _
@@ -11,7 +10,8 @@ from flask_babel import gettext as _
 from hub.normalize import halfwidth, normalize_email, normalize_phone
 from hub.validation import FieldError
 
-_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"\s+")  # Unicode whitespace: ideographic and no-break spaces too
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # What people put between two numbers in one cell: "138 0013 8000 / 010-8888 6666", "、", "；".
 _PHONE_SEPARATORS = re.compile(r"[/;,|、\n]+|\s{2,}")
 # Legal forms, longest first, so 股份有限公司 goes before 有限公司 and "co ltd" before "co".
@@ -52,10 +52,7 @@ def clean_text(value: object) -> str:
     """Half-width characters, no control characters, whitespace trimmed and collapsed to one space."""
     if value is None:
         return ""
-    text = halfwidth(str(value))
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zs", "Zl", "Zp") else ch for ch in text
-    )
+    text = _CONTROL.sub(" ", halfwidth(str(value)))
     return _SPACES.sub(" ", text).strip()
 
 

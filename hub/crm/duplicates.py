@@ -26,6 +26,7 @@ QUEUE_AT = 85  # a pair scoring this or more is queued for review
 SIMILAR_KEY = 88  # company keys this alike (rapidfuzz ratio) may be one company
 PERSON_COMPANY = 75  # with the same contact person, companies this alike may be one
 BATCH = 500
+COMMON_NAME = 20  # contacts sharing a name beyond this are not matched by it
 CHECKPOINT = "duplicates.checked_through"
 
 
@@ -126,35 +127,60 @@ def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list
             )
         ):
             yield _Entry(r.id, r.company_key, r.city or ""), by_key[r.company_key]
-    for (city, block), entries in by_block.items():
-        others = [
-            _Entry(r.id, r.company_key, city)
-            for r in db.execute(
-                sa.select(Customer.id, Customer.company_key).where(
-                    Customer.city == city, Customer.match_block == block
-                )
+    if not by_block:
+        return
+    # One query per city of the batch, for its blocks: an index range each, never a scan.
+    blocks_by_city: dict[str, list[str]] = defaultdict(list)
+    for city, block in by_block:
+        blocks_by_city[city].append(block)
+    others: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+    for city, blocks in blocks_by_city.items():
+        for r in db.execute(
+            sa.select(Customer.id, Customer.company_key, Customer.match_block).where(
+                Customer.city == city, Customer.match_block.in_(blocks)
             )
-        ]
-        choices = [o.key for o in others]
+        ):
+            others[(city, r.match_block)].append(_Entry(r.id, r.company_key, city))
+    for group, entries in by_block.items():
+        candidates = others[group]
+        choices = [o.key for o in candidates]
         for e in entries:
             for _key, _score, i in process.extract(
                 e.key, choices, scorer=fuzz.ratio, score_cutoff=SIMILAR_KEY, limit=10
             ):
-                if others[i].key != e.key:  # equal keys came from the query above
-                    yield others[i], [e]
+                if candidates[i].key != e.key:  # equal keys came from the query above
+                    yield candidates[i], [e]
 
 
 def _same_person(db: Session, ids: list[int]) -> list[tuple[int, str, int, str]]:
-    """(customer, key, other customer, key) where both have a contact of the same name."""
-    mine = sa.select(Contact.name, Contact.customer_id).where(Contact.customer_id.in_(ids))
-    mine_sub = mine.subquery()
+    """(customer, key, other customer, key) where both have a contact of the same name. A name
+    many contacts share (张伟) says little about who is who, and is left out."""
+    names = set(db.scalars(sa.select(Contact.name).where(Contact.customer_id.in_(ids))))
+    if not names:
+        return []
+    rare = [
+        name
+        for name, n in db.execute(
+            sa.select(Contact.name, sa.func.count())
+            .where(Contact.name.in_(names))
+            .group_by(Contact.name)
+        )
+        if 1 < n <= COMMON_NAME
+    ]
+    if not rare:
+        return []
+    mine = (
+        sa.select(Contact.name, Contact.customer_id)
+        .where(Contact.customer_id.in_(ids), Contact.name.in_(rare))
+        .subquery()
+    )
     a, b = sa.orm.aliased(Customer), sa.orm.aliased(Customer)
     rows = db.execute(
-        sa.select(mine_sub.c.customer_id, a.company_key, Contact.customer_id, b.company_key)
-        .join(Contact, Contact.name == mine_sub.c.name)
-        .join(a, a.id == mine_sub.c.customer_id)
+        sa.select(mine.c.customer_id, a.company_key, Contact.customer_id, b.company_key)
+        .join(Contact, Contact.name == mine.c.name)
+        .join(a, a.id == mine.c.customer_id)
         .join(b, b.id == Contact.customer_id)
-        .where(Contact.customer_id != mine_sub.c.customer_id)
+        .where(Contact.customer_id != mine.c.customer_id)
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -13,9 +13,18 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.auth import User
 from hub.crm import audit
-from hub.crm.cleaning import clean_email, company_key, email_key, is_mobile, split_phones
+from hub.crm.bulk import insert_rows
+from hub.crm.cleaning import (
+    clean_email,
+    company_key,
+    email_key,
+    is_mobile,
+    match_block,
+    split_phones,
+)
 from hub.crm.import_files import TARGETS
-from hub.crm.models import Contact, Customer, CustomerKind, LeadSource
+from hub.crm.models import AuditEntry, Contact, Customer, CustomerKind, LeadSource
+from hub.db import utcnow
 from hub.validation import FieldError
 
 # Longest value each field stores; a longer cell is refused, not cut.
@@ -133,9 +142,11 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
     by_name: dict[str, Customer] = {}
     outcomes: list[str] = []
     touched: list[tuple[Customer, ImportRow, str, dict[str, list[object]]]] = []
+    new: list[Customer] = []
     for row in rows:
         customer = _match(row, by_phone, by_email, by_name) or found.match(row)
         if customer is None:
+            # Not added to the session: new customers are written together below, in bulk.
             customer = Customer(
                 name=row.name,
                 kind=row.kind,
@@ -143,7 +154,7 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
                 lead_source=LeadSource.IMPORT.value,
                 owner_id=ctx.owner_id,
             )
-            db.add(customer)
+            new.append(customer)
             changes = absorb(customer, row)
             outcome = "created"
         else:
@@ -163,20 +174,75 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
             by_name.setdefault(row.name, customer)
         outcomes.append(outcome)
         touched.append((customer, row, outcome, changes))
-    db.flush()
-    for customer, row, outcome, changes in touched:
-        if outcome == "unchanged":
-            continue
-        audit.record(
-            db,
-            ctx.actor,
-            "customer",
-            customer.id,
-            "import",
-            {"import_run": ctx.run_id, "row": row.number, "outcome": outcome, **changes},
-            customer.id,
-        )
+    db.flush()  # the stored customers this chunk changed
+    insert_customers(db, new)
+    entries = [
+        {
+            "entity": "customer",
+            "entity_id": customer.id,
+            "customer_id": customer.id,
+            "user_id": ctx.actor.id if ctx.actor else None,
+            "action": "import",
+            "changes": {
+                "import_run": ctx.run_id,
+                "row": row.number,
+                "outcome": outcome,
+                **{k: audit.jsonable(v) for k, v in changes.items()},
+            },
+        }
+        for customer, row, outcome, changes in touched
+        if outcome != "unchanged"
+    ]
+    now = utcnow()
+    insert_rows(db, AuditEntry.__table__, [{**e, "at": now} for e in entries])
     return outcomes
+
+
+_NEW_COLUMNS = (
+    "name", "kind", "stage", "lead_source", "owner_id", "phone", "email", "address", "city",
+    "region", "industry", "postcode", "website", "notes",
+)  # fmt: skip
+
+
+def insert_customers(db: Session, customers: Sequence[Customer]) -> None:
+    """Write new (transient) customers and their contacts in bulk (COPY on PostgreSQL); each
+    customer gets its id. The ORM's per-object work would be most of an import's time."""
+    if not customers:
+        return
+    now = utcnow()
+    table = Customer.__table__
+    # A transient object reads None where the column's default (region "") was never applied.
+    defaults = {
+        n: table.c[n].default.arg
+        for n in _NEW_COLUMNS
+        if table.c[n].default is not None and table.c[n].default.is_scalar
+    }
+    rows = []
+    for c in customers:
+        key = company_key(c.name)
+        row = {n: getattr(c, n) for n in _NEW_COLUMNS}
+        row.update({n: d for n, d in defaults.items() if row[n] is None})
+        row.update(
+            company_key=key, match_block=match_block(key, c.city), created_at=now, updated_at=now
+        )
+        rows.append(row)
+    ids = insert_rows(db, table, rows, return_ids=True)
+    contacts = []
+    for c, cid in zip(customers, ids, strict=True):
+        c.id = cid
+        contacts.extend(
+            {
+                "customer_id": cid,
+                "name": ct.name,
+                "title": ct.title,
+                "phone": ct.phone,
+                "email": ct.email,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for ct in c.contacts
+        )
+    insert_rows(db, Contact.__table__, contacts)
 
 
 def _match(
