@@ -55,3 +55,14 @@ def insert_rows(
         for r in full:
             copy.write_row([json.dumps(r[c]) if c in json_columns else r[c] for c in columns])
     return ids
+
+
+def prefer_btree_lookups(db: Session) -> None:
+    """For the rest of this transaction, look keys up through btree indexes.
+
+    PostgreSQL would answer `phone IN (...500 numbers)` from the trigram index kept for search
+    (GIN, which only bitmap scans can use): every number shares trigrams with thousands of
+    others, and one chunk's lookup took seconds instead of milliseconds.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("SET LOCAL enable_bitmapscan = off"))

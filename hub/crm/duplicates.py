@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from hub import services
 from hub.auth import User
+from hub.crm.bulk import prefer_btree_lookups
 from hub.crm.duplicate_models import CandidateStatus, DuplicateCandidate
 from hub.crm.merge import can_merge
 from hub.crm.models import Contact, CrmSetting, Customer
@@ -65,6 +66,7 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
     already queued, merged or dismissed is not queued again. Returns how many were queued."""
     if not customer_ids:
         return 0
+    prefer_btree_lookups(db)
     batch = [
         _Entry(r.id, r.company_key, r.city or "", r.match_block)
         for r in db.execute(

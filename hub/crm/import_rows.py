@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.auth import User
 from hub.crm import audit
-from hub.crm.bulk import insert_rows
+from hub.crm.bulk import insert_rows, prefer_btree_lookups
 from hub.crm.cleaning import (
     clean_email,
     company_key,
@@ -275,6 +275,7 @@ class _Found:
 
 
 def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
+    prefer_btree_lookups(db)
     phones = {p for r in rows for p in r.phones}
     emails = {e.lower() for r in rows for e in r.emails}
     names = {r.name for r in rows if not r.phones and not r.emails}
