@@ -58,11 +58,12 @@ def test_csv_export_is_the_users_filtered_list_with_formulas_neutralized(client,
     login(client, customers.email)
     page = client.get("/customers?region=华南").get_data(as_text=True)
     assert "/customers/export.csv?region=" in page
-    response = client.get("/customers/export.csv?region=华南")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/csv")
-    assert "attachment" in response.headers["Content-Disposition"]
-    text = response.get_data().decode("utf-8")
+    # Closed like a server closes it: the streamed response holds the request's session open.
+    with client.get("/customers/export.csv?region=华南") as response:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/csv")
+        assert "attachment" in response.headers["Content-Disposition"]
+        text = response.get_data().decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0][:3] == ["Id", "Name", "Stage"]
@@ -78,9 +79,10 @@ def test_xlsx_export_keeps_text_as_text(client, customers):
     from tests.conftest import login
 
     login(client, customers.email)
-    response = client.get("/customers/export.xlsx?q=HYPERLINK")
-    assert response.status_code == 200
-    wb = load_workbook(io.BytesIO(response.get_data()))
+    with client.get("/customers/export.xlsx?q=HYPERLINK") as response:
+        assert response.status_code == 200
+        data = response.get_data()
+    wb = load_workbook(io.BytesIO(data))
     ws = wb.active
     header = [c.value for c in ws[1]]
     cells = {h: c for h, c in zip(header, ws[2], strict=True)}

@@ -9,12 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, send_file, stream_with_context
+from flask import Blueprint, Response, current_app, request, send_file
 from flask_babel import gettext as _
 
 from hub import db
 from hub.auth import login_required, require_user
-from hub.crm.exports import csv_stream, export_rows, write_xlsx
+from hub.crm.exports import csv_stream, export_rows, header, rows_in_own_session, write_xlsx
 from hub.crm.views import _filters_from_args, region
 
 bp = Blueprint("exports", __name__)
@@ -34,9 +34,13 @@ def _name(ext: str) -> str:
 @bp.get("/customers/export.csv")
 @login_required
 def export_csv() -> Response:
-    """The list as CSV, streamed while it is read."""
-    rows = _rows()
-    response = Response(stream_with_context(csv_stream(rows)), mimetype="text/csv")
+    """The list as CSV, streamed while it is read, from a session of the stream's own."""
+    user = require_user()
+    filters, _kept = _filters_from_args(db.session())
+    rows = rows_in_own_session(
+        current_app.extensions["hub.db"], user, request.args.get("q", ""), filters, region()
+    )
+    response = Response(csv_stream(rows, header()), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", filename=_name("csv"))
     return response
 

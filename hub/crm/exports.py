@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from hub.auth import User
 from hub.crm.customers import CustomerFilters, filtered_customers
@@ -60,6 +60,19 @@ def _cells(c: Customer) -> list[Any]:
     return [neutralize(values[k] if k in values else getattr(c, k)) for k, _label in COLUMNS]
 
 
+def rows_in_own_session(
+    factory: sessionmaker[Session],
+    user: User,
+    query: str = "",
+    filters: CustomerFilters | None = None,
+    region: str = "CN",
+) -> Iterator[list[Any]]:
+    """`export_rows` on a session of its own, closed when the rows end (or the download is
+    cut off): a streamed response outlives its request's session."""
+    with factory() as s:
+        yield from export_rows(s, user, query, filters, region)
+
+
 def export_rows(
     db: Session,
     user: User,
@@ -88,12 +101,12 @@ def export_rows(
         db.expunge_all()
 
 
-def csv_stream(rows: Iterator[list[Any]]) -> Iterator[str]:
+def csv_stream(rows: Iterator[list[Any]], headings: list[str]) -> Iterator[str]:
     """CSV text in pieces, with a BOM so Excel reads the UTF-8 right (Chinese included)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield "\ufeff"
-    writer.writerow(header())
+    writer.writerow(headings)
     for i, row in enumerate(rows, start=1):
         writer.writerow(["" if v is None else v for v in row])
         if i % 500 == 0:
