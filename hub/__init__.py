@@ -64,7 +64,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.crm import api as crm_api
     from hub.crm import (
         customer_actions,
+        duplicate_views,
+        export_views,
+        import_views,
         labels,
+        lead_form_views,
         nav,
         people_api,
         sales_api,
@@ -95,6 +99,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sales_api,
         crm_views,
         customer_actions,
+        import_views,
+        duplicate_views,
+        lead_form_views,
+        export_views,
         sales_views,
         worklist_api,
         worklist_views,

@@ -154,6 +154,29 @@ def revision(message: str) -> None:
     )
 
 
+@main.group("import")
+def import_group() -> None:
+    """Bring data in from spreadsheets."""
+
+
+@import_group.command("customers")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "email", required=True, help="Email of the user the import is done as.")
+@click.option("--owner", default=None, help="Email of the owner of new customers (directors).")
+@click.option(
+    "--stage",
+    default="lead",
+    show_default=True,
+    type=click.Choice(["lead", "prospect", "customer"]),
+)
+@click.option("--dry-run", is_flag=True, help="Report what would happen; store nothing.")
+def import_customers(path: Path, email: str, owner: str | None, stage: str, dry_run: bool) -> None:
+    """Import customers from a CSV or XLSX file, columns recognised from their headings."""
+    from hub.crm.import_cli import run_cli_import
+
+    run_cli_import(_app(), path, email, owner, stage, dry_run)
+
+
 @main.group()
 def users() -> None:
     """People who sign in."""

@@ -16,7 +16,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 FIRST_ADMIN_EMAIL = "admin@contact-hub.example"
 
 
-# Trigram indexes for infix search, PostgreSQL only (migration 0003); the models do not declare
+# Trigram (0003) and expression (0007) indexes, PostgreSQL only; the models do not declare
 # them, so comparing models and schema must not count them as drift.
 POSTGRES_ONLY_INDEXES = frozenset(
     {
@@ -26,6 +26,9 @@ POSTGRES_ONLY_INDEXES = frozenset(
         "ix_contacts_name_trgm",
         "ix_contacts_email_trgm",
         "ix_contacts_phone_trgm",
+        # lower(email), for matching emails without case (migration 0007)
+        "ix_customers_email_lower",
+        "ix_contacts_email_lower",
     }
 )
 

@@ -4,7 +4,10 @@ from hub.auth import ApiToken, User
 from hub.channels.call_models import AgentProfile, Call
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
+from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.followups import FollowUp
+from hub.crm.import_models import ImportRun
+from hub.crm.lead_forms import LeadForm
 from hub.crm.models import (
     Assignment,
     AuditEntry,
@@ -38,8 +41,12 @@ __all__ = [
     "CustomField",
     "CustomFieldValue",
     "Customer",
+    "CustomerMerge",
     "Digest",
+    "DuplicateCandidate",
     "FollowUp",
+    "ImportRun",
+    "LeadForm",
     "Message",
     "Opportunity",
     "Order",

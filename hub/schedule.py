@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 
 from hub import services
 from hub.channels.stranded import enqueue_stranded
+from hub.crm.duplicates import enqueue_duplicates_job
 from hub.crm.opportunity_pipeline import enqueue_nurture_job
 from hub.system import request_worker_check
 
@@ -50,6 +51,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("stranded-webhooks", 120, enqueue_stranded),
     Periodic("nurture", 2 * 86400, enqueue_nurture_job, at_hour=6),
     Periodic("morning-digest", 2 * 86400, enqueue_morning_digests, at_hour=8),
+    Periodic("likely-duplicates", 3600, enqueue_duplicates_job),
 )
 
 

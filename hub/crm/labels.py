@@ -74,6 +74,35 @@ CHOICE_LABELS = {
         "busy": _l("Busy"),
         "away": _l("Away"),
     },
+    "import_status": {
+        "uploaded": _l("columns to check"),
+        "checking": _l("dry run running"),
+        "checked": _l("dry run done"),
+        "importing": _l("importing"),
+        "done": _l("imported"),
+        "failed": _l("stopped"),
+    },
+    "related": {
+        "contacts": _l("Contacts"),
+        "follow_ups": _l("Follow-ups"),
+        "orders": _l("Orders"),
+        "opportunities": _l("Opportunities"),
+        "complaints": _l("Complaints"),
+        "messages": _l("Messages"),
+        "assignments": _l("Owner changes"),
+    },
+    "duplicate_reason": {
+        "company": _l("same company, same city"),
+        "person": _l("same contact person, similar company"),
+    },
+    "import_outcome": {
+        "created": _l("created"),
+        "updated": _l("updated"),
+        "merged": _l("merged into an existing customer"),
+        "unchanged": _l("already there, unchanged"),
+        "refused": _l("refused"),
+        "queued": _l("queued as likely duplicates"),
+    },
 }
 AUDIT_LABELS = {
     "create": _l("created"),
@@ -83,6 +112,9 @@ AUDIT_LABELS = {
     "classify": _l("class changed"),
     "convert": _l("converted"),
     "consent": _l("consent recorded"),
+    "import": _l("imported"),
+    "merge": _l("merged"),
+    "unmerge": _l("merge undone"),
     "customer": _l("customer"),
     "contact": _l("contact"),
 }

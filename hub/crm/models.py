@@ -75,6 +75,12 @@ class Customer(Base):
     lead_source: Mapped[str] = mapped_column(sa.String(20), default=LeadSource.MANUAL.value)
     # basic
     name: Mapped[str] = mapped_column(sa.String(200))
+    # The name without legal suffix or punctuation (hub.crm.cleaning.company_key), kept by
+    # _set_company_key below; likely duplicates are found by it.
+    company_key: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # Two characters of the key after the city's name: similar names in a city are compared
+    # within one block (hub.crm.cleaning.match_block), not with every company there.
+    match_block: Mapped[str] = mapped_column(sa.String(8), default="", server_default="")
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # E.164
     fax: Mapped[str | None] = mapped_column(sa.String(20))
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
@@ -138,7 +144,18 @@ class Customer(Base):
         sa.Index("ix_customers_owner_next_contact", "owner_id", "next_contact_on"),
         # The list's default order; with the id, a deep page is an index-only walk.
         sa.Index("ix_customers_name_id", "name", "id"),
+        sa.Index("ix_customers_company_key_city", "company_key", "city"),
+        sa.Index("ix_customers_city_match_block", "city", "match_block"),
     )
+
+
+@sa.event.listens_for(Customer, "before_insert")
+@sa.event.listens_for(Customer, "before_update")
+def _set_company_key(_mapper: Any, _conn: Any, target: Customer) -> None:
+    from hub.crm.cleaning import company_key, match_block
+
+    target.company_key = company_key(target.name)
+    target.match_block = match_block(target.company_key, target.city)
 
 
 class Contact(Base):
@@ -148,7 +165,7 @@ class Contact(Base):
     customer_id: Mapped[int] = mapped_column(
         sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(sa.String(120))
+    name: Mapped[str] = mapped_column(sa.String(120), index=True)  # same person, two companies
     title: Mapped[str | None] = mapped_column(sa.String(120))
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # E.164
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)

@@ -1,0 +1,148 @@
+"""Duplicate review pages: the queue of likely duplicates, comparing a pair with a surviving
+value picked per field, merging, dismissing, and the merge's page with its undo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from hub import db
+from hub.auth import Role, require_user, roles_required
+from hub.crm import duplicates as svc
+from hub.crm.duplicate_models import CustomerMerge
+from hub.crm.fields import CUSTOMER_FIELDS
+from hub.crm.merge import MERGE_FIELDS, customer_references, merge_customers, undo_merge
+from hub.crm.models import Customer
+from hub.pagination import page_arg, paginate
+from hub.validation import Conflict, NotFound, ValidationError
+
+bp = Blueprint("duplicates", __name__)
+LABELS = {f.name: f.label for f in CUSTOMER_FIELDS}
+
+
+@bp.get("/duplicates")
+@roles_required(Role.DIRECTOR)
+def queue() -> str:
+    user = require_user()
+    q = request.args.get("q", "")
+    page = svc.review_queue(db.session(), user, q, page_arg())
+    return render_template("duplicates.html", page=page, q=q)
+
+
+def related_counts(s: sa.orm.Session, customer_id: int) -> dict[str, int]:
+    """How many rows of each related table belong to the customer (what a merge would move)."""
+    counts: dict[str, int] = {}
+    for table, column in customer_references():
+        n = s.scalar(sa.select(sa.func.count()).select_from(table).where(column == customer_id))
+        if n:
+            counts[table.name] = n
+    return counts
+
+
+def _compare(candidate_id: int, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    user = require_user()
+    s = db.session()
+    pair = svc.load_candidate(s, user, candidate_id)
+    first, second = pair.first, pair.second
+    rows: list[tuple[str, Any, Any, Any]] = []
+    for name in MERGE_FIELDS:
+        a, b = getattr(first, name), getattr(second, name)
+        if a in (None, "") and b in (None, ""):
+            continue
+        rows.append((name, LABELS.get(name, name), a, b))
+    return render_template(
+        "duplicate_compare.html",
+        pair=pair,
+        first=first,
+        second=second,
+        rows=rows,
+        counts={c.id: related_counts(s, c.id) for c in (first, second)},
+        errors=errors,
+    ), status
+
+
+@bp.get("/duplicates/<int:candidate_id>")
+@roles_required(Role.DIRECTOR)
+def compare(candidate_id: int) -> tuple[str, int]:
+    return _compare(candidate_id, {})
+
+
+@bp.post("/duplicates/<int:candidate_id>/merge")
+@roles_required(Role.DIRECTOR)
+def merge(candidate_id: int) -> Response | tuple[str, int]:
+    """Merge the pair: the customer kept, and per field whose value survives."""
+    user = require_user()
+    s = db.session()
+    pair = svc.load_candidate(s, user, candidate_id)
+    ids = {"first": pair.first_id, "second": pair.second_id}
+    keep = request.form.get("survivor", "")
+    if keep not in ids:
+        return _compare(candidate_id, {"survivor": _("Choose the customer to keep.")}, 422)
+    survivor, merged = ids[keep], ids["second" if keep == "first" else "first"]
+    # A field's radio names the side whose value wins; the merge wants "survivor" or "merged".
+    choices = {
+        name: "survivor" if request.form.get(f"choice.{name}") == keep else "merged"
+        for name in MERGE_FIELDS
+        if request.form.get(f"choice.{name}") in ids
+    }
+    try:
+        record = merge_customers(s, user, survivor, merged, choices)
+    except ValidationError as exc:
+        s.rollback()
+        return _compare(candidate_id, exc.as_dict(), 422)
+    s.commit()
+    flash(_("Merged. The merge can be undone on this page."), "success")
+    return redirect(url_for("duplicates.merge_page", merge_id=record.id))
+
+
+@bp.post("/duplicates/<int:candidate_id>/dismiss")
+@roles_required(Role.DIRECTOR)
+def dismiss(candidate_id: int) -> Response:
+    user = require_user()
+    s = db.session()
+    svc.dismiss(s, user, svc.load_candidate(s, user, candidate_id))
+    s.commit()
+    flash(_("Marked as two different customers."), "success")
+    return redirect(url_for("duplicates.queue"))
+
+
+@bp.get("/merges")
+@roles_required(Role.DIRECTOR)
+def merges() -> str:
+    q = request.args.get("q", "").strip().lower()
+    stmt = sa.select(CustomerMerge).order_by(CustomerMerge.id.desc())
+    if q:
+        stmt = stmt.where(sa.func.lower(CustomerMerge.merged_name).contains(q, autoescape=True))
+    return render_template("merges.html", page=paginate(db.session(), stmt, page_arg(), 25), q=q)
+
+
+@bp.get("/merges/<int:merge_id>")
+@roles_required(Role.DIRECTOR)
+def merge_page(merge_id: int) -> str:
+    s = db.session()
+    record = s.get(CustomerMerge, merge_id) if 0 < merge_id < 2**31 else None
+    if record is None:
+        raise NotFound(_("There is no merge %(id)s.", id=merge_id))
+    survivor = s.get(Customer, record.survivor_id) if record.survivor_id else None
+    moved = {k.split(".")[0]: len(v) for k, v in record.snapshot.get("moved", {}).items()}
+    return render_template("merge.html", record=record, survivor=survivor, moved=moved)
+
+
+@bp.post("/merges/<int:merge_id>/undo")
+@roles_required(Role.DIRECTOR)
+def undo(merge_id: int) -> Response:
+    user = require_user()
+    s = db.session()
+    try:
+        restored = undo_merge(s, user, merge_id)
+    except Conflict as exc:
+        s.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("duplicates.merge_page", merge_id=merge_id))
+    s.commit()
+    flash(_("The merge is undone: both customers are back as they were."), "success")
+    return redirect(url_for("crm.customer", customer_id=restored.id))

@@ -1,0 +1,155 @@
+"""Import pages: upload, column mapping, dry run, live progress, the report and its files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from hub import db
+from hub.auth import login_required, require_user
+from hub.crm import imports as svc
+from hub.crm.customers import can_assign, can_create
+from hub.crm.import_files import TARGETS
+from hub.crm.import_jobs import enqueue_import, read_progress
+from hub.crm.import_models import OUTCOMES
+from hub.crm.models import Stage
+from hub.crm.views import owners
+from hub.pagination import page_arg
+from hub.validation import FieldError, NotFound, ValidationError
+
+bp = Blueprint("imports", __name__)
+
+
+def _instance() -> Path:
+    return Path(current_app.config["INSTANCE_DIR"])
+
+
+@bp.get("/imports")
+@login_required
+def index() -> str:
+    user = require_user()
+    q = request.args.get("q", "")
+    return render_template(
+        "imports.html",
+        page=svc.list_runs(db.session(), user, q, page_arg()),
+        q=q,
+        can_import=can_create(user),
+        errors={},
+    )
+
+
+@bp.post("/imports")
+@login_required
+def upload() -> Response | tuple[str, int]:
+    user = require_user()
+    s = db.session()
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationError([FieldError("file", _("Choose a file to import."))])
+        run = svc.start_import(
+            s, user, upload.filename, upload.stream, _instance(), str(get_locale() or "en")
+        )
+    except ValidationError as exc:
+        s.rollback()
+        page = svc.list_runs(s, user, "", 1)
+        return render_template(
+            "imports.html", page=page, q="", can_import=can_create(user), errors=exc.as_dict()
+        ), 422
+    s.commit()
+    return redirect(url_for("imports.show", run_id=run.id))
+
+
+@bp.get("/imports/<int:run_id>")
+@login_required
+def show(run_id: int) -> str:
+    user = require_user()
+    s = db.session()
+    run = svc.load_run(s, user, run_id)
+    return _render(run, {})
+
+
+def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
+    user = require_user()
+    done, total = read_progress(run.id) if run.running else (0, 0)
+    editable = run.status in ("uploaded", "checked", "failed") and run.counts is None
+    return render_template(
+        "import_run.html",
+        run=run,
+        errors=errors,
+        targets=TARGETS,
+        samples=svc.sample_rows(_instance(), run) if editable else [],
+        editable=editable,
+        stages=[Stage.LEAD.value, Stage.PROSPECT.value, Stage.CUSTOMER.value],
+        owners=owners(db.session()) if can_assign(user) else [],
+        outcomes=OUTCOMES,
+        report=svc.read_report(_instance(), run.id) if run.outcome_counts() else [],
+        done=done,
+        total=total or run.rows_total or 0,
+    ), status
+
+
+@bp.post("/imports/<int:run_id>")
+@login_required
+def confirm(run_id: int) -> Response | tuple[str, int]:
+    """Save the mapping, then queue the dry run or the import."""
+    user = require_user()
+    s = db.session()
+    run = svc.load_run(s, user, run_id)
+    dry_run = request.form.get("action") != "import"
+    mapping = [request.form.get(f"column.{i}", "") for i in range(len(run.headers))]
+    owner = request.form.get("owner_id", "")
+    try:
+        svc.set_mapping(
+            s,
+            user,
+            run,
+            mapping,
+            request.form.get("stage", ""),
+            int(owner) if owner.isdigit() else None,
+        )
+        svc.begin(s, run, dry_run)
+    except ValidationError as exc:
+        s.rollback()
+        return _render(svc.load_run(s, user, run_id), exc.as_dict(), 422)
+    s.commit()
+    enqueue_import(run.id, dry_run)
+    flash(_("The dry run has started.") if dry_run else _("The import has started."), "success")
+    return redirect(url_for("imports.show", run_id=run.id))
+
+
+@bp.get("/imports/<int:run_id>/refused.csv")
+@login_required
+def refused(run_id: int) -> Response:
+    return _file(run_id, svc.refused_path, _("refused"))
+
+
+@bp.get("/imports/<int:run_id>/report.csv")
+@login_required
+def report(run_id: int) -> Response:
+    return _file(run_id, svc.report_path, _("report"))
+
+
+def _file(run_id: int, where: object, label: str) -> Response:
+    user = require_user()
+    run = svc.load_run(db.session(), user, run_id)
+    path = where(_instance(), run.id)  # type: ignore[operator]
+    if not path.exists():
+        raise NotFound(_("This import has not run yet."))
+    stem = Path(run.filename).stem
+    return send_file(
+        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-{label}.csv"
+    )

@@ -1,0 +1,111 @@
+"""The duplicate review pages: the queue, comparing, merging with picked values, undo, dismiss."""
+
+import sqlalchemy as sa
+
+from hub import db as hubdb
+from hub.crm.duplicate_models import DuplicateCandidate
+from hub.crm.duplicates import find_likely_duplicates
+from hub.crm.followups import FollowUp, log_follow_up
+from hub.crm.models import Contact, Customer
+from tests.conftest import csrf_token
+
+
+def _pair(app, owner):
+    with hubdb.session_scope(app) as s:
+        a = Customer(name="<b>杭州西湖茶叶</b>有限公司", city="杭州", owner_id=owner.id)
+        b = Customer(
+            name="<b>杭州西湖茶叶</b>股份有限公司",
+            city="杭州",
+            owner_id=owner.id,
+            email="tea@xihu.cn",
+            phone="+8657187654321",
+        )
+        s.add_all([a, b])
+        s.flush()
+        s.add(Contact(customer_id=b.id, name="王茶", phone="+8613900139000"))
+        log_follow_up(s, None, b, "call", "asked for prices")
+        assert find_likely_duplicates(s, [a.id, b.id]) == 1
+        return a.id, b.id
+
+
+def test_review_compare_merge_and_undo_from_the_pages(app, client, signed_in, db):
+    director = signed_in("director")
+    a, b = _pair(app, director)
+    page = client.get("/duplicates").get_data(as_text=True)
+    assert "1 pair to review" in page
+    assert "&lt;b&gt;杭州西湖茶叶&lt;/b&gt;有限公司" in page and "<b>杭州" not in page
+    (pair,) = db.scalars(sa.select(DuplicateCandidate))
+    compare = client.get(f"/duplicates/{pair.id}").get_data(as_text=True)
+    assert "tea@xihu.cn" in compare and "Follow-ups: 1" in compare
+
+    token = csrf_token(client, f"/duplicates/{pair.id}")
+    response = client.post(
+        f"/duplicates/{pair.id}/merge",
+        data={
+            "csrf_token": token,
+            "survivor": "first",
+            "choice.email": "second",
+            "choice.phone": "second",
+            "choice.name": "first",
+        },
+    )
+    assert response.status_code == 302
+    merge_url = response.headers["Location"]
+    page = client.get(merge_url).get_data(as_text=True)
+    assert "Undo this merge" in page and "Contacts: 1" in page
+    db.expire_all()
+    kept = db.get(Customer, a)
+    assert db.get(Customer, b) is None
+    assert (kept.name, kept.email, kept.phone) == (
+        "<b>杭州西湖茶叶</b>有限公司",
+        "tea@xihu.cn",
+        "+8657187654321",
+    )
+    assert [c.name for c in kept.contacts] == ["王茶"]
+    customer_page = client.get(f"/customers/{a}").get_data(as_text=True)
+    assert "Merged with" in customer_page  # on the timeline
+
+    response = client.post(merge_url + "/undo", data={"csrf_token": csrf_token(client, merge_url)})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/customers/{b}")
+    db.expire_all()
+    assert db.get(Customer, a).email is None
+    assert db.get(Customer, b).contacts[0].name == "王茶"
+    assert (
+        db.scalar(sa.select(FollowUp.customer_id).where(FollowUp.summary == "asked for prices"))
+        == b
+    )
+    # undone once; the page says so and offers no second undo
+    page = client.get(merge_url).get_data(as_text=True)
+    assert "Undone on" in page and "Undo this merge" not in page
+    assert "Nothing to review." in client.get("/duplicates").get_data(as_text=True)
+
+
+def test_dismissed_pairs_leave_the_queue(app, client, signed_in, db):
+    director = signed_in("director")
+    _pair(app, director)
+    (pair,) = db.scalars(sa.select(DuplicateCandidate))
+    token = csrf_token(client, "/duplicates")
+    assert (
+        client.post(f"/duplicates/{pair.id}/dismiss", data={"csrf_token": token}).status_code == 302
+    )
+    assert "Nothing to review." in client.get("/duplicates").get_data(as_text=True)
+    db.expire_all()
+    assert db.get(DuplicateCandidate, pair.id).status == "dismissed"
+
+
+def test_merge_without_a_survivor_is_refused_and_agents_may_not_merge(
+    app, client, signed_in, db, make_user
+):
+    director = make_user("director")
+    _pair(app, director)
+    (pair,) = db.scalars(sa.select(DuplicateCandidate))
+    signed_in("agent")
+    assert client.get("/duplicates").status_code == 403
+    assert client.get(f"/duplicates/{pair.id}").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/customers")})
+    signed_in("director")
+    token = csrf_token(client, f"/duplicates/{pair.id}")
+    response = client.post(f"/duplicates/{pair.id}/merge", data={"csrf_token": token})
+    assert response.status_code == 422
+    assert "Choose the customer to keep." in response.get_data(as_text=True)
+    assert client.get("/duplicates/99999").status_code == 404

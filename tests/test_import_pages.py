@@ -1,0 +1,172 @@
+"""The import pages and `hub import customers`: upload, mapping, dry run, import, report, files."""
+
+import csv
+import io
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from hub.crm.models import Customer
+from tests.conftest import csrf_token
+
+HEADERS = ["公司名称", "联系人", "手机号码", "邮箱", "城市"]
+ROWS = [
+    ["深圳华强电子有限公司", "张三", "13800138000", "zs@huaqiang.cn", "深圳"],
+    ["深圳华强电子股份有限公司", "", "138-0013-8000", "", ""],
+    ["<script>alert(1)</script>", "", "12345", "", ""],
+    ["杭州贸易", "", "", "", "杭州"],
+]
+
+
+def gb18030_csv(rows=ROWS, headers=HEADERS):
+    out = io.StringIO(newline="")
+    w = csv.writer(out)
+    w.writerow(["客户导出 2026-03"])  # a title line above the headings
+    w.writerow(headers)
+    w.writerows(rows)
+    return out.getvalue().encode("gb18030")
+
+
+def _upload(client, data, name="客户.csv"):
+    token = csrf_token(client, "/imports")
+    return client.post(
+        "/imports",
+        data={"csrf_token": token, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _confirm(client, run_url, action, mapping):
+    form = {"csrf_token": csrf_token(client, run_url), "action": action, "stage": "lead"}
+    form.update({f"column.{i}": t for i, t in enumerate(mapping)})
+    return client.post(run_url, data=form)
+
+
+def test_upload_map_dry_run_then_import_from_the_page(client, signed_in, run_jobs, db):
+    user = signed_in("agent")
+    response = _upload(client, gb18030_csv())
+    assert response.status_code == 302
+    run_url = response.headers["Location"]
+    page = client.get(run_url).get_data(as_text=True)
+    assert "Headings read from row 2" in page
+    # the columns are recognised and pre-selected
+    for i, target in enumerate(["name", "contact_name", "phone", "email", "city"]):
+        assert f'name="column.{i}"' in page
+        assert f'<option value="{target}" selected>' in page
+    assert "13800138000" in page  # an example under its column
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+
+    mapping = ["name", "contact_name", "phone", "email", "city"]
+    assert _confirm(client, run_url, "dry_run", mapping).status_code == 302
+    page = client.get(run_url).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page  # live progress while it runs
+    run_jobs()
+    page = client.get(run_url).get_data(as_text=True)
+    assert "Dry run: what the import would do" in page
+    assert '<td data-outcome="created">2</td>' in page
+    assert '<td data-outcome="merged">1</td>' in page
+    assert '<td data-outcome="refused">1</td>' in page
+    assert "12345 is not a valid phone number." in page
+    assert db.scalar(sa.select(sa.func.count()).select_from(Customer)) == 0
+
+    assert _confirm(client, run_url, "import", mapping).status_code == 302
+    run_jobs()
+    page = client.get(run_url).get_data(as_text=True)
+    assert "Import result" in page
+    names = set(db.scalars(sa.select(Customer.name)))
+    assert names == {"深圳华强电子有限公司", "杭州贸易"}
+    assert all(c.owner_id == user.id for c in db.scalars(sa.select(Customer)))
+
+    refused = client.get(run_url + "/refused.csv")
+    assert refused.status_code == 200
+    assert "attachment" in refused.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(refused.get_data().decode("utf-8-sig"))))
+    assert rows[0] == HEADERS + ["Error"]
+    assert rows[1][0] == "<script>alert(1)</script>" and rows[1][-1].startswith("手机号码: 12345")
+    report = client.get(run_url + "/report.csv").get_data().decode("utf-8-sig")
+    assert "5,手机号码,12345 is not a valid phone number." in report
+
+    # once imported, the mapping is closed: importing again takes a new upload
+    assert _confirm(client, run_url, "import", mapping).status_code == 422
+    listing = client.get("/imports").get_data(as_text=True)
+    assert "客户.csv" in listing and "imported" in listing
+
+
+def test_page_errors_name_the_problem(client, signed_in):
+    signed_in("agent")
+    response = _upload(client, b"x", "list.xls")
+    assert response.status_code == 422
+    assert "save the file as .xlsx or CSV" in response.get_data(as_text=True)
+    run_url = _upload(client, gb18030_csv())
+    run_url = run_url.headers["Location"]
+    response = _confirm(client, run_url, "dry_run", ["", "", "phone", "email", "city"])
+    assert response.status_code == 422
+    assert "Choose the column with the customer&#39;s or contact&#39;s name." in response.get_data(
+        as_text=True
+    )
+
+
+def test_imports_are_their_starters_and_specialists_import_nothing(client, signed_in, app):
+    signed_in("agent")
+    run_url = _upload(client, gb18030_csv()).headers["Location"]
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/imports")})
+    signed_in("agent")
+    assert client.get(run_url).status_code == 403
+    assert client.get(run_url + "/refused.csv").status_code == 403
+    assert client.get("/imports/99999").status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/imports")})
+    signed_in("specialist")
+    assert "Upload a spreadsheet" not in client.get("/imports").get_data(as_text=True)
+    assert _upload(client, gb18030_csv()).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/imports")})
+    signed_in("director")
+    assert client.get(run_url).status_code == 200
+
+
+def test_the_page_speaks_chinese(client, signed_in):
+    signed_in("agent", locale="zh_Hans")
+    run_url = _upload(client, gb18030_csv()).headers["Location"]
+    page = client.get(run_url).get_data(as_text=True)
+    assert "导入为" in page and "试运行" in page
+
+
+def test_hub_import_customers_with_a_progress_bar(app, env_for_subprocess, make_user, tmp_path, db):
+    make_user("agent", email="rep@example.com")
+    path = tmp_path / "客户.csv"
+    path.write_bytes(gb18030_csv())
+    args = [
+        sys.executable,
+        "-m",
+        "hub",
+        "import",
+        "customers",
+        str(path),
+        "--user",
+        "rep@example.com",
+    ]
+    dry = subprocess.run(
+        args + ["--dry-run"], env=env_for_subprocess, capture_output=True, text=True, timeout=120
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "手机号码 -> Phone" in dry.stdout
+    assert "created: 2" in dry.stdout and "refused: 1" in dry.stdout
+    assert "dry run" in dry.stdout  # the progress bar's label
+    assert db.scalar(sa.select(sa.func.count()).select_from(Customer)) == 0
+    done = subprocess.run(args, env=env_for_subprocess, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "refused rows: " in done.stdout
+    assert db.scalar(sa.select(sa.func.count()).select_from(Customer)) == 2
+    again = subprocess.run(
+        args, env=env_for_subprocess, capture_output=True, text=True, timeout=120
+    )
+    assert "created: 0" in again.stdout and "unchanged: 3" in again.stdout
+
+    bad = subprocess.run(
+        args[:-1] + ["nobody@example.com"],
+        env=env_for_subprocess,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "no active user nobody@example.com" in bad.stderr
