@@ -51,6 +51,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         services,
         system,
     )
+    from hub.campaigns import api as campaigns_api
+    from hub.campaigns import segment_views as campaigns_views
     from hub.channels import api as channels_api
     from hub.channels import dev_views, suppression_views, unsubscribe, webhooks
     from hub.channels import views as channels_views
@@ -97,6 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         unsubscribe,
         suppression_views,
         dev_views,
+        campaigns_api,
+        campaigns_views,
     ):
         app.register_blueprint(module.bp)
     return app

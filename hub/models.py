@@ -1,6 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
+from hub.campaigns.models import Campaign, MessageTemplate, Segment
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
@@ -27,6 +28,7 @@ __all__ = [
     "ApiToken",
     "Assignment",
     "AuditEntry",
+    "Campaign",
     "Complaint",
     "ComplaintAttachment",
     "Consent",
@@ -38,9 +40,11 @@ __all__ = [
     "Digest",
     "FollowUp",
     "Message",
+    "MessageTemplate",
     "Opportunity",
     "Order",
     "OrderLine",
+    "Segment",
     "Suppression",
     "Tag",
     "User",

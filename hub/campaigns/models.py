@@ -1,0 +1,79 @@
+"""Segments, message templates and campaigns: what a specialist saves and launches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.db import Base, utcnow
+
+CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
+CHANNELS = ("email", "sms")
+
+
+class Segment(Base):
+    """A saved, dynamic filter over contacts and their customers (a rule tree, compiled on use)."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessageTemplate(Base):
+    """A Jinja2 message for one channel, rendered in a sandbox for each recipient."""
+
+    __tablename__ = "message_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)  # SMS text, or the email's plain-text part
+    html: Mapped[str | None] = mapped_column(sa.Text)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
+    )
+
+
+class Campaign(Base):
+    """One send of a template to a segment on a channel; its messages are `Message` rows."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    segment_id: Mapped[int] = mapped_column(sa.ForeignKey("segments.id", ondelete="RESTRICT"))
+    template_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("message_templates.id", ondelete="RESTRICT")
+    )
+    state: Mapped[str] = mapped_column(sa.String(12), default="draft", index=True)
+    send_at: Mapped[datetime | None]  # None: as soon as it is launched
+    rate: Mapped[int] = mapped_column(default=10)  # messages a second, shared by every worker
+    quiet_start: Mapped[int] = mapped_column(default=21 * 60)  # minutes after local midnight
+    quiet_end: Mapped[int] = mapped_column(default=8 * 60)
+    # The planner's checkpoint: contacts up to this id have their message rows.
+    planned_through: Mapped[int] = mapped_column(default=0)
+    planned_at: Mapped[datetime | None]  # the planner finished
+    launched_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
+        sa.CheckConstraint(sa.column("state").in_(CAMPAIGN_STATES), name="state_known"),
+    )

@@ -1,0 +1,104 @@
+"""campaigns
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-11-26 07:02:22.370113
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import hub.db
+
+revision = '0006'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('message_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=True),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('html', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_message_templates_channel_known')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_message_templates_created_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message_templates')),
+    sa.UniqueConstraint('name', name=op.f('uq_message_templates_name'))
+    )
+    op.create_table('segments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_segments_created_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_segments')),
+    sa.UniqueConstraint('name', name=op.f('uq_segments_name'))
+    )
+    op.create_table('campaigns',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('segment_id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('send_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rate', sa.Integer(), nullable=False),
+    sa.Column('quiet_start', sa.Integer(), nullable=False),
+    sa.Column('quiet_end', sa.Integer(), nullable=False),
+    sa.Column('planned_through', sa.Integer(), nullable=False),
+    sa.Column('planned_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('launched_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_campaigns_channel_known')),
+    sa.CheckConstraint("state IN ('draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled')", name=op.f('ck_campaigns_state_known')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_campaigns_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['segment_id'], ['segments.id'], name=op.f('fk_campaigns_segment_id_segments'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['template_id'], ['message_templates.id'], name=op.f('fk_campaigns_template_id_message_templates'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_campaigns'))
+    )
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaigns_state'), ['state'], unique=False)
+
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('due_at', hub.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('lease_until', hub.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('quiet_wait', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.create_index('ix_messages_campaign_status', ['campaign_id', 'status', 'id'], unique=False)
+        batch_op.create_unique_constraint(batch_op.f('uq_messages_campaign_id'), ['campaign_id', 'contact_id'])
+        batch_op.create_foreign_key(batch_op.f('fk_messages_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'], ondelete='CASCADE')
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_messages_campaign_id_campaigns'), type_='foreignkey')
+        batch_op.drop_constraint(batch_op.f('uq_messages_campaign_id'), type_='unique')
+        batch_op.drop_index('ix_messages_campaign_status')
+        batch_op.drop_column('quiet_wait')
+        batch_op.drop_column('attempts')
+        batch_op.drop_column('lease_until')
+        batch_op.drop_column('due_at')
+        batch_op.drop_column('campaign_id')
+
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaigns_state'))
+
+    op.drop_table('campaigns')
+    op.drop_table('segments')
+    op.drop_table('message_templates')
