@@ -58,20 +58,21 @@ def add_order(db: Session, customer: Customer, amount: str, on: date, status: st
 
 def bulk_contacts(db: Session, n: int, channel: str, prefix: str = "bulk", **customer: Any) -> None:
     """`n` customers of one contact each, inserted in a few statements (for the 10,000 runs)."""
-    start = (db.scalar(sa.select(sa.func.max(Customer.id))) or 0) + 1
     rows = [
-        {"id": start + i, "name": f"{prefix} {i}", "region": customer.get("region", ""),
+        {"name": f"{prefix} {i}", "region": customer.get("region", ""),
          "customer_class": customer.get("customer_class", "B")}
         for i in range(n)
     ]
-    db.execute(sa.insert(Customer), rows)
+    ids = db.scalars(
+        sa.insert(Customer).returning(Customer.id, sort_by_parameter_order=True), rows
+    ).all()
     contacts = []
-    for i in range(n):
-        contact: dict[str, Any] = {"customer_id": start + i, "name": f"{prefix} contact {i}"}
+    for i, customer_id in enumerate(ids):
+        contact: dict[str, Any] = {"customer_id": customer_id, "name": f"{prefix} contact {i}"}
         if channel == "sms":
-            contact["phone"] = f"+861390{start + i:07d}"
+            contact["phone"] = f"+861390{customer_id:07d}"
         else:
-            contact["email"] = f"{prefix}{start + i}@example.com"
+            contact["email"] = f"{prefix}{customer_id}@example.com"
         contacts.append(contact)
     db.execute(sa.insert(Contact), contacts)
     db.flush()

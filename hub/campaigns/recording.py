@@ -1,0 +1,162 @@
+"""Writing a batch's outcome back in a few statements: message statuses with provider ids, one
+follow-up record per message that went (its status follows the message), suppressions for
+recipients the provider says opted out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub.campaigns.delivery import Outcome
+from hub.channels import suppressions
+from hub.channels.base import RecipientRefused, RetryLater
+from hub.channels.models import Message
+from hub.crm.followups import FollowUp
+
+if TYPE_CHECKING:
+    from hub.campaigns.sender import Prepared
+
+MAX_ATTEMPTS = 8  # requests tried for one message (each with its own quick retries) before failing
+T = Message.__table__
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed try: 30 s, 60 s, ... up to 30 min."""
+    return timedelta(seconds=min(1800, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _update(db: Session, rows: list[dict[str, Any]], **values: Any) -> None:
+    """Executemany UPDATE of rows still `sending` (a row recovery moved on is left alone)."""
+    if not rows:
+        return
+    stmt = (
+        T.update()
+        .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+        .values(lease_until=None, **{k: sa.bindparam(k) for k in values})
+    )
+    db.execute(stmt, [{"mid": r["mid"], **{k: r[k] for k in values}} for r in rows])
+
+
+def record_outcomes(
+    db: Session,
+    campaign_id: int,
+    campaign_name: str,
+    ids: list[int],
+    prepared: Prepared,
+    outcomes: list[Outcome],
+    now: datetime,
+    state: str,
+) -> None:
+    """Apply everything one send job learned about its claimed messages."""
+    by_id = {o.message_id: o for o in outcomes}
+    attempts = {
+        mid: n for mid, n in db.execute(sa.select(Message.id, Message.attempts).where(Message.id.in_(ids)))
+    }
+    sent, failed, waiting, unsent = [], list(prepared.closed), list(prepared.waiting), []
+    refused_to_suppress: list[tuple[int, RecipientRefused]] = []
+    for msg in prepared.outbound:
+        outcome = by_id.get(msg.message_id)
+        subject, body = prepared.rendered[msg.message_id]
+        tries = attempts.get(msg.message_id, 0) + 1
+        if outcome is None:
+            unsent.append({"mid": msg.message_id})
+        elif outcome.error is None:
+            sent.append({"mid": msg.message_id, "provider_id": outcome.provider_id, "subject": subject, "body": body, "attempts": tries})
+        elif isinstance(outcome.error, RetryLater) and tries < MAX_ATTEMPTS:
+            waiting.append({"mid": msg.message_id, "due_at": now + retry_delay(tries), "quiet_wait": False, "attempts": tries, "error": outcome.error.reason[:500]})
+        else:
+            reason = outcome.error.reason
+            if isinstance(outcome.error, RetryLater):
+                reason = f"gave up after {tries} tries: {reason}"
+            failed.append({"mid": msg.message_id, "status": "failed", "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
+            if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
+                refused_to_suppress.append((msg.message_id, outcome.error))
+    apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent)
+    for message_id, error in refused_to_suppress:
+        message = db.get(Message, message_id)
+        if message is not None:
+            suppressions.suppress(db, message.channel, message.to_address, "provider_opt_out", source=error.reason)
+
+
+def apply_rows(
+    db: Session,
+    campaign_id: int,
+    campaign_name: str,
+    now: datetime,
+    state: str,
+    sent: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+    waiting: list[dict[str, Any]],
+    unsent: list[dict[str, Any]],
+) -> None:
+    """The statements themselves, shared by send jobs and recovery."""
+    if sent:
+        stmt = (
+            T.update()
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .values(
+                status="sent", lease_until=None, provider_id=sa.bindparam("provider_id"),
+                sent_at=now, status_at=now, subject=sa.bindparam("subject"),
+                body=sa.bindparam("body"), attempts=sa.bindparam("attempts"),
+            )
+        )
+        db.execute(stmt, [{k: r[k] for k in ("mid", "provider_id", "subject", "body", "attempts")} for r in sent])
+    plain_failed = [r for r in failed if "body" not in r]
+    provider_failed = [r for r in failed if "body" in r]
+    _update(db, plain_failed, status=None, error=None, status_at=None)
+    if provider_failed:
+        stmt = (
+            T.update()
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .values(
+                status="failed", lease_until=None, error=sa.bindparam("error"),
+                error_code=sa.bindparam("code"), status_at=now,
+                subject=sa.bindparam("subject"), body=sa.bindparam("body"),
+            )
+        )
+        db.execute(stmt, [{k: r.get(k) for k in ("mid", "error", "code", "subject", "body")} for r in provider_failed])
+    for row in waiting:
+        row.setdefault("error", None)
+    _update(db, waiting, due_at=None, quiet_wait=None, attempts=None, error=None)
+    back = "cancelled" if state == "cancelled" else "pending"
+    _update(db, [{**r, "status": back} for r in unsent], status=None)
+    write_follow_ups(db, campaign_name, [r["mid"] for r in sent] + [r["mid"] for r in provider_failed], now)
+
+
+def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:
+    """One follow-up record per message, in two statements, linked both ways."""
+    if not message_ids:
+        return
+    rows = db.execute(
+        sa.select(Message.id, Message.customer_id, Message.contact_id, Message.channel,
+                  Message.status, Message.subject, Message.body)
+        .where(Message.id.in_(message_ids), Message.follow_up_id.is_(None),
+               Message.customer_id.is_not(None))
+    ).all()
+    if not rows:
+        return
+    values = [
+        {
+            "customer_id": r.customer_id,
+            "contact_id": r.contact_id,
+            "channel": r.channel,
+            "direction": "outbound",
+            "occurred_at": now,
+            "summary": f"{campaign_name}: {r.subject or (r.body or '')[:300]}",
+            "status": r.status,
+            "message_ref": str(r.id),
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    created = db.execute(
+        sa.insert(FollowUp).returning(FollowUp.id, FollowUp.message_ref, sort_by_parameter_order=True),
+        values,
+    ).all()
+    db.execute(
+        T.update().where(T.c.id == sa.bindparam("mid")).values(follow_up_id=sa.bindparam("fid")),
+        [{"mid": int(ref), "fid": fid} for fid, ref in created],
+    )
