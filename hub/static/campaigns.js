@@ -49,3 +49,23 @@
   });
   refresh();
 })();
+
+// The campaign page's live counts and chart: the server renders the fragment (escaped), the
+// script swaps it in every two seconds while the campaign runs.
+(function () {
+  "use strict";
+  var box = document.getElementById("campaign-progress");
+  if (!box || box.dataset.live !== "1") { return; }
+  function tick() {
+    fetch(box.dataset.url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        box.innerHTML = html;
+        var state = box.querySelector("[data-state]");
+        if (state && ["running", "scheduled"].indexOf(state.dataset.state) === -1) { return; }
+        setTimeout(tick, 2000);
+      })
+      .catch(function () { setTimeout(tick, 5000); });
+  }
+  setTimeout(tick, 2000);
+})();
