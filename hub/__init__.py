@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     from hub.campaigns import api as campaigns_api
     from hub.campaigns import segment_views as campaigns_views
+    from hub.campaigns import survey_views
     from hub.channels import api as channels_api
     from hub.channels import dev_views, suppression_views, unsubscribe, webhooks
     from hub.channels import views as channels_views
@@ -101,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         dev_views,
         campaigns_api,
         campaigns_views,
+        survey_views,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -1,7 +1,7 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
-from hub.campaigns.models import Campaign, MessageTemplate, Segment
+from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
@@ -46,6 +46,7 @@ __all__ = [
     "OrderLine",
     "Segment",
     "Suppression",
+    "SurveyResponse",
     "Tag",
     "User",
     "WebhookEvent",

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from hub import db
 from hub.auth import require_user, roles_required
 from hub.campaigns import campaigns as svc
-from hub.campaigns import progress
+from hub.campaigns import progress, surveys
 from hub.campaigns.models import CAMPAIGN_STATES, Campaign, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.recovery import start_work
@@ -32,7 +32,7 @@ from hub.pagination import page_arg, paginate
 from hub.validation import Conflict, ValidationError
 
 ACTIONS = ("launch", "pause", "resume", "cancel")
-FORM_KEYS = ("name", "channel", "segment_id", "template_id", "rate", "send_at", "quiet_start", "quiet_end")
+FORM_KEYS = ("name", "channel", "survey", "segment_id", "template_id", "rate", "send_at", "quiet_start", "quiet_end")
 
 
 def _tz() -> ZoneInfo:
@@ -102,6 +102,8 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
         "failed_points": progress.svg_points(series, series.failed) if series.times else "",
         "states": svc.STATE_LABELS,
         "live": campaign.state in ("running", "scheduled"),
+        "scores": surveys.distribution(s, campaign.id),
+        "nps": surveys.nps(surveys.distribution(s, campaign.id)) if campaign.survey == "nps" else None,
     }
 
 

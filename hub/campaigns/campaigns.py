@@ -32,6 +32,8 @@ CAMPAIGN_FIELDS = (
     Field("channel", "choice", label=_l("Channel"), required=True, choices=CHANNELS),
     Field("segment_id", "int", label=_l("Segment"), required=True, minimum=1, maximum=MAX_ID),
     Field("template_id", "int", label=_l("Template"), required=True, minimum=1, maximum=MAX_ID),
+    Field("survey", "choice", label=_l("Survey question"), choices=("nps", "csat"),
+          description="nps (0-10) or csat (1-5): replies and the survey_url link are answers"),
     Field("rate", "int", label=_l("Messages a second"), minimum=1, maximum=1000,
           description="SMS sent a second, shared by every worker (default 10)"),
 )

@@ -12,6 +12,7 @@ from hub.db import Base, utcnow
 
 CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
 CHANNELS = ("email", "sms")
+SURVEYS = ("nps", "csat")  # NPS: 0 to 10; CSAT: 1 to 5
 
 
 class Segment(Base):
@@ -64,6 +65,7 @@ class Campaign(Base):
     rate: Mapped[int] = mapped_column(default=10)  # messages a second, shared by every worker
     quiet_start: Mapped[int] = mapped_column(default=21 * 60)  # minutes after local midnight
     quiet_end: Mapped[int] = mapped_column(default=8 * 60)
+    survey: Mapped[str | None] = mapped_column(sa.String(10))  # the question the message asks
     # The planner's checkpoint: contacts up to this id have their message rows.
     planned_through: Mapped[int] = mapped_column(default=0)
     planned_at: Mapped[datetime | None]  # the planner finished
@@ -77,3 +79,27 @@ class Campaign(Base):
         sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
         sa.CheckConstraint(sa.column("state").in_(CAMPAIGN_STATES), name="state_known"),
     )
+
+
+class SurveyResponse(Base):
+    """One answer to a survey message: by SMS reply or through the signed email link."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    score: Mapped[int]
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint(sa.column("kind").in_(SURVEYS), name="kind_known"),)

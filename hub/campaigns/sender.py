@@ -80,6 +80,7 @@ def prepare(
     db: Session, campaign: Campaign, ids: list[int], now: datetime, default_tz: str, base_url: str
 ) -> Prepared:
     """Check every recipient again at send time and render the ones that go."""
+    from hub.campaigns.surveys import survey_url
     from hub.channels.unsubscribe import footer, unsubscribe_url
 
     rows = db.execute(
@@ -111,8 +112,9 @@ def prepare(
             out.waiting.append({"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": message.attempts})
             continue
         unsubscribe = unsubscribe_url(base_url, message.to_address) if base_url and campaign.channel == "email" else ""
+        survey = survey_url(base_url, message.id) if base_url and campaign.survey else ""
         try:
-            parts = template.render(context_for(contact, customer, owner, unsubscribe))
+            parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
         except RenderError as exc:
             out.closed.append(_closed(message.id, "failed", exc.reason, now))
             continue

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0004
-Create Date: 2026-11-26 07:02:22.370113
+Create Date: 2026-11-26 07:52:38.159435
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def upgrade() -> None:
     sa.Column('rate', sa.Integer(), nullable=False),
     sa.Column('quiet_start', sa.Integer(), nullable=False),
     sa.Column('quiet_end', sa.Integer(), nullable=False),
+    sa.Column('survey', sa.String(length=10), nullable=True),
     sa.Column('planned_through', sa.Integer(), nullable=False),
     sa.Column('planned_at', hub.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', hub.db.UTCDateTime(timezone=True), nullable=True),
@@ -72,6 +73,28 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaigns_state'), ['state'], unique=False)
+
+    op.create_table('survey_responses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('customer_id', sa.Integer(), nullable=True),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('answered_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("kind IN ('nps', 'csat')", name=op.f('ck_survey_responses_kind_known')),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_survey_responses_campaign_id_campaigns'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_survey_responses_contact_id_contacts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_survey_responses_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_survey_responses_message_id_messages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_responses')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_survey_responses_message_id'))
+    )
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_survey_responses_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_responses_customer_id'), ['customer_id'], unique=False)
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
@@ -96,6 +119,11 @@ def downgrade() -> None:
         batch_op.drop_column('due_at')
         batch_op.drop_column('campaign_id')
 
+    with op.batch_alter_table('survey_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_survey_responses_customer_id'))
+        batch_op.drop_index(batch_op.f('ix_survey_responses_campaign_id'))
+
+    op.drop_table('survey_responses')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaigns_state'))
 
