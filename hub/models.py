@@ -1,7 +1,14 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
-from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+from hub.campaigns.models import (
+    Campaign,
+    CareRule,
+    CareSent,
+    MessageTemplate,
+    Segment,
+    SurveyResponse,
+)
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.followups import FollowUp
@@ -29,6 +36,8 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "Campaign",
+    "CareRule",
+    "CareSent",
     "Complaint",
     "ComplaintAttachment",
     "Consent",

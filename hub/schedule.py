@@ -14,6 +14,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from hub import services
+from hub.campaigns.care import enqueue_care
 from hub.campaigns.recovery import enqueue_sweep
 from hub.crm.opportunity_pipeline import enqueue_nurture_job
 from hub.system import request_worker_check
@@ -50,6 +51,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("campaigns", 10, enqueue_sweep),
     Periodic("nurture", 2 * 86400, enqueue_nurture_job, at_hour=6),
     Periodic("morning-digest", 2 * 86400, enqueue_morning_digests, at_hour=8),
+    Periodic("care-messages", 2 * 86400, enqueue_care, at_hour=10),
 )
 
 

@@ -195,4 +195,4 @@ def count_segment(segment_id: int) -> Response:
 
 
 # The other routes hang on this blueprint; importing them here registers them with it.
-from hub.campaigns import campaign_api, template_api  # noqa: E402, F401
+from hub.campaigns import campaign_api, care_api, template_api  # noqa: E402, F401

@@ -13,6 +13,7 @@ from hub.db import Base, utcnow
 CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
 CHANNELS = ("email", "sms")
 SURVEYS = ("nps", "csat")  # NPS: 0 to 10; CSAT: 1 to 5
+OCCASIONS = ("birthday", "order_shipped", "complaint_resolved", "lead_welcome", "no_contact")
 
 
 class Segment(Base):
@@ -103,3 +104,44 @@ class SurveyResponse(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.CheckConstraint(sa.column("kind").in_(SURVEYS), name="kind_known"),)
+
+
+class CareRule(Base):
+    """An automatic message: a template sent when an occasion comes (a birthday, N days after an
+    order ships or a complaint is resolved, a website lead, N days without contact)."""
+
+    __tablename__ = "care_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    occasion: Mapped[str] = mapped_column(sa.String(30))
+    days: Mapped[int] = mapped_column(default=0)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    template_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("message_templates.id", ondelete="RESTRICT")
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("occasion").in_(OCCASIONS), name="occasion_known"),
+        sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
+    )
+
+
+class CareSent(Base):
+    """One occasion of one rule for one contact, claimed once: the same care message is never
+    sent twice for it."""
+
+    __tablename__ = "care_sent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("care_rules.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contacts.id", ondelete="CASCADE"))
+    occasion_key: Mapped[str] = mapped_column(sa.String(60))
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(sa.String(300), default="queued")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("rule_id", "contact_id", "occasion_key"),)

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0004
-Create Date: 2026-11-26 07:52:38.159435
+Create Date: 2026-11-26 07:54:39.372237
 """
 
 from __future__ import annotations
@@ -74,6 +74,36 @@ def upgrade() -> None:
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaigns_state'), ['state'], unique=False)
 
+    op.create_table('care_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('occasion', sa.String(length=30), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_care_rules_channel_known')),
+    sa.CheckConstraint("occasion IN ('birthday', 'order_shipped', 'complaint_resolved', 'lead_welcome', 'no_contact')", name=op.f('ck_care_rules_occasion_known')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_care_rules_created_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['template_id'], ['message_templates.id'], name=op.f('fk_care_rules_template_id_message_templates'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_care_rules'))
+    )
+    op.create_table('care_sent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule_id', sa.Integer(), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('occasion_key', sa.String(length=60), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=300), nullable=False),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_care_sent_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_care_sent_message_id_messages'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['rule_id'], ['care_rules.id'], name=op.f('fk_care_sent_rule_id_care_rules'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_care_sent')),
+    sa.UniqueConstraint('rule_id', 'contact_id', 'occasion_key', name=op.f('uq_care_sent_rule_id'))
+    )
     op.create_table('survey_responses',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -124,6 +154,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_survey_responses_campaign_id'))
 
     op.drop_table('survey_responses')
+    op.drop_table('care_sent')
+    op.drop_table('care_rules')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaigns_state'))
 
