@@ -39,8 +39,8 @@ from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when 
 from hub import create_app  # noqa: E402
 from hub.campaigns import campaigns as svc  # noqa: E402
 from hub.campaigns.models import Campaign, MessageTemplate, Segment  # noqa: E402
-from hub.campaigns.rendering import CompiledTemplate  # noqa: E402
 from hub.campaigns.recovery import start_work  # noqa: E402
+from hub.campaigns.rendering import CompiledTemplate  # noqa: E402
 from hub.channels.base import OutboundMessage  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402
 from hub.channels.email import SendGridEmail  # noqa: E402

@@ -24,7 +24,7 @@ from hub.crm.models import Consent
 from hub.db import session_scope, utcnow
 
 PAGE = 1000  # contacts read and message rows written per transaction
-BATCH = {"email": 500, "sms": 200}  # messages a send job claims
+BATCH = {"email": 1000, "sms": 200}  # messages a send job claims
 
 
 def planning_key(campaign_id: int) -> str:

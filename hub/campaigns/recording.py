@@ -28,6 +28,32 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(1800, 30 * 2 ** max(0, attempts - 1)))
 
 
+TYPES = {"mid": sa.Integer, "provider_id": sa.String, "subject": sa.String, "body": sa.Text,
+         "attempts": sa.Integer, "follow_up_id": sa.Integer}
+
+
+def bulk_update(
+    db: Session, rows: list[tuple[Any, ...]], keys: tuple[str, ...], fixed: dict[str, Any],
+    only_sending: bool = True,
+) -> None:
+    """Set `keys[1:]` per row (matched on `mid`) and `fixed` on all, in one statement on
+    PostgreSQL (UPDATE ... FROM VALUES) and one executemany on SQLite, which lacks the alias form."""
+    if not rows:
+        return
+    guard = [T.c.status == "sending"] if only_sending else []
+    if db.get_bind().dialect.name == "postgresql":
+        v = sa.values(*[sa.column(k, TYPES[k]) for k in keys], name="v").data(rows)
+        values = {k: v.c[k] for k in keys[1:]}
+        db.execute(T.update().where(T.c.id == v.c.mid, *guard).values(**values, **fixed))
+        return
+    stmt = (
+        T.update()
+        .where(T.c.id == sa.bindparam("b_mid"), *guard)
+        .values(**{k: sa.bindparam(f"b_{k}") for k in keys[1:]}, **fixed)
+    )
+    db.execute(stmt, [{f"b_{k}": value for k, value in zip(keys, row, strict=True)} for row in rows])
+
+
 def _update(db: Session, rows: list[dict[str, Any]], **values: Any) -> None:
     """Executemany UPDATE of rows still `sending` (a row recovery moved on is left alone)."""
     if not rows:
@@ -55,7 +81,11 @@ def record_outcomes(
     attempts = {
         mid: n for mid, n in db.execute(sa.select(Message.id, Message.attempts).where(Message.id.in_(ids)))
     }
-    sent, failed, waiting, unsent = [], list(prepared.closed), list(prepared.waiting), []
+    waiting = [
+        {**w, "attempts": attempts.get(w["mid"], 0) if w["attempts"] is None else w["attempts"]}
+        for w in prepared.waiting
+    ]
+    sent, failed, unsent = [], list(prepared.closed), []
     refused_to_suppress: list[tuple[int, RecipientRefused]] = []
     for msg in prepared.outbound:
         outcome = by_id.get(msg.message_id)
@@ -94,16 +124,9 @@ def apply_rows(
 ) -> None:
     """The statements themselves, shared by send jobs and recovery."""
     if sent:
-        stmt = (
-            T.update()
-            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
-            .values(
-                status="sent", lease_until=None, provider_id=sa.bindparam("provider_id"),
-                sent_at=now, status_at=now, subject=sa.bindparam("subject"),
-                body=sa.bindparam("body"), attempts=sa.bindparam("attempts"),
-            )
-        )
-        db.execute(stmt, [{k: r[k] for k in ("mid", "provider_id", "subject", "body", "attempts")} for r in sent])
+        keys = ("mid", "provider_id", "subject", "body", "attempts")
+        fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
+        bulk_update(db, [tuple(r[k] for k in keys) for r in sent], keys, fixed)
     plain_failed = [r for r in failed if "body" not in r]
     provider_failed = [r for r in failed if "body" in r]
     _update(db, plain_failed, status=None, error=None, status_at=None)
@@ -156,7 +179,4 @@ def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], no
         sa.insert(FollowUp).returning(FollowUp.id, FollowUp.message_ref, sort_by_parameter_order=True),
         values,
     ).all()
-    db.execute(
-        T.update().where(T.c.id == sa.bindparam("mid")).values(follow_up_id=sa.bindparam("fid")),
-        [{"mid": int(ref), "fid": fid} for fid, ref in created],
-    )
+    bulk_update(db, [(int(ref), fid) for fid, ref in created], ("mid", "follow_up_id"), {}, only_sending=False)
