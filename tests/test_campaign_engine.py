@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub import create_app
+from hub import db as hubdb
 from hub.campaigns import campaigns as svc
 from hub.campaigns.models import Campaign, MessageTemplate, Segment
 from hub.campaigns.recovery import start_work, sweep
@@ -30,6 +31,7 @@ def hub_with_sim(app_config, tmp_path, no_proxy):
     sim.start()
     yield app, sim
     sim.stop()
+    hubdb.engine_for(app).dispose()  # each app has its own pool: give its connections back
 
 
 def make_campaign(app, channel, rules=None, body=None, rate=1000, **extra):

@@ -13,7 +13,7 @@ from hub.db import Base, utcnow
 # A status only moves forward: a late "sent" callback must not undo "delivered".
 STATUS_RANK = {
     "queued": 0, "pending": 0, "sending": 1, "sent": 2,
-    "suppressed": 3, "skipped": 3,  # campaign messages not sent (suppressed, no consent)
+    "suppressed": 3, "skipped": 3, "cancelled": 3,  # campaign messages never sent
     "delivered": 3, "undelivered": 3, "failed": 3, "bounced": 3, "dropped": 3,
     "opened": 4, "clicked": 5,
     "received": 0,  # inbound
