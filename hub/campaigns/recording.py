@@ -28,8 +28,8 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(1800, 30 * 2 ** max(0, attempts - 1)))
 
 
-TYPES = {"mid": sa.Integer, "provider_id": sa.String, "subject": sa.String, "body": sa.Text,
-         "attempts": sa.Integer, "follow_up_id": sa.Integer}
+PG_ARRAYS = {"mid": "int[]", "provider_id": "text[]", "subject": "text[]", "body": "text[]",
+             "attempts": "int[]", "follow_up_id": "int[]"}
 
 
 def bulk_update(
@@ -42,9 +42,19 @@ def bulk_update(
         return
     guard = [T.c.status == "sending"] if only_sending else []
     if db.get_bind().dialect.name == "postgresql":
-        v = sa.values(*[sa.column(k, TYPES[k]) for k in keys], name="v").data(rows)
-        values = {k: v.c[k] for k in keys[1:]}
-        db.execute(T.update().where(T.c.id == v.c.mid, *guard).values(**values, **fixed))
+        # One array per column, unnested server-side: five parameters however long the batch
+        # (a VALUES list of thousands of parameters costs more to compile than to run).
+        # Column names come from this module's constants, never from input.
+        names = ", ".join(keys)
+        arrays = ", ".join(f"CAST(:a_{k} AS {PG_ARRAYS[k]})" for k in keys)
+        sets = [f"{k} = v.{k}" for k in keys[1:]] + [f"{k} = :f_{k}" for k in fixed]
+        where = "messages.id = v.mid" + (" AND messages.status = 'sending'" if only_sending else "")
+        params = {f"a_{k}": [row[i] for row in rows] for i, k in enumerate(keys)}
+        params.update({f"f_{k}": value for k, value in fixed.items()})
+        db.execute(
+            sa.text(f"UPDATE messages SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) WHERE {where}"),  # noqa: S608
+            params,
+        )
         return
     stmt = (
         T.update()
@@ -152,6 +162,22 @@ def apply_rows(
 def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:
     """One follow-up record per message, in two statements, linked both ways."""
     if not message_ids:
+        return
+    if db.get_bind().dialect.name == "postgresql":
+        # Written and linked server-side in one statement: nothing travels but the ids.
+        db.execute(
+            sa.text(
+                "WITH ins AS (INSERT INTO follow_ups (customer_id, contact_id, channel, direction,"
+                " occurred_at, summary, status, message_ref, created_at)"
+                " SELECT m.customer_id, m.contact_id, m.channel, 'outbound', :now,"
+                " :prefix || COALESCE(m.subject, left(m.body, 300)), m.status, m.id::text, :now"
+                " FROM messages m WHERE m.id = ANY(:ids) AND m.follow_up_id IS NULL"
+                " AND m.customer_id IS NOT NULL RETURNING id, message_ref)"
+                " UPDATE messages SET follow_up_id = ins.id FROM ins"
+                " WHERE messages.id = ins.message_ref::int"
+            ),
+            {"now": now, "prefix": f"{campaign_name}: ", "ids": list(message_ids)},
+        )
         return
     rows = db.execute(
         sa.select(Message.id, Message.customer_id, Message.contact_id, Message.channel,
