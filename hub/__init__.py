@@ -51,6 +51,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         services,
         system,
     )
+    from hub.campaigns import api as campaigns_api
+    from hub.campaigns import segment_views as campaigns_views
+    from hub.campaigns import survey_views
     from hub.channels import api as channels_api
     from hub.channels import (
         console_views,
@@ -114,6 +117,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         unsubscribe,
         suppression_views,
         dev_views,
+        campaigns_api,
+        campaigns_views,
+        survey_views,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -376,6 +376,22 @@ def simulator_call(
         f"call {answer.get('sid')} from {sender}: the hub answered {answer.get('hub_status')}"
     )
     click.echo(answer.get("twiml", ""))
+@main.group()
+def campaigns() -> None:
+    """Campaigns from the command line."""
+
+
+@campaigns.command("send")
+@click.argument("campaign_id", type=int)
+@click.option("--no-wait", is_flag=True, help="Launch and return without watching.")
+def campaigns_send(campaign_id: int, no_wait: bool) -> None:
+    """Launch a draft campaign (or watch a running one) with a progress bar; workers send it."""
+    from hub.campaigns.cli_progress import send_and_watch
+
+    try:
+        send_and_watch(_app(), campaign_id, wait=not no_wait)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def worker_script() -> None:

@@ -1,6 +1,14 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
 from hub.auth import ApiToken, User
+from hub.campaigns.models import (
+    Campaign,
+    CareRule,
+    CareSent,
+    MessageTemplate,
+    Segment,
+    SurveyResponse,
+)
 from hub.channels.call_models import AgentProfile, Call
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
@@ -33,6 +41,9 @@ __all__ = [
     "Assignment",
     "Call",
     "AuditEntry",
+    "Campaign",
+    "CareRule",
+    "CareSent",
     "Complaint",
     "ComplaintAttachment",
     "Consent",
@@ -48,10 +59,13 @@ __all__ = [
     "ImportRun",
     "LeadForm",
     "Message",
+    "MessageTemplate",
     "Opportunity",
     "Order",
     "OrderLine",
+    "Segment",
     "Suppression",
+    "SurveyResponse",
     "Tag",
     "User",
     "WebhookEvent",

@@ -14,6 +14,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from hub import services
+from hub.campaigns.care import enqueue_care
+from hub.campaigns.recovery import enqueue_sweep
 from hub.channels.stranded import enqueue_stranded
 from hub.crm.duplicates import enqueue_duplicates_job
 from hub.crm.opportunity_pipeline import enqueue_nurture_job
@@ -52,6 +54,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("nurture", 2 * 86400, enqueue_nurture_job, at_hour=6),
     Periodic("morning-digest", 2 * 86400, enqueue_morning_digests, at_hour=8),
     Periodic("likely-duplicates", 3600, enqueue_duplicates_job),
+    Periodic("campaigns", 10, enqueue_sweep),
+    Periodic("care-messages", 2 * 86400, enqueue_care, at_hour=10),
 )
 
 

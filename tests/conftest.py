@@ -256,6 +256,7 @@ def live_hub(
     yield app, sim, creds, url
     sim.stop()
     server.shutdown()
+    hubdb.engine_for(app).dispose()  # the app's own pool: PostgreSQL's connections are shared
 
 
 def work(app: Flask) -> None:

@@ -147,6 +147,9 @@ def record_inbound(
     )
     record.message_ref = str(message.id)
     message.follow_up_id = record.id
+    from hub.campaigns.surveys import answer_from_reply
+
+    answer_from_reply(db, message)  # "9" in reply to a survey is its answer
     if sender.customer.owner_id:
         services.publish_event(
             f"user:{sender.customer.owner_id}",

@@ -12,7 +12,8 @@ from hub.db import Base, utcnow
 
 # A status only moves forward: a late "sent" callback must not undo "delivered".
 STATUS_RANK = {
-    "queued": 0, "sending": 1, "sent": 2,
+    "queued": 0, "pending": 0, "sending": 1, "sent": 2,
+    "suppressed": 3, "skipped": 3, "cancelled": 3,  # campaign messages never sent
     "delivered": 3, "undelivered": 3, "failed": 3, "bounced": 3, "dropped": 3,
     "opened": 4, "clicked": 5,
     "received": 0,  # inbound
@@ -42,8 +43,18 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     status_at: Mapped[datetime | None]
+    # Campaign messages: one row per recipient, claimed by send jobs under a lease.
+    campaign_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    due_at: Mapped[datetime | None]  # not before (quiet hours, retry backoff)
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    quiet_wait: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "contact_id"),
+        sa.Index("ix_messages_campaign_status", "campaign_id", "status", "id"),
         sa.CheckConstraint(sa.column("channel").in_(["sms", "email"]), name="channel_known"),
         sa.CheckConstraint(sa.column("direction").in_(["outbound", "inbound"]), name="direction_known"),
     )

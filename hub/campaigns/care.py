@@ -1,0 +1,169 @@
+"""Care messages: each active rule finds today's occasions, claims each (rule, contact, occasion)
+once in `care_sent`, and queues a one-to-one message with its follow-up record."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from redis import Redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub import services
+from hub.campaigns.message_templates import compiled
+from hub.campaigns.models import CareRule, CareSent, MessageTemplate
+from hub.campaigns.rendering import RenderError, context_for
+from hub.channels.messages import SendRefused, check_sendable, enqueue_send
+from hub.channels.models import Message
+from hub.crm.complaints import Complaint
+from hub.crm.followups import Direction, log_follow_up
+from hub.crm.models import Contact, Customer
+from hub.crm.orders import Order
+from hub.db import session_scope, utcnow
+
+
+def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tz)
+    return start, start + timedelta(days=1)
+
+
+def _first_contact(channel: str) -> Any:
+    """Per customer, the contact a customer-level occasion goes to: the first with an address."""
+    column = Contact.phone if channel == "sms" else Contact.email
+    return (
+        sa.select(sa.func.min(Contact.id))
+        .where(Contact.customer_id == Customer.id, column.is_not(None), column != "")
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+
+
+def occasions(db: Session, rule: CareRule, today: date, tz: ZoneInfo) -> list[tuple[int, str]]:
+    """(contact id, occasion key) pairs the rule is due for today."""
+    n = timedelta(days=rule.days)
+    contact = _first_contact(rule.channel)
+    if rule.occasion == "birthday":
+        rows = db.execute(
+            sa.select(Contact.id).where(
+                sa.extract("month", Contact.birthday) == today.month,
+                sa.extract("day", Contact.birthday) == today.day,
+            )
+        )
+        return [(cid, f"birthday:{today.year}") for (cid,) in rows]
+    if rule.occasion == "order_shipped":
+        rows = db.execute(
+            sa.select(contact, Order.id)
+            .join(Customer, Customer.id == Order.customer_id)
+            .where(Order.ship_date == today - n, Order.status.in_(("shipped", "delivered")))
+        )
+        return [(cid, f"order:{oid}") for cid, oid in rows if cid]
+    if rule.occasion == "complaint_resolved":
+        start, end = _day_bounds(today - n, tz)
+        rows = db.execute(
+            sa.select(sa.func.coalesce(Complaint.contact_id, contact), Complaint.id)
+            .join(Customer, Customer.id == Complaint.customer_id)
+            .where(Complaint.resolved_at >= start, Complaint.resolved_at < end)
+        )
+        return [(cid, f"complaint:{kid}") for cid, kid in rows if cid]
+    if rule.occasion == "lead_welcome":
+        since, _ = _day_bounds(today - max(n, timedelta(days=1)), tz)
+        rows = db.execute(
+            sa.select(contact, Customer.id).where(
+                Customer.lead_source == "website", Customer.created_at >= since
+            )
+        )
+        return [(cid, f"welcome:{kid}") for cid, kid in rows if cid]
+    # no_contact: once per lapse, keyed by the last contact's date
+    cutoff, _ = _day_bounds(today - n, tz)
+    rows = db.execute(
+        sa.select(contact, Customer.last_contact_at).where(
+            Customer.last_contact_at < cutoff, Customer.stage != "inactive"
+        )
+    )
+    return [(cid, f"no_contact:{last.date().isoformat()}") for cid, last in rows if cid]
+
+
+def _claim(db: Session, rule_id: int, contact_id: int, key: str) -> CareSent | None:
+    """The occasion's row, newly claimed; None when it was claimed before (by any scheduler)."""
+    if db.scalar(
+        sa.select(CareSent.id).where(
+            CareSent.rule_id == rule_id, CareSent.contact_id == contact_id, CareSent.occasion_key == key
+        )
+    ):
+        return None
+    row = CareSent(rule_id=rule_id, contact_id=contact_id, occasion_key=key)
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: str) -> list[int]:
+    """Queue the rule's messages for today; returns the message ids to send."""
+    template = db.get(MessageTemplate, rule.template_id)
+    renderer = compiled(template)
+    queued = []
+    for contact_id, key in occasions(db, rule, today, tz):
+        claimed = _claim(db, rule.id, contact_id, key)
+        if claimed is None:
+            continue
+        contact = db.get(Contact, contact_id)
+        customer = contact.customer
+        try:
+            address = check_sendable(db, contact, rule.channel)
+            unsubscribe = ""
+            if rule.channel == "email" and base_url:
+                from hub.channels.unsubscribe import unsubscribe_url
+
+                unsubscribe = unsubscribe_url(base_url, address)
+            parts = renderer.render(context_for(contact, customer, customer.owner, unsubscribe))
+        except (SendRefused, RenderError) as exc:
+            claimed.outcome = str(getattr(exc, "reason", exc))[:300]
+            continue
+        message = Message(
+            channel=rule.channel, direction="outbound", customer_id=customer.id,
+            contact_id=contact.id, to_address=address, subject=parts.subject, body=parts.body,
+            status="queued",
+        )
+        db.add(message)
+        db.flush()
+        record = log_follow_up(
+            db, None, customer, rule.channel, summary=f"{rule.name}: {parts.subject or parts.body}",
+            direction=Direction.OUTBOUND.value, contact_id=contact.id, status="queued",
+            sets_next_contact=False,
+        )
+        record.message_ref = str(message.id)
+        message.follow_up_id = record.id
+        claimed.message_id = message.id
+        queued.append(message.id)
+    return queued
+
+
+def run_care_rules(app: Flask, today: date | None = None) -> int:
+    """Every active rule for today (in the business's zone); returns the messages queued."""
+    settings = app.config["SETTINGS"]
+    tz = ZoneInfo(settings.timezone)
+    today = today or utcnow().astimezone(tz).date()
+    ids: list[int] = []
+    with session_scope(app) as s:
+        for rule in s.scalars(sa.select(CareRule).where(CareRule.active).order_by(CareRule.id)):
+            ids += run_rule(s, rule, today, tz, (settings.public_url or "").rstrip("/"))
+    for message_id in ids:
+        enqueue_send(message_id)
+    return len(ids)
+
+
+def care_job() -> int:
+    """RQ job: today's care messages."""
+    return run_care_rules(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def enqueue_care(conn: Redis) -> list[str]:
+    job = services.queue("default", conn).enqueue("hub.campaigns.care.care_job", result_ttl=86400)
+    return [job.id]

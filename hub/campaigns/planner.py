@@ -1,0 +1,166 @@
+"""The planner: streams a campaign's segment by keyset pages and writes one message row per
+recipient (unique on campaign and contact, so a re-run inserts nothing twice), then queues send
+jobs for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from redis import Redis
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from hub import services
+from hub.campaigns import segments
+from hub.campaigns.models import Campaign, Segment
+from hub.campaigns.quiet_hours import earliest_send, zone
+from hub.channels.models import Message, Suppression
+from hub.channels.suppressions import normalize_address
+from hub.crm.models import Consent
+from hub.db import session_scope, utcnow
+
+PAGE = 1000  # contacts read and message rows written per transaction
+BATCH = {"email": 1000, "sms": 200}  # messages a send job claims
+
+
+def planning_key(campaign_id: int) -> str:
+    """Held (with an expiry) while a planner works, so the sweep does not start a second one."""
+    return f"hub:campaign:{campaign_id}:planning"
+
+
+def insert_ignoring_duplicates(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert message rows; one that exists for (campaign, contact) already is left alone."""
+    if not rows:
+        return
+    dialect = db.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Message.__table__).on_conflict_do_nothing(
+        index_elements=["campaign_id", "contact_id"]
+    )
+    db.execute(stmt, rows)
+
+
+def refused(db: Session, channel: str, page: list[Any]) -> tuple[set[str], set[int]]:
+    """Of this page: the suppressed addresses, and the contacts who refused the channel."""
+    addresses = {normalize_address(channel, r.address) for r in page}
+    suppressed = set(
+        db.scalars(
+            sa.select(Suppression.address).where(
+                Suppression.channel == channel, Suppression.address.in_(addresses)
+            )
+        )
+    )
+    no_consent = set(
+        db.scalars(
+            sa.select(Consent.contact_id).where(
+                Consent.channel == channel,
+                Consent.granted.is_(False),
+                Consent.contact_id.in_([r.id for r in page]),
+            )
+        )
+    )
+    return suppressed, no_consent
+
+
+def plan_page(db: Session, campaign: Campaign, definition: dict[str, Any], now: datetime, default_tz: str) -> int | None:
+    """Write the next page of message rows; returns how many are pending, None when done."""
+    page = segments.stream_page(db, definition, campaign.channel, campaign.planned_through, PAGE)
+    if not page:
+        campaign.planned_at = now
+        return None
+    suppressed, no_consent = refused(db, campaign.channel, page)
+    rows = []
+    pending = 0
+    for r in page:
+        address = normalize_address(campaign.channel, r.address)
+        row = {
+            "channel": campaign.channel,
+            "direction": "outbound",
+            "campaign_id": campaign.id,
+            "customer_id": r.customer_id,
+            "contact_id": r.id,
+            "user_id": campaign.created_by,
+            "to_address": address,
+            "from_address": "",
+            "body": "",
+            "status": "pending",
+            "attempts": 0,
+            "quiet_wait": False,
+            "created_at": now,
+            "status_at": None,
+            "error": None,
+            "due_at": None,
+        }
+        if address in suppressed:
+            row.update(status="suppressed", status_at=now, error="on the suppression list")
+        elif r.id in no_consent:
+            row.update(status="skipped", status_at=now, error="consent refused for this channel")
+        else:
+            due = earliest_send(now, zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
+            row["due_at"] = due
+            row["quiet_wait"] = due > now
+            pending += due <= now
+        rows.append(row)
+    insert_ignoring_duplicates(db, rows)
+    campaign.planned_through = page[-1].id
+    return pending
+
+
+def plan_campaign(app: Flask, campaign_id: int, now: datetime | None = None) -> int:
+    """Plan the whole campaign, one committed page at a time; returns the send jobs queued.
+
+    A planner killed half-way resumes from the checkpoint (`planned_through`) when run again."""
+    default_tz = app.config["SETTINGS"].timezone
+    conn = services.redis(app)
+    queued = 0
+    while True:
+        conn.set(planning_key(campaign_id), "1", ex=60)
+        with session_scope(app) as s:
+            campaign = s.get(Campaign, campaign_id)
+            if campaign is None or campaign.state != "running" or campaign.planned_at:
+                break
+            definition = s.get(Segment, campaign.segment_id).definition
+            due_now = plan_page(s, campaign, definition, now or utcnow(), default_tz)
+            channel = campaign.channel
+        if due_now is None:
+            break
+        queued += enqueue_senders(campaign_id, channel, due_now, conn)
+    conn.delete(planning_key(campaign_id))
+    from hub.campaigns.sender import finish_if_done
+
+    finish_if_done(app, campaign_id)
+    return queued
+
+
+def enqueue_senders(campaign_id: int, channel: str, messages: int, conn: Redis | None = None) -> int:
+    """Queue enough send jobs (in one pipeline) to claim `messages` pending messages."""
+    jobs = -(-messages // BATCH[channel])
+    if jobs <= 0:
+        return 0
+    queue = services.queue("bulk", conn)
+    queue.enqueue_many(
+        [
+            queue.prepare_data(
+                "hub.campaigns.sender.send_batch_job", args=(campaign_id,), result_ttl=600,
+                failure_ttl=86400,
+            )
+            for _ in range(jobs)
+        ]
+    )
+    return jobs
+
+
+def plan_campaign_job(campaign_id: int) -> int:
+    """RQ job: plan a running campaign."""
+    return plan_campaign(current_app._get_current_object(), campaign_id)  # type: ignore[attr-defined]
+
+
+def start_planner(campaign_id: int, conn: Redis | None = None) -> str:
+    job = services.queue("bulk", conn).enqueue(
+        plan_campaign_job, campaign_id, result_ttl=3600, failure_ttl=86400, job_timeout=3600
+    )
+    return job.id

@@ -1,0 +1,208 @@
+"""Writing a batch's outcome back in a few statements: message statuses with provider ids, one
+follow-up record per message that went (its status follows the message), suppressions for
+recipients the provider says opted out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub.campaigns.delivery import Outcome
+from hub.channels import suppressions
+from hub.channels.base import RecipientRefused, RetryLater
+from hub.channels.models import Message
+from hub.crm.followups import FollowUp
+
+if TYPE_CHECKING:
+    from hub.campaigns.sender import Prepared
+
+MAX_ATTEMPTS = 8  # requests tried for one message (each with its own quick retries) before failing
+T = Message.__table__
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed try: 30 s, 60 s, ... up to 30 min."""
+    return timedelta(seconds=min(1800, 30 * 2 ** max(0, attempts - 1)))
+
+
+PG_ARRAYS = {"mid": "int[]", "provider_id": "text[]", "subject": "text[]", "body": "text[]",
+             "attempts": "int[]", "follow_up_id": "int[]"}
+
+
+def bulk_update(
+    db: Session, rows: list[tuple[Any, ...]], keys: tuple[str, ...], fixed: dict[str, Any],
+    only_sending: bool = True,
+) -> None:
+    """Set `keys[1:]` per row (matched on `mid`) and `fixed` on all, in one statement on
+    PostgreSQL (UPDATE ... FROM VALUES) and one executemany on SQLite, which lacks the alias form."""
+    if not rows:
+        return
+    guard = [T.c.status == "sending"] if only_sending else []
+    if db.get_bind().dialect.name == "postgresql":
+        # One array per column, unnested server-side: five parameters however long the batch
+        # (a VALUES list of thousands of parameters costs more to compile than to run).
+        # Column names come from this module's constants, never from input.
+        names = ", ".join(keys)
+        arrays = ", ".join(f"CAST(:a_{k} AS {PG_ARRAYS[k]})" for k in keys)
+        sets = [f"{k} = v.{k}" for k in keys[1:]] + [f"{k} = :f_{k}" for k in fixed]
+        where = "messages.id = v.mid" + (" AND messages.status = 'sending'" if only_sending else "")
+        params = {f"a_{k}": [row[i] for row in rows] for i, k in enumerate(keys)}
+        params.update({f"f_{k}": value for k, value in fixed.items()})
+        db.execute(
+            sa.text(f"UPDATE messages SET {', '.join(sets)} FROM unnest({arrays}) AS v({names}) WHERE {where}"),  # noqa: S608
+            params,
+        )
+        return
+    stmt = (
+        T.update()
+        .where(T.c.id == sa.bindparam("b_mid"), *guard)
+        .values(**{k: sa.bindparam(f"b_{k}") for k in keys[1:]}, **fixed)
+    )
+    db.execute(stmt, [{f"b_{k}": value for k, value in zip(keys, row, strict=True)} for row in rows])
+
+
+def _update(db: Session, rows: list[dict[str, Any]], **values: Any) -> None:
+    """Executemany UPDATE of rows still `sending` (a row recovery moved on is left alone)."""
+    if not rows:
+        return
+    stmt = (
+        T.update()
+        .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+        .values(lease_until=None, **{k: sa.bindparam(k) for k in values})
+    )
+    db.execute(stmt, [{"mid": r["mid"], **{k: r[k] for k in values}} for r in rows])
+
+
+def record_outcomes(
+    db: Session,
+    campaign_id: int,
+    campaign_name: str,
+    ids: list[int],
+    prepared: Prepared,
+    outcomes: list[Outcome],
+    now: datetime,
+    state: str,
+) -> None:
+    """Apply everything one send job learned about its claimed messages."""
+    by_id = {o.message_id: o for o in outcomes}
+    attempts = {
+        mid: n for mid, n in db.execute(sa.select(Message.id, Message.attempts).where(Message.id.in_(ids)))
+    }
+    waiting = [
+        {**w, "attempts": attempts.get(w["mid"], 0) if w["attempts"] is None else w["attempts"]}
+        for w in prepared.waiting
+    ]
+    sent, failed, unsent = [], list(prepared.closed), []
+    refused_to_suppress: list[tuple[int, RecipientRefused]] = []
+    for msg in prepared.outbound:
+        outcome = by_id.get(msg.message_id)
+        subject, body = prepared.rendered[msg.message_id]
+        tries = attempts.get(msg.message_id, 0) + 1
+        if outcome is None:
+            unsent.append({"mid": msg.message_id})
+        elif outcome.error is None:
+            sent.append({"mid": msg.message_id, "provider_id": outcome.provider_id, "subject": subject, "body": body, "attempts": tries})
+        elif isinstance(outcome.error, RetryLater) and tries < MAX_ATTEMPTS:
+            waiting.append({"mid": msg.message_id, "due_at": now + retry_delay(tries), "quiet_wait": False, "attempts": tries, "error": outcome.error.reason[:500]})
+        else:
+            reason = outcome.error.reason
+            if isinstance(outcome.error, RetryLater):
+                reason = f"gave up after {tries} tries: {reason}"
+            failed.append({"mid": msg.message_id, "status": "failed", "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
+            if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
+                refused_to_suppress.append((msg.message_id, outcome.error))
+    apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent)
+    for message_id, error in refused_to_suppress:
+        message = db.get(Message, message_id)
+        if message is not None:
+            suppressions.suppress(db, message.channel, message.to_address, "provider_opt_out", source=error.reason)
+
+
+def apply_rows(
+    db: Session,
+    campaign_id: int,
+    campaign_name: str,
+    now: datetime,
+    state: str,
+    sent: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+    waiting: list[dict[str, Any]],
+    unsent: list[dict[str, Any]],
+) -> None:
+    """The statements themselves, shared by send jobs and recovery."""
+    if sent:
+        keys = ("mid", "provider_id", "subject", "body", "attempts")
+        fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
+        bulk_update(db, [tuple(r[k] for k in keys) for r in sent], keys, fixed)
+    plain_failed = [r for r in failed if "body" not in r]
+    provider_failed = [r for r in failed if "body" in r]
+    _update(db, plain_failed, status=None, error=None, status_at=None)
+    if provider_failed:
+        stmt = (
+            T.update()
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .values(
+                status="failed", lease_until=None, error=sa.bindparam("error"),
+                error_code=sa.bindparam("code"), status_at=now,
+                subject=sa.bindparam("subject"), body=sa.bindparam("body"),
+            )
+        )
+        db.execute(stmt, [{k: r.get(k) for k in ("mid", "error", "code", "subject", "body")} for r in provider_failed])
+    for row in waiting:
+        row.setdefault("error", None)
+    _update(db, waiting, due_at=None, quiet_wait=None, attempts=None, error=None)
+    back = "cancelled" if state == "cancelled" else "pending"
+    _update(db, [{**r, "status": back} for r in unsent], status=None)
+    write_follow_ups(db, campaign_name, [r["mid"] for r in sent] + [r["mid"] for r in provider_failed], now)
+
+
+def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:
+    """One follow-up record per message, in two statements, linked both ways."""
+    if not message_ids:
+        return
+    if db.get_bind().dialect.name == "postgresql":
+        # Written and linked server-side in one statement: nothing travels but the ids.
+        db.execute(
+            sa.text(
+                "WITH ins AS (INSERT INTO follow_ups (customer_id, contact_id, channel, direction,"
+                " occurred_at, summary, status, message_ref, created_at)"
+                " SELECT m.customer_id, m.contact_id, m.channel, 'outbound', :now,"
+                " :prefix || COALESCE(m.subject, left(m.body, 300)), m.status, m.id::text, :now"
+                " FROM messages m WHERE m.id = ANY(:ids) AND m.follow_up_id IS NULL"
+                " AND m.customer_id IS NOT NULL RETURNING id, message_ref)"
+                " UPDATE messages SET follow_up_id = ins.id FROM ins"
+                " WHERE messages.id = ins.message_ref::int"
+            ),
+            {"now": now, "prefix": f"{campaign_name}: ", "ids": list(message_ids)},
+        )
+        return
+    rows = db.execute(
+        sa.select(Message.id, Message.customer_id, Message.contact_id, Message.channel,
+                  Message.status, Message.subject, Message.body)
+        .where(Message.id.in_(message_ids), Message.follow_up_id.is_(None),
+               Message.customer_id.is_not(None))
+    ).all()
+    if not rows:
+        return
+    values = [
+        {
+            "customer_id": r.customer_id,
+            "contact_id": r.contact_id,
+            "channel": r.channel,
+            "direction": "outbound",
+            "occurred_at": now,
+            "summary": f"{campaign_name}: {r.subject or (r.body or '')[:300]}",
+            "status": r.status,
+            "message_ref": str(r.id),
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    created = db.execute(
+        sa.insert(FollowUp).returning(FollowUp.id, FollowUp.message_ref, sort_by_parameter_order=True),
+        values,
+    ).all()
+    bulk_update(db, [(int(ref), fid) for fid, ref in created], ("mid", "follow_up_id"), {}, only_sending=False)

@@ -1,0 +1,259 @@
+"""Send jobs: claim a batch of pending messages under a lease, check each recipient again
+(suppressed, consent, quiet hours), render with one compiled template, send, and record the
+provider ids and the follow-up records in bulk."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from hub import services
+from hub.auth import User
+from hub.campaigns.delivery import Ledger, Outcome, RateLimit, send_email, send_sms
+from hub.campaigns.message_templates import compiled
+from hub.campaigns.models import Campaign, MessageTemplate
+from hub.campaigns.planner import BATCH, refused
+from hub.campaigns.quiet_hours import earliest_send, zone
+from hub.campaigns.recording import record_outcomes
+from hub.campaigns.rendering import RenderError, context_for
+from hub.channels.base import ChannelMisconfigured, OutboundMessage
+from hub.channels.models import Message
+from hub.crm.models import Contact, Customer
+from hub.db import session_scope, utcnow
+
+LEASE = timedelta(seconds=120)
+SMS_BATCH_SECONDS = 30  # a batch should take about this long at the campaign's rate
+STATE_CHECK_SECONDS = 1.0
+LEASE_MARGIN_SECONDS = 30  # stop starting requests this long before the lease ends
+
+
+def claim(db: Session, campaign_id: int, limit: int, now: datetime) -> list[int]:
+    """Move up to `limit` due pending messages to `sending` under a lease; returns their ids.
+
+    PostgreSQL skips rows another worker is claiming; SQLite runs one writer at a time."""
+    pick = (
+        sa.select(Message.id)
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.status == "pending",
+            sa.or_(Message.due_at.is_(None), Message.due_at <= now),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if db.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    # Two statements in one transaction: the locked rows first, then the update. (An UPDATE
+    # with the LIMIT in a subquery may claim more than the limit on PostgreSQL.)
+    ids = list(db.scalars(pick))
+    if not ids:
+        return []
+    # RETURNING: on SQLite another worker may have read the same rows; only what this update
+    # moved (still pending when it ran) is ours.
+    claimed = db.scalars(
+        sa.update(Message)
+        .where(Message.id.in_(ids), Message.status == "pending")
+        .values(status="sending", lease_until=now + LEASE, status_at=now)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed.all())
+
+
+@dataclass
+class Prepared:
+    """A claimed batch split by what happens to each message."""
+
+    outbound: list[OutboundMessage] = field(default_factory=list)
+    rendered: dict[int, tuple[str | None, str]] = field(default_factory=dict)
+    closed: list[dict[str, Any]] = field(default_factory=list)  # suppressed, skipped, failed
+    waiting: list[dict[str, Any]] = field(default_factory=list)  # back to pending, later
+
+
+def prepare(
+    db: Session, campaign: Campaign, ids: list[int], now: datetime, default_tz: str, base_url: str
+) -> Prepared:
+    """Check every recipient again at send time and render the ones that go."""
+    from hub.campaigns.surveys import survey_url
+    from hub.channels.unsubscribe import footer, unsubscribe_url
+
+    # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
+    rows = db.execute(
+        sa.select(
+            Message.id, Message.to_address, Message.contact_id, Customer.id.label("customer_id"),
+            Contact.name, Contact.title, Contact.email, Contact.phone, Contact.birthday,
+            Contact.language, Contact.timezone, Customer.name.label("customer_name"),
+            Customer.customer_class, Customer.region, Customer.city, Customer.industry,
+            User.name.label("owner_name"), User.email.label("owner_email"),
+        )
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Customer, Customer.id == Message.customer_id)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(Message.id.in_(ids))
+        .order_by(Message.id)
+    ).all()
+    template = compiled(db.get(MessageTemplate, campaign.template_id))
+    page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
+    suppressed, no_consent = refused(db, campaign.channel, page) if page else (set(), set())
+    out = Prepared()
+    for r in rows:
+        if r.contact_id is None or r.customer_id is None:
+            out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
+            continue
+        if r.to_address in suppressed:
+            out.closed.append(_closed(r.id, "suppressed", "on the suppression list", now))
+            continue
+        if r.contact_id in no_consent:
+            out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
+            continue
+        contact = SimpleNamespace(
+            name=r.name, title=r.title, email=r.email, phone=r.phone, birthday=r.birthday,
+            language=r.language,
+        )
+        customer = SimpleNamespace(
+            name=r.customer_name, customer_class=r.customer_class, region=r.region, city=r.city,
+            industry=r.industry,
+        )
+        owner = (
+            SimpleNamespace(display_name=r.owner_name or r.owner_email, email=r.owner_email)
+            if r.owner_email
+            else None
+        )
+        message = SimpleNamespace(id=r.id, to_address=r.to_address)
+        due = earliest_send(now, zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
+        if due > now:
+            out.waiting.append({"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None})
+            continue
+        unsubscribe = unsubscribe_url(base_url, message.to_address) if base_url and campaign.channel == "email" else ""
+        survey = survey_url(base_url, message.id) if base_url and campaign.survey else ""
+        try:
+            parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
+        except RenderError as exc:
+            out.closed.append(_closed(message.id, "failed", exc.reason, now))
+            continue
+        body = parts.body + (footer(unsubscribe) if unsubscribe else "")
+        status_callback = (
+            f"{base_url}/webhooks/twilio/sms-status?message={message.id}"
+            if base_url and campaign.channel == "sms"
+            else None
+        )
+        out.rendered[message.id] = (parts.subject, body)
+        out.outbound.append(
+            OutboundMessage(
+                message_id=message.id,
+                to=message.to_address,
+                body=body,
+                subject=parts.subject,
+                html=parts.html,
+                status_callback=status_callback,
+                unsubscribe_url=unsubscribe or None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    address: str
+
+
+def _closed(message_id: int, status: str, reason: str, now: datetime) -> dict[str, Any]:
+    return {"mid": message_id, "status": status, "error": reason[:500], "status_at": now}
+
+
+class StateWatch:
+    """Whether to stop sending: the campaign is no longer running (read from the database at most
+    once a second), or the lease is about to run out, after which recovery may take the messages
+    back and a job that went on sending could send one twice."""
+
+    def __init__(self, app: Flask, campaign_id: int):
+        self.app, self.campaign_id = app, campaign_id
+        self.checked, self.state = 0.0, "running"
+        self.deadline = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_SECONDS
+
+    def stopped(self) -> bool:
+        if time.monotonic() >= self.deadline:
+            return True
+        if time.monotonic() - self.checked >= STATE_CHECK_SECONDS:
+            with session_scope(self.app) as s:
+                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or "cancelled"
+            self.checked = time.monotonic()
+        return self.state != "running"
+
+
+def send_batch(app: Flask, campaign_id: int, now: datetime | None = None) -> int:
+    """Claim, check, render, send and record one batch; returns how many were claimed."""
+    from hub.channels.providers import email_channel, sms_channel
+
+    settings = app.config["SETTINGS"]
+    base_url = (settings.public_url or "").rstrip("/")
+    now = now or utcnow()
+    watch = StateWatch(app, campaign_id)  # before the claim: its deadline is the lease's
+    with session_scope(app) as s:
+        campaign = s.get(Campaign, campaign_id)
+        if campaign is None or campaign.state != "running":
+            return 0
+        limit = BATCH[campaign.channel]
+        if campaign.channel == "sms":
+            limit = max(1, min(limit, campaign.rate * SMS_BATCH_SECONDS))
+        ids = claim(s, campaign_id, limit, now)
+    if not ids:
+        finish_if_done(app, campaign_id)
+        return 0
+    with session_scope(app) as s:
+        campaign = s.get(Campaign, campaign_id)
+        prepared = prepare(s, campaign, ids, now, settings.timezone, base_url)
+        channel_name, rate, name = campaign.channel, campaign.rate, campaign.name
+    conn = services.redis(app)
+    ledger = Ledger(conn, campaign_id)
+    outcomes: list[Outcome] = []
+    misconfigured: ChannelMisconfigured | None = None
+    try:
+        if prepared.outbound and channel_name == "email":
+            outcomes = send_email(email_channel(app), prepared.outbound, ledger)
+        elif prepared.outbound:
+            limiter = RateLimit(conn, f"campaign:{campaign_id}", rate)
+            outcomes = send_sms(lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped)
+    except ChannelMisconfigured as exc:
+        misconfigured = exc
+    with session_scope(app) as s:
+        record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state)
+        if misconfigured is not None:
+            # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
+            s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
+    ledger.forget(ids)
+    if misconfigured is not None:
+        raise misconfigured
+    finish_if_done(app, campaign_id)
+    return len(ids)
+
+
+def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) -> bool:
+    """Mark a running campaign completed once it is planned and nothing is pending or sending."""
+    with session_scope(app) as s:
+        campaign = s.get(Campaign, campaign_id)
+        if campaign is None or campaign.state != "running" or campaign.planned_at is None:
+            return False
+        open_ = s.scalar(
+            sa.select(sa.func.count()).where(
+                Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
+            )
+        )
+        if open_:
+            return False
+        campaign.state = "completed"
+        campaign.finished_at = now or utcnow()
+        return True
+
+
+def send_batch_job(campaign_id: int) -> int:
+    """RQ job: send one batch of a running campaign."""
+    return send_batch(current_app._get_current_object(), campaign_id)  # type: ignore[attr-defined]

@@ -1,0 +1,35 @@
+"""The one-question survey page an email links to: signed, no login, one answer per message."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from hub import db
+from hub.auth import public
+from hub.campaigns import surveys
+
+bp = Blueprint("survey", __name__, url_prefix="/s")
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@public
+def answer(token: str) -> tuple[str, int] | str:
+    s = db.session()
+    found = surveys.message_for_token(s, token)
+    if found is None:
+        abort(404)
+    message, campaign = found
+    low, high = surveys.SCALES[campaign.survey or "nps"]
+    error = None
+    if request.method == "POST":
+        score = surveys.parse_score(campaign.survey or "nps", request.form.get("score", ""))
+        if score is None:
+            error = _("Choose a number from %(low)d to %(high)d.", low=low, high=high)
+        else:
+            surveys.record_answer(s, message, campaign, score, "email")
+            s.commit()
+            return render_template("survey.html", done=True, campaign=campaign, scale=[], error=None)
+    return render_template(
+        "survey.html", done=False, campaign=campaign, scale=list(range(low, high + 1)), error=error
+    ), 422 if error else 200

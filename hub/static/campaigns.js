@@ -1,0 +1,71 @@
+// The segment editor's live count: the rules are posted as they are typed (debounced) and the
+// count and a sample of members are shown; text is only ever set with textContent.
+(function () {
+  "use strict";
+  var form = document.getElementById("segment-form");
+  if (!form) { return; }
+  var script = document.getElementById("campaigns-js");
+  var countEl = document.getElementById("segment-count");
+  var sampleEl = document.getElementById("segment-sample");
+  var errorsEl = document.getElementById("segment-errors");
+  var timer = null;
+  var seq = 0;
+
+  function label(n) {
+    return script.dataset.count.replace("{n}", String(n));
+  }
+
+  function show(data) {
+    errorsEl.replaceChildren();
+    sampleEl.replaceChildren();
+    if (data.errors) {
+      countEl.textContent = "";
+      data.errors.forEach(function (e) {
+        var li = document.createElement("li");
+        li.textContent = e.field + ": " + e.message;
+        errorsEl.appendChild(li);
+      });
+      return;
+    }
+    countEl.textContent = label(data.count);
+    data.sample.forEach(function (m) {
+      var li = document.createElement("li");
+      li.textContent = m.name + " · " + m.customer + " (" + m["class"] + (m.region ? ", " + m.region : "") + ")";
+      sampleEl.appendChild(li);
+    });
+  }
+
+  function refresh() {
+    var mine = ++seq;
+    fetch(form.dataset.preview, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { if (mine === seq) { show(data); } })
+      .catch(function () { /* the count waits for the next change */ });
+  }
+
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 400);
+  });
+  refresh();
+})();
+
+// The campaign page's live counts and chart: the server renders the fragment (escaped), the
+// script swaps it in every two seconds while the campaign runs.
+(function () {
+  "use strict";
+  var box = document.getElementById("campaign-progress");
+  if (!box || box.dataset.live !== "1") { return; }
+  function tick() {
+    fetch(box.dataset.url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        box.innerHTML = html;
+        var state = box.querySelector("[data-state]");
+        if (state && ["running", "scheduled"].indexOf(state.dataset.state) === -1) { return; }
+        setTimeout(tick, 2000);
+      })
+      .catch(function () { setTimeout(tick, 5000); });
+  }
+  setTimeout(tick, 2000);
+})();

@@ -1,0 +1,99 @@
+"""Campaign pages: the draft form, actions, the live progress fragment with its chart, the
+not-sent list and its CSV export; `hub campaigns send ID` with its progress bar."""
+
+import csv
+import io
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from hub.campaigns.models import Campaign, MessageTemplate, Segment
+from hub.channels.models import Suppression
+from hub.cli import main
+from hub.db import session_scope
+from tests.campaign_helpers import add_customer, bulk_contacts
+from tests.conftest import csrf_token, login, work
+from tests.test_campaign_engine import hub_with_sim  # noqa: F401
+
+
+def _segment_and_template(app, channel="email"):
+    with session_scope(app) as s:
+        seg = Segment(name="Everyone", definition={"match": "all", "rules": [{"field": "class", "op": "in", "value": ["A", "B", "C"]}]})
+        tpl = MessageTemplate(name="Hello", channel=channel, subject="Hi" if channel == "email" else None, body="Hi {{ contact.name }}")
+        s.add_all([seg, tpl])
+        s.flush()
+        return seg.id, tpl.id
+
+
+def test_draft_launch_progress_and_export(hub_with_sim, make_user, db):  # noqa: F811
+    app, sim = hub_with_sim
+    add_customer(db, "=HYPERLINK(\"http://x\")", contacts=[{"name": "<b>Evil</b>", "email": "evil@example.com"}])
+    add_customer(db, "Fine Co", contacts=[{"name": "Fine", "email": "fine@example.com"}])
+    db.add(Suppression(channel="email", address="evil@example.com", reason="unsubscribe"))
+    db.commit()
+    seg, tpl = _segment_and_template(app)
+    client = app.test_client()
+    user = make_user("specialist")
+    login(client, user.email)
+    token = csrf_token(client, "/campaigns/new")
+    bad = client.post("/campaigns/new", data={"csrf_token": token, "name": "", "channel": "email", "segment_id": seg, "template_id": tpl, "quiet_start": "9pm"})
+    assert bad.status_code == 422 and "21:00" in bad.get_data(as_text=True)
+    made = client.post("/campaigns/new", data={"csrf_token": token, "name": "Spring", "channel": "email", "segment_id": seg, "template_id": tpl, "rate": "20", "quiet_start": "00:00", "quiet_end": "00:00"})
+    assert made.status_code == 302
+    page_url = made.headers["Location"]
+    assert "Draft" in client.get(page_url).get_data(as_text=True)
+    launched = client.post(page_url + "/launch", data={"csrf_token": token})
+    assert launched.status_code == 302
+    work(app)
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Completed" in page and "&lt;b&gt;Evil&lt;/b&gt;" in page and "<b>Evil</b>" not in page
+    assert "on the suppression list" in page
+    fragment = client.get(page_url + "/progress").get_data(as_text=True)
+    assert '<td data-count="sent">1</td>' in fragment and '<td data-count="suppressed">1</td>' in fragment
+    assert "<polyline" in fragment
+    exported = client.get(page_url + "/not-sent.csv")
+    assert exported.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))
+    exported.close()  # a streamed response keeps its request's session until closed
+    assert rows[0][:3] == ["message_id", "contact", "customer"]
+    assert rows[1][2] == "'=HYPERLINK(\"http://x\")" and rows[1][4] == "suppressed"
+    again = client.post(page_url + "/launch", data={"csrf_token": token}, follow_redirects=True)
+    assert "Only a draft can be launched" in again.get_data(as_text=True)
+
+
+def test_agents_cannot_open_campaign_pages(app, client, signed_in):
+    signed_in("agent")
+    assert client.get("/campaigns/").status_code == 403
+
+
+def test_cli_launches_and_shows_a_progress_bar(hub_with_sim, db, env_for_subprocess, monkeypatch):  # noqa: F811
+    app, sim = hub_with_sim
+    bulk_contacts(db, 300, "email")
+    db.commit()
+    seg, tpl = _segment_and_template(app)
+    with session_scope(app) as s:
+        campaign = Campaign(name="CLI", channel="email", segment_id=seg, template_id=tpl)
+        s.add(campaign)
+        s.flush()
+        cid = campaign.id
+    env = {**env_for_subprocess, "HUB_INSTANCE_DIR": app.config["INSTANCE_DIR"],
+           "NO_PROXY": "127.0.0.1,localhost"}
+    for key, value in env.items():
+        if key.startswith("HUB_"):
+            monkeypatch.setenv(key, value)
+    worker = subprocess.Popen([sys.executable, "-m", "hub", "worker", "--without-scheduler"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        result = CliRunner().invoke(main, ["campaigns", "send", str(cid)])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert "sending" in result.output  # the bar itself draws only on a terminal
+    assert "Completed: planned 300, sent 300" in result.output
+    missing = CliRunner().invoke(main, ["campaigns", "send", "999"])
+    assert missing.exit_code != 0 and "no campaign 999" in missing.output
+    with session_scope(app) as s:
+        assert s.scalar(sa.select(Campaign.state).where(Campaign.id == cid)) == "completed"

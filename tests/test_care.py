@@ -1,0 +1,89 @@
+"""Care messages: birthday, N days after an order ships or a complaint is resolved, website lead
+welcome, N days without contact; each sent once per occasion through the real SDK, with a
+follow-up record; suppressed contacts are skipped with the reason."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from hub.campaigns.care import run_care_rules
+from hub.campaigns.models import CareRule, CareSent, MessageTemplate
+from hub.channels.models import Message, Suppression
+from hub.crm.complaints import Complaint
+from hub.crm.followups import FollowUp
+from hub.db import session_scope
+from tests.campaign_helpers import add_customer, add_order
+from tests.conftest import work
+from tests.test_campaign_engine import hub_with_sim  # noqa: F401
+
+TODAY = date(2026, 5, 20)
+
+
+def _rule(db, occasion, days=0, body="{{ contact.name }}: thank you from {{ owner.name|default('us', true) }}"):
+    template = MessageTemplate(name=f"care {occasion}", channel="sms", body=body)
+    db.add(template)
+    db.flush()
+    rule = CareRule(name=f"Care {occasion}", occasion=occasion, days=days, channel="sms", template_id=template.id)
+    db.add(rule)
+    db.flush()
+    return rule
+
+
+def test_each_occasion_is_sent_once(hub_with_sim, db):  # noqa: F811
+    app, sim = hub_with_sim
+    for occasion, days in (("birthday", 0), ("order_shipped", 3), ("complaint_resolved", 7), ("lead_welcome", 1), ("no_contact", 30)):
+        _rule(db, occasion, days)
+    add_customer(db, "B", contacts=[{"name": "Born today", "phone": "+8613800000001", "birthday": date(1990, 5, 20)}],
+                 last_contact_at=datetime(2026, 5, 19, tzinfo=UTC))
+    shipped = add_customer(db, "S", contacts=[{"name": "Shipped", "phone": "+8613800000002"}],
+                           last_contact_at=datetime(2026, 5, 19, tzinfo=UTC))
+    order = add_order(db, shipped, "100", date(2026, 5, 1), status="shipped")
+    order.ship_date = TODAY - timedelta(days=3)
+    resolved = add_customer(db, "C", contacts=[{"name": "Resolved", "phone": "+8613800000003"}],
+                            last_contact_at=datetime(2026, 5, 19, tzinfo=UTC))
+    db.add(Complaint(customer_id=resolved.id, channel="call", content="late", step="resolved",
+                     resolved_at=datetime(2026, 5, 13, 3, tzinfo=UTC)))
+    add_customer(db, "W", lead_source="website", stage="lead", created_at=datetime(2026, 5, 19, 9, tzinfo=UTC),
+                 contacts=[{"name": "Web lead", "phone": "+8613800000004"}], last_contact_at=datetime(2026, 5, 19, tzinfo=UTC))
+    add_customer(db, "Q", contacts=[{"name": "Quiet one", "phone": "+8613800000005"}],
+                 last_contact_at=datetime(2026, 3, 1, tzinfo=UTC))
+    add_customer(db, "X", contacts=[{"name": "Stopped", "phone": "+8613800000006", "birthday": date(1980, 5, 20)}],
+                 last_contact_at=datetime(2026, 5, 19, tzinfo=UTC))
+    db.add(Suppression(channel="sms", address="+8613800000006", reason="stop"))
+    db.commit()
+
+    with app.app_context():
+        assert run_care_rules(app, TODAY) == 5
+        assert run_care_rules(app, TODAY) == 0  # a second run (another scheduler) sends nothing
+    work(app)
+    sent = Counter(r["body"]["To"] for r in sim.requests() if r["kind"] == "message")
+    assert sent == Counter({f"+86138000000{i:02d}": 1 for i in range(1, 6)})
+    assert "Born today: thank you from us" in [r["body"]["Body"] for r in sim.requests() if r["kind"] == "message"]
+    with session_scope(app) as s:
+        stopped = s.scalar(sa.select(CareSent).where(CareSent.message_id.is_(None)))
+        assert "suppression list" in stopped.outcome
+        statuses = set(s.scalars(sa.select(Message.status)))
+        assert statuses == {"sent"}
+        records = s.scalars(sa.select(FollowUp).where(FollowUp.message_ref.is_not(None))).all()
+        assert len(records) == 5 and {r.status for r in records} == {"sent"}
+    with session_scope(app) as s:
+        s.execute(sa.update(CareRule).where(CareRule.occasion != "birthday").values(active=False))
+    with app.app_context():
+        assert run_care_rules(app, TODAY + timedelta(days=365)) == 1  # next year's birthday is a new occasion
+
+
+def test_care_rules_api(app, make_user, client, db):
+    from tests.crm_helpers import api, token_for
+
+    http = api(client, token_for(app, make_user("specialist")))
+    tpl = http.post("/templates", json={"name": "Bday", "channel": "sms", "body": "Happy birthday {{ contact.name }}"}).json
+    wrong = http.post("/care-rules", json={"name": "B", "occasion": "anniversary", "channel": "email", "template_id": tpl["id"]})
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "occasion"
+    mismatch = http.post("/care-rules", json={"name": "B", "occasion": "birthday", "channel": "email", "template_id": tpl["id"]})
+    assert mismatch.status_code == 422 and mismatch.json["errors"][0]["field"] == "template_id"
+    made = http.post("/care-rules", json={"name": "B", "occasion": "birthday", "channel": "sms", "template_id": tpl["id"]})
+    assert made.status_code == 201 and made.json["active"] is True
+    off = http.patch(f"/care-rules/{made.json['id']}", json={"active": False})
+    assert off.json["active"] is False
+    assert [r["id"] for r in http.get("/care-rules").json["items"]] == [made.json["id"]]
