@@ -31,26 +31,38 @@ def test_events_reach_only_their_user_while_the_server_keeps_serving(
         assert stream.status_code == 200
         assert stream.headers["Content-Type"].startswith("text/event-stream")
 
+        arrived = threading.Event()
+
         def publish():
-            # Publish once the stream has subscribed; the other user's event must not arrive.
+            # Publish until the stream has it: a subscriber count cannot tell, since a stream of
+            # an earlier test (ids start at 1 again) may still be listening on the same channel
+            # until its keepalive finds its client gone. The other user's event must not arrive.
             for _ in range(400):  # up to 20 s: a loaded machine subscribes late
+                if arrived.is_set():
+                    return
                 services.publish_event(
                     user_channel(other.id), {"type": "pop", "who": "secret"}, redis_conn
                 )
-                if services.publish_event(
+                services.publish_event(
                     user_channel(me.id), {"type": "pop", "who": "郑州华信"}, redis_conn
-                ):
-                    return
+                )
                 time.sleep(0.05)
 
-        threading.Thread(target=publish).start()
+        threading.Thread(target=publish, daemon=True).start()
+        # Never hang the suite: a stream that got nothing in 30 s is closed, failing the test.
+        watchdog = threading.Timer(30, stream.close)
+        watchdog.start()
         # Another request is answered while the stream is held open.
         assert requests.get(live_server + "/healthz", timeout=5).status_code == 200
         lines = []
-        for line in stream.iter_lines(decode_unicode=True):
-            lines.append(line)
-            if line.startswith("data:"):
-                break
+        try:
+            for line in stream.iter_lines(decode_unicode=True):
+                lines.append(line)
+                if line.startswith("data:"):
+                    arrived.set()
+                    break
+        finally:
+            watchdog.cancel()
     assert "event: pop" in lines
     assert lines[-1] == 'data: {"type": "pop", "who": "郑州华信"}'
     assert "secret" not in "".join(lines)
