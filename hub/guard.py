@@ -11,10 +11,28 @@ from flask_wtf.csrf import CSRFProtect
 from hub import db
 from hub.auth import ANY_USER, PUBLIC, access_rule, bearer_token, load_session_user, user_for_token
 from hub.errors import is_api_request, problem, render_error
+from hub.validation import FieldError, ValidationError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_EXEMPT = ("/webhooks/", "/unsubscribe/")
 csrf = CSRFProtect()
+
+
+def refuse_nul() -> None:
+    """A NUL in a query or form value is never typed by a person, and PostgreSQL cannot store or
+    compare it: refused up front as a field error naming the parameter (422), instead of failing
+    deep in a query."""
+    # Multipart bodies (uploads, Inbound Parse) are not parsed here: they may be large.
+    sources = (
+        [request.args]
+        if request.mimetype == "multipart/form-data"
+        else [request.args, request.form]
+    )
+    for source in sources:
+        for name, values in source.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                field = name.replace("\x00", "")
+                raise ValidationError([FieldError(field, _("Contains a NUL character."))])
 
 
 def enforce_access() -> Any:
@@ -59,4 +77,5 @@ def init_app(app: Flask) -> None:
     # out by path, known route or not, and answers 401 before anything else.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.before_request(refuse_nul)
     app.before_request(enforce_access)

@@ -109,6 +109,8 @@ def coerce(f: Field, value: Any, region: str = "CN") -> Any:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(t, str) for t in items):
             raise FieldError(f.name, _("Expected a list of tags."))
+        if any(CONTROL_CHARS.search(t) for t in items):
+            raise FieldError(f.name, _("Contains control characters."))
         tags = sorted({re.sub(r"\s+", " ", t).strip()[:50] for t in items if t.strip()})
         return tags
     if f.kind == "int":

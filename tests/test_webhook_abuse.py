@@ -72,3 +72,14 @@ def test_inbound_email_with_a_wrong_secret_or_broken_body_stores_nothing(client,
         )
         assert response.status_code == 403
     assert _stored(db) == (0, 0)
+
+
+def test_a_nul_in_a_query_or_form_value_is_refused_naming_it(app, client, make_user):
+    from tests.crm_helpers import token_for
+
+    token = token_for(app, make_user("admin"))
+    answer = client.get("/api/v1/customers?q=a%00b", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 422
+    assert answer.json["errors"] == [{"field": "q", "message": "Contains a NUL character."}]
+    hook = client.post("/webhooks/twilio/sms", data={"Body": "a\x00b"})
+    assert hook.status_code == 422
