@@ -32,7 +32,6 @@ from hub.channels.providers import voice_channel
 from hub.channels.screen_pop import pop_card
 from hub.channels.voice import TwilioVoice
 from hub.channels.voice_webhooks import public_base
-from hub.crm.customers import can_view
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
 from hub.crm.reminders import business_today, due_items
@@ -231,9 +230,6 @@ def click_to_call() -> Response:
         abort(400)
     settings = current_app.config["SETTINGS"]
     s = db.session()
-    customer = s.get(Customer, int(customer_id))
-    if customer is not None and not can_view(user, customer):
-        raise Forbidden(_("This customer is not one of yours."))
     try:
         call = start_call(
             s,

@@ -4,6 +4,7 @@ texting, writing and calling, and the simulator's faults. Only while the simulat
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -199,69 +200,64 @@ def index() -> Any:
     return _render()
 
 
-@bp.post("/dev/inbound-sms")
-@roles_required()
-def inbound_sms() -> Any:
-    form = {k: request.form.get(k, "") for k in ("from", "to", "body")}
+def _simulate(
+    key: str,
+    names: tuple[str, ...],
+    fields: Any,
+    channel: str,
+    kind: str,
+    send: Callable[[str, dict[str, Any]], Reply],
+) -> Any:
+    """One of the Developer page's "a customer writes or calls" forms: check the form, ask the
+    simulator to act as the customer, and say what the hub answered."""
+    form = {k: request.form.get(k, "") for k in names}
     try:
-        clean = parse(SMS_FIELDS, form, region=_settings().default_region)
+        clean = parse(fields, form, region=_settings().default_region)
     except ValidationError as exc:
-        return _render(sms_form=form, errors={"sms": exc.as_dict()}, status=422)
-    base = _ready("sms")
+        return _render(**{f"{key}_form": form}, errors={key: exc.as_dict()}, status=422)
+    base = _ready(channel)
     if base is not None:
         try:
-            reply = customer_sms(base, clean["from"], clean.get("to"), clean["body"])
+            reply = send(base, clean)
         except SimulatorError as exc:
             _unreachable(exc)
         else:
-            _flash_reply(_("SMS"), clean["from"], reply)
+            _flash_reply(kind, clean["from"], reply)
     return redirect(url_for(".index"))
+
+
+@bp.post("/dev/inbound-sms")
+@roles_required()
+def inbound_sms() -> Any:
+    return _simulate(
+        "sms", ("from", "to", "body"), SMS_FIELDS, "sms", _("SMS"),
+        lambda base, c: customer_sms(base, c["from"], c.get("to"), c["body"]),
+    )
 
 
 @bp.post("/dev/inbound-email")
 @roles_required()
 def inbound_email() -> Any:
-    form = {k: request.form.get(k, "") for k in ("from", "to", "subject", "text")}
-    try:
-        clean = parse(EMAIL_FIELDS, form)
-    except ValidationError as exc:
-        return _render(email_form=form, errors={"email": exc.as_dict()}, status=422)
-    base = _ready("email")
-    if base is not None:
-        try:
-            reply = customer_email(
-                base, clean["from"], clean.get("to"), clean.get("subject"), clean["text"]
-            )
-        except SimulatorError as exc:
-            _unreachable(exc)
-        else:
-            _flash_reply(_("email"), clean["from"], reply)
-    return redirect(url_for(".index"))
+    return _simulate(
+        "email", ("from", "to", "subject", "text"), EMAIL_FIELDS, "email", _("email"),
+        lambda base, c: customer_email(base, c["from"], c.get("to"), c.get("subject"), c["text"]),
+    )
 
 
 @bp.post("/dev/inbound-call")
 @roles_required()
 def inbound_call() -> Any:
-    form = {k: request.form.get(k, "") for k in ("from", "answer", "talk_seconds", "voicemail_seconds")}
-    try:
-        clean = parse(CALL_FIELDS, form, region=_settings().default_region)
-    except ValidationError as exc:
-        return _render(call_form=form, errors={"call": exc.as_dict()}, status=422)
-    base = _ready("sms")
-    if base is not None:
-        try:
-            reply = customer_call(
-                base,
-                clean["from"],
-                clean["answer"] == "agent",
-                clean.get("talk_seconds") or 42,
-                12 if clean.get("voicemail_seconds") is None else clean["voicemail_seconds"],
-            )
-        except SimulatorError as exc:
-            _unreachable(exc)
-        else:
-            _flash_reply(_("call"), clean["from"], reply)
-    return redirect(url_for(".index"))
+    # Calls ride the Twilio account the SMS channel uses.
+    return _simulate(
+        "call", ("from", "answer", "talk_seconds", "voicemail_seconds"), CALL_FIELDS, "sms", _("call"),
+        lambda base, c: customer_call(
+            base,
+            c["from"],
+            c["answer"] == "agent",
+            c.get("talk_seconds") or 42,
+            12 if c.get("voicemail_seconds") is None else c["voicemail_seconds"],
+        ),
+    )
 
 
 @bp.post("/dev/faults")

@@ -15,15 +15,11 @@ from hub.auth import public
 from hub.channels import calls, provider_events, voice
 from hub.channels.call_models import Call
 from hub.channels.models import WebhookEvent
-from hub.channels.webhooks import twilio_verified
+from hub.channels.webhooks import forbidden, twilio_verified
 from hub.db import utcnow
 
 bp = Blueprint("voice_webhooks", __name__, url_prefix="/webhooks/twilio")
 log = logging.getLogger(__name__)
-
-
-def _forbidden() -> Response:
-    return Response("signature check failed\n", status=403, mimetype="text/plain")
 
 
 def _twiml(xml: str) -> Response:
@@ -54,7 +50,7 @@ def _greeting() -> str:
 def inbound_call() -> Response:
     """A customer calls the company's number: record it ringing, pop it, ring the agents."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     form = request.form
     s = db.session()
     ringing = calls.ring_inbound(
@@ -80,7 +76,7 @@ def inbound_call() -> Response:
 def dial_done() -> Response:
     """The <Dial> ended: nobody answered an inbound call means voicemail; otherwise hang up."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     call = _call_of_request()
     status = request.form.get("DialCallStatus", "")
     if call is not None and call.direction == "inbound" and status != "completed":
@@ -93,7 +89,7 @@ def dial_done() -> Response:
 def bridge() -> Response:
     """The agent answered a click-to-call: dial the customer with the company's caller id."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     call = _call_of_request()
     if call is None or call.direction != "outbound" or call.finished:
         return _twiml(voice.say_twiml(_("This call is no longer needed. Goodbye.")))
@@ -105,7 +101,7 @@ def _apply_once(kind: str, key: str, apply: Callable[[Call, dict[str, str]], boo
     """Verify, store the callback in the webhook inbox under `key`, and apply it to its call
     unless it was seen before (a replay); the agents concerned hear of a change."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     call = _call_of_request()
     if call is None:
         log.warning("%s callback for unknown call %s", kind, request.form.get("CallSid"))
@@ -152,5 +148,5 @@ def recording() -> Response:
 def recorded() -> Response:
     """<Record>'s action: the message is taken; end the call."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     return _twiml(voice.hangup_twiml())

@@ -31,7 +31,8 @@ def public_url_of_request() -> str:
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
-def _forbidden() -> Response:
+def forbidden() -> Response:
+    """A webhook whose signature did not check out: nothing stored, nothing done."""
     return Response("signature check failed\n", status=403, mimetype="text/plain")
 
 
@@ -45,7 +46,7 @@ def twilio_verified() -> bool:
 @public
 def twilio_sms_status() -> Response:
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     s = db.session()
     params = request.form.to_dict()
     if request.args.get("message", "").isdigit():
@@ -79,7 +80,7 @@ def sendgrid_events() -> Response:
     except (ValueError, UnicodeDecodeError):
         verified = False
     if not verified:
-        return _forbidden()
+        return forbidden()
     try:
         batch = json.loads(raw)
     except ValueError:
@@ -105,7 +106,7 @@ def _twiml(text: str | None = None) -> Response:
 def twilio_inbound_sms() -> Response:
     """An SMS from a customer. STOP/START take effect before this answers; HELP is answered."""
     if not twilio_verified():
-        return _forbidden()
+        return forbidden()
     params = request.form.to_dict()
     sid = params.get("MessageSid", "")
     try:
@@ -139,7 +140,7 @@ def inbound_email_secret() -> str:
 def sendgrid_inbound(secret: str) -> Response:
     """SendGrid Inbound Parse (multipart, unsigned): the secret in the URL guards it."""
     if not hmac.compare_digest(secret.encode(), inbound_email_secret().encode()):
-        return _forbidden()
+        return forbidden()
     form = request.form.to_dict()
     _name, address = parseaddr(form.get("from", ""))
     if not address:
