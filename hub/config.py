@@ -7,7 +7,7 @@ import secrets
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,6 +33,8 @@ SETTINGS_HELP: dict[str, str] = {
     "HUB_INBOUND_EMAIL_SECRET": "The secret in the Inbound Parse URL (SendGrid does not sign it)",
     "HUB_SMS_HELP_TEXT": "The answer to an SMS saying HELP",
     "HUB_CALL_HOURS": "When customers may be called, in their own time (default: 08:00-21:00)",
+    "HUB_PROVIDER_TIMEOUT": "Seconds to wait for Twilio or SendGrid to answer a request, 1 to 60 (default: 15)",
+    "HUB_CAMPAIGN_LEASE": "Seconds a send job holds a claimed batch before the sweep may take it back, 10 to 3600 (default: 120)",
 }
 
 
@@ -69,6 +71,14 @@ class Settings:
     inbound_email_secret: str | None = None
     sms_help_text: str = DEFAULT_HELP_TEXT
     call_hours: tuple[time, time] = (time(8, 0), time(21, 0))
+    provider_timeout: float = 15.0
+    campaign_lease: int = 120
+
+    @property
+    def provider_settle(self) -> timedelta:
+        """How long an unanswered provider request is left before the provider is asked whether
+        it took it: long enough for a request it was still taking to have landed."""
+        return timedelta(seconds=2 * self.provider_timeout)
 
     @property
     def https(self) -> bool:
@@ -136,6 +146,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         problems.append(f"HUB_PROXY_COUNT={proxies!r} is not a whole number from 0 to 10")
         proxies = "0"
 
+    timeout_text = _clean(env, "HUB_PROVIDER_TIMEOUT") or "15"
+    try:
+        provider_timeout = float(timeout_text)
+    except ValueError:
+        provider_timeout = -1.0
+    if not 1.0 <= provider_timeout <= 60.0:
+        problems.append(f"HUB_PROVIDER_TIMEOUT={timeout_text!r} is not a number of seconds from 1 to 60")
+        provider_timeout = 15.0
+    lease_text = _clean(env, "HUB_CAMPAIGN_LEASE") or "120"
+    if not lease_text.isdigit() or not 10 <= int(lease_text) <= 3600:
+        problems.append(f"HUB_CAMPAIGN_LEASE={lease_text!r} is not a whole number of seconds from 10 to 3600")
+        lease_text = "120"
+
     twilio = {k: _clean(env, k) for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
     if any(twilio.values()) and not all(twilio.values()):
         missing = [k for k, v in twilio.items() if not v]
@@ -170,6 +193,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_region=region,
         timezone=tz,
         proxy_count=int(proxies),
+        provider_timeout=provider_timeout,
+        campaign_lease=int(lease_text),
         twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
         twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
         twilio_from_number=from_number,

@@ -12,6 +12,8 @@ def test_defaults_need_no_environment(tmp_path):
     assert s.default_region == "CN"
     assert s.timezone == "Asia/Shanghai"
     assert not s.https
+    assert s.provider_timeout == 15.0 and s.provider_settle.total_seconds() == 30
+    assert s.campaign_lease == 120
 
 
 def test_every_problem_is_listed_at_once():
@@ -27,6 +29,8 @@ def test_every_problem_is_listed_at_once():
                 "TWILIO_FROM_NUMBER": "12345",
                 "HUB_PUBLIC_URL": "ftp://host",
                 "HUB_PROXY_COUNT": "two",
+                "HUB_PROVIDER_TIMEOUT": "nan",
+                "HUB_CAMPAIGN_LEASE": "5",
             }
         )
     message = str(info.value)
@@ -40,9 +44,11 @@ def test_every_problem_is_listed_at_once():
         "TWILIO_FROM_NUMBER",
         "HUB_PUBLIC_URL",
         "HUB_PROXY_COUNT",
+        "HUB_PROVIDER_TIMEOUT",
+        "HUB_CAMPAIGN_LEASE",
     ):
         assert name in message
-    assert len(info.value.problems) == 9
+    assert len(info.value.problems) == 11
 
 
 def test_plain_postgresql_url_uses_psycopg3_and_https_marks_cookies_secure():

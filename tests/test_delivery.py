@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub import create_app
-from hub.channels.base import ChannelMisconfigured, OutboundMessage, RetryLater
+from hub.channels.base import ChannelMisconfigured, OutboundMessage, RetryLater, Unconfirmed
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
 from hub.channels.providers import email_channel, sms_channel
@@ -15,6 +15,7 @@ from hub.channels.sim_faults import Faults
 from hub.channels.simulator import ProviderSimulator
 from hub.crm.followups import FollowUp
 from hub.worker import run_worker
+from tests.conftest import free_port
 from tests.crm_helpers import api, token_for
 
 
@@ -162,8 +163,18 @@ def test_refused_recipients_and_timeouts_are_told_apart(hub_with_sim):
     creds = load_or_create(Path(app.config["INSTANCE_DIR"]))
     impatient_sms = TwilioSms(twilio_client(creds.account_sid, creds.auth_token, sim.url, timeout=0.3),
                               creds.from_number)
+    # A timeout may hide a message the provider took: it is unconfirmed, never simply retried.
     [timed_out] = impatient_sms.send([OutboundMessage(3, "+8613800138000", "hi")])
-    assert isinstance(timed_out.error, RetryLater)
+    assert isinstance(timed_out.error, Unconfirmed)
     impatient_email = SendGridEmail(creds.sendgrid_api_key, creds.from_email, sim.url, timeout=0.3)
-    with pytest.raises(RetryLater, match="unreachable"):
+    with pytest.raises(Unconfirmed, match="no answer from SendGrid"):
         impatient_email.send([OutboundMessage(4, "a@example.com", "hi", subject="s")])
+    # A connection that was never made cannot have sent anything: a plain retry.
+    closed = f"http://127.0.0.1:{free_port()}"
+    nowhere_sms = TwilioSms(twilio_client(creds.account_sid, creds.auth_token, closed), creds.from_number)
+    [refused] = nowhere_sms.send([OutboundMessage(5, "+8613800138000", "hi")])
+    assert isinstance(refused.error, RetryLater) and not isinstance(refused.error, Unconfirmed)
+    nowhere_email = SendGridEmail(creds.sendgrid_api_key, creds.from_email, closed)
+    with pytest.raises(RetryLater, match="unreachable") as raised:
+        nowhere_email.send([OutboundMessage(6, "a@example.com", "hi", subject="s")])
+    assert not isinstance(raised.value, Unconfirmed)

@@ -85,6 +85,46 @@ def test_custom_fields_filter_by_their_type(db, people):
     assert names(db, {"rules": [{"field": "custom.fleet_size", "op": "gt", "value": 10}]}) == ["Zhao Lei"]
 
 
+def test_survey_scores_filter_on_each_contacts_latest_answer(db, people):
+    from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+    from hub.channels.models import Message
+
+    template = MessageTemplate(name="q", channel="sms", body="0-10?")
+    segment = Segment(name="all", definition={"rules": [{"field": "class", "op": "in", "value": ["A", "B"]}]})
+    db.add_all([template, segment])
+    db.flush()
+
+    def answer(customer, score, day, kind="nps"):
+        survey = Campaign(name=f"{kind} {customer.id} {day}", channel="sms", segment_id=segment.id,
+                          template_id=template.id, survey=kind)
+        db.add(survey)
+        db.flush()
+        contact = customer.contacts[0]
+        message = Message(channel="sms", customer_id=customer.id, contact_id=contact.id,
+                          to_address="+8613800000009", body="q", campaign_id=survey.id, status="sent")
+        db.add(message)
+        db.flush()
+        db.add(SurveyResponse(message_id=message.id, campaign_id=survey.id, customer_id=customer.id,
+                              contact_id=contact.id, kind=kind, score=score, channel="sms",
+                              answered_at=datetime(2026, 6, day, tzinfo=UTC)))
+
+    answer(people["henan_b"], 3, 1)
+    answer(people["henan_b"], 9, 20)  # the latest counts: a promoter now
+    answer(people["hubei_b"], 9, 1)
+    answer(people["hubei_b"], 5, 20)
+    answer(people["henan_a"], 2, 5, kind="csat")
+    db.commit()
+    assert names(db, {"rules": [{"field": "nps_score", "op": "gte", "value": 9}]}) == ["Wang Wei"]
+    assert names(db, {"rules": [{"field": "nps_score", "op": "lte", "value": 6}]}) == ["Zhao Lei"]
+    assert names(db, {"rules": [{"field": "nps_score", "op": "is_empty"}]}) == ["Li Na"]
+    assert names(db, {"rules": [{"field": "csat_score", "op": "between", "value": [1, 2]}]}) == ["Li Na"]
+    with pytest.raises(ValidationError) as caught:
+        segments.count(db, {"rules": [{"field": "nps_score", "op": "gt", "value": 11},
+                                      {"field": "csat_score", "op": "contains", "value": 3}]})
+    errors = caught.value.as_dict()
+    assert "0 to 10" in errors["rules[0].value"] and "contains" in errors["rules[1].op"]
+
+
 def test_unknown_field_and_operator_are_refused_by_name(db, people):
     with pytest.raises(ValidationError) as caught:
         segments.count(db, {"match": "all", "rules": [

@@ -23,6 +23,7 @@ import pytest
 import requests
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -669,3 +670,62 @@ def test_hub_simulator_refuses_unknown_faults(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode != 0 and "unknown fault(s): rate_4299" in done.stderr
+
+
+def test_twilio_message_list_filters_by_number_sender_and_date(
+    sim: ProviderSimulator, creds: SimCredentials, twilio: Client
+) -> None:
+    """What the hub asks after a lost answer: which messages went to a number since a time."""
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    first = twilio.messages.create(to="+8613800138000", from_=creds.from_number, body="one")
+    twilio.messages.create(to="+8613800138001", from_=creds.from_number, body="other")
+    second = twilio.messages.create(to="+8613800138000", from_=creds.from_number, body="two")
+    listed = twilio.messages.list(to="+8613800138000", from_=creds.from_number, date_sent_after=before)
+    assert [m.sid for m in listed] == [second.sid, first.sid]  # newest first, as Twilio lists
+    assert [m.body for m in listed] == ["two", "one"] and listed[0].date_created is not None
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert twilio.messages.list(to="+8613800138000", date_sent_after=later) == []
+    assert twilio.messages.list(to="+8613800138000", from_="+15005550006") == []
+
+
+def test_sendgrid_activity_finds_recipients_by_custom_arg(
+    sim: ProviderSimulator, creds: SimCredentials
+) -> None:
+    from sendgrid import SendGridAPIClient
+
+    sg = SendGridAPIClient(creds.sendgrid_api_key, host=sim.url)
+    body = {
+        "personalizations": [
+            {"to": [{"email": "a@example.com"}], "custom_args": {"hub_send": "c1-1"}},
+            {"to": [{"email": "b@example.com"}], "custom_args": {"hub_send": "c1-1"}},
+        ],
+        "from": {"email": "hub@example.com"}, "subject": "S",
+        "content": [{"type": "text/plain", "value": "hi"}],
+    }
+    sent = sg.client.mail.send.post(request_body=body)
+    xid = sent.headers["X-Message-Id"]
+    found = sg.client.messages.get(query_params={"query": "unique_args['hub_send']=\"c1-1\"", "limit": 10})
+    messages = json.loads(found.body)["messages"]
+    assert sorted(m["to_email"] for m in messages) == ["a@example.com", "b@example.com"]
+    assert all(m["msg_id"].startswith(xid + ".") and m["subject"] == "S" for m in messages)
+    one = sg.client.messages.get(query_params={
+        "query": "unique_args['hub_send']=\"c1-1\" AND to_email=\"b@example.com\""})
+    assert [m["to_email"] for m in json.loads(one.body)["messages"]] == ["b@example.com"]
+    none = sg.client.messages.get(query_params={"query": "unique_args['hub_send']=\"c9-9\""})
+    assert json.loads(none.body)["messages"] == []
+    with pytest.raises(Exception) as bad:
+        sg.client.messages.get(query_params={"query": "to_email LIKE \"a\""})
+    assert getattr(bad.value, "status_code", None) == 400 and b"invalid query term" in bad.value.body
+
+
+def test_lost_answers_fault_takes_the_message_but_answers_too_late(
+    sim: ProviderSimulator, creds: SimCredentials
+) -> None:
+    client = Client(creds.account_sid, creds.auth_token, http_client=TwilioHttpClient(timeout=0.3))
+    client.api.base_url = sim.url
+    sim.set_faults(Faults(lost_answers=1.0, slow_seconds=1.0))
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        client.messages.create(to="+8613800138000", from_=creds.from_number, body="late")
+    assert [r["body"]["Body"] for r in sim.requests() if r["kind"] == "message"] == ["late"]

@@ -1,7 +1,8 @@
 """Handing a claimed batch to the provider: SendGrid in one request, Twilio SMS concurrently under
 a rate limit shared by every worker through Redis. Each request is marked in flight in Redis before
 it goes and its answer kept there until the database has it, so a worker killed mid-batch leaves
-enough behind for recovery never to send a message twice."""
+enough behind for recovery to know what went. A request whose answer never came (a timeout, a
+dead worker, Redis restarted) is never simply tried again: recovery asks the provider first."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from redis import Redis
 
@@ -23,6 +25,7 @@ from hub.channels.base import (
     RecipientRefused,
     RetryLater,
     SendResult,
+    Unconfirmed,
 )
 
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)  # seconds between tries of one request, before jitter
@@ -36,6 +39,12 @@ def inflight_key(campaign_id: int) -> str:
 
 def results_key(campaign_id: int) -> str:
     return f"hub:campaign:{campaign_id}:results"
+
+
+def claim_tag(campaign_id: int, claimed_at: datetime) -> str:
+    """Names one claim (its messages share the claim time): the key of its Redis marker and the
+    tag its email request carries, so both survive in the database's own columns."""
+    return f"c{campaign_id}-{round(claimed_at.timestamp() * 1_000_000)}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,22 @@ class Ledger:
         self.conn = conn
         self.inflight = inflight_key(campaign_id)
         self.results = results_key(campaign_id)
+
+    def claimed(self, tag: str) -> None:
+        """Marks a claim: while this marker lives, Redis has every in-flight mark of the claim, and
+        a message with neither mark nor answer never went. (Redis may lose it all in a restart.)"""
+        self.conn.set(f"{self.inflight}:claim:{tag}", "1", ex=KEEP_SECONDS)
+
+    def remembered(self, tags: Sequence[str]) -> set[str]:
+        tags = list(dict.fromkeys(tags))
+        found = self.conn.mget([f"{self.inflight}:claim:{t}" for t in tags]) if tags else []
+        return {t for t, v in zip(tags, found, strict=True) if v is not None}
+
+    def marks(self, ids: Sequence[int]) -> list[bytes | None]:
+        return self.conn.hmget(self.inflight, [str(i) for i in ids])
+
+    def answers(self, ids: Sequence[int]) -> list[bytes | None]:
+        return self.conn.hmget(self.results, [str(i) for i in ids])
 
     def going(self, ids: Sequence[int]) -> None:
         pipe = self.conn.pipeline()
@@ -109,6 +134,9 @@ def send_email(channel: Channel, batch: Sequence[OutboundMessage], ledger: Ledge
         ledger.going(ids)
         try:
             results = channel.send(batch)
+        except Unconfirmed as exc:
+            # It may have gone: the marks stay, and recovery asks SendGrid before anything else.
+            return [Outcome(i, error=exc) for i in ids]
         except RetryLater as exc:
             last = exc
             ledger.answered([Outcome(i, error=exc) for i in ids])
@@ -169,6 +197,8 @@ def send_sms(
             ledger.going([msg.message_id])
             [result] = local.channel.send([msg])
             outcome = Outcome(msg.message_id, result.provider_id, result.error)
+            if isinstance(result.error, Unconfirmed):
+                return outcome  # the mark stays: recovery asks Twilio before sending it again
             ledger.answered([outcome])
             if not isinstance(result.error, RetryLater):
                 return outcome

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.delivery import Outcome
 from hub.channels import suppressions
-from hub.channels.base import RecipientRefused, RetryLater
+from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
 from hub.channels.models import Message
 from hub.crm.followups import FollowUp
 
@@ -85,8 +85,10 @@ def record_outcomes(
     outcomes: list[Outcome],
     now: datetime,
     state: str,
+    settle: timedelta = timedelta(seconds=30),
 ) -> None:
-    """Apply everything one send job learned about its claimed messages."""
+    """Apply everything one send job learned about its claimed messages. A message whose request
+    went unanswered stays `sending` until `settle` has passed, then the sweep asks the provider."""
     by_id = {o.message_id: o for o in outcomes}
     attempts = {
         mid: n for mid, n in db.execute(sa.select(Message.id, Message.attempts).where(Message.id.in_(ids)))
@@ -95,7 +97,7 @@ def record_outcomes(
         {**w, "attempts": attempts.get(w["mid"], 0) if w["attempts"] is None else w["attempts"]}
         for w in prepared.waiting
     ]
-    sent, failed, unsent = [], list(prepared.closed), []
+    sent, failed, unsent, unconfirmed = [], list(prepared.closed), [], []
     refused_to_suppress: list[tuple[int, RecipientRefused]] = []
     for msg in prepared.outbound:
         outcome = by_id.get(msg.message_id)
@@ -103,6 +105,8 @@ def record_outcomes(
         tries = attempts.get(msg.message_id, 0) + 1
         if outcome is None:
             unsent.append({"mid": msg.message_id})
+        elif isinstance(outcome.error, Unconfirmed):
+            unconfirmed.append({"mid": msg.message_id, "subject": subject, "body": body, "error": outcome.error.reason[:500]})
         elif outcome.error is None:
             sent.append({"mid": msg.message_id, "provider_id": outcome.provider_id, "subject": subject, "body": body, "attempts": tries})
         elif isinstance(outcome.error, RetryLater) and tries < MAX_ATTEMPTS:
@@ -115,6 +119,16 @@ def record_outcomes(
             if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
                 refused_to_suppress.append((msg.message_id, outcome.error))
     apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent)
+    if unconfirmed:
+        # Still `sending`, with the text it was sent with; the sweep asks the provider once the
+        # short lease is over (the claim time in status_at names the request).
+        db.execute(
+            T.update()
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .values(lease_until=now + settle, subject=sa.bindparam("subject"),
+                    body=sa.bindparam("body"), error=sa.bindparam("error")),
+            unconfirmed,
+        )
     for message_id, error in refused_to_suppress:
         message = db.get(Message, message_id)
         if message is not None:

@@ -4,67 +4,150 @@ send jobs for messages that came due (quiet hours over, retry backoff done), com
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis import Redis
+from sqlalchemy.orm import Session
 
 from hub import services
-from hub.campaigns.delivery import Ledger, Outcome, inflight_key, results_key
+from hub.campaigns.delivery import Ledger, Outcome, claim_tag
 from hub.campaigns.models import Campaign
 from hub.campaigns.planner import BATCH, enqueue_senders, planning_key, start_planner
 from hub.campaigns.recording import apply_rows
 from hub.campaigns.sender import finish_if_done
+from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.models import Message
 from hub.db import session_scope, utcnow
 
 UNKNOWN = (
-    "outcome unknown: the worker stopped during the provider request; "
-    "not sent again, so that it cannot arrive twice"
+    "outcome unknown: the worker stopped during the provider request and the provider could not "
+    "say whether it went; not sent again, so that it cannot arrive twice"
 )
 MAX_JOBS_PER_SWEEP = 20
+# A provider that cannot answer now is asked again at later sweeps; the message fails as unknown
+# only once both are spent (a clock jump alone must not give up after one failed question).
+GIVE_UP = timedelta(hours=1)
+MAX_LOOKUPS = 8
+
+
+@dataclass
+class Settled:
+    """Recovery's verdicts on expired messages, in apply_rows' shapes."""
+
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    unsent: list[dict[str, Any]] = field(default_factory=list)
+    open: list[int] = field(default_factory=list)  # ask again at the next sweep
+    later: list[int] = field(default_factory=list)  # not yet: ask once the request has settled
 
 
 def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, int]:
-    """Messages left `sending` past their lease: sent if the provider's answer is in Redis,
-    failed as unknown if the request was in flight, else pending again."""
+    """Messages left `sending` past their lease: sent if the provider's answer is in Redis;
+    pending again if Redis says the request never went; otherwise the provider is asked."""
     conn = services.redis(app)
+    ledger = Ledger(conn, campaign_id)
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        ids = list(
-            s.scalars(
-                sa.select(Message.id).where(
-                    Message.campaign_id == campaign_id,
-                    Message.status == "sending",
-                    Message.lease_until < now,
-                )
+        rows = s.execute(
+            sa.select(Message.id, Message.to_address, Message.status_at, Message.subject, Message.body,
+                      Message.attempts, Message.lease_until)
+            .where(
+                Message.campaign_id == campaign_id,
+                Message.status == "sending",
+                Message.lease_until < now,
             )
-        )
-        if campaign is None or not ids:
+        ).all()
+        if campaign is None or not rows:
             return {}
-        answers = conn.hmget(results_key(campaign_id), [str(i) for i in ids])
-        marks = conn.hmget(inflight_key(campaign_id), [str(i) for i in ids])
-        sent: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        unsent: list[dict[str, Any]] = []
-        for message_id, answer, mark in zip(ids, answers, marks, strict=True):
+        settle = app.config["SETTINGS"].provider_settle
+        ids = [r.id for r in rows]
+        remembered = ledger.remembered([claim_tag(campaign_id, r.status_at) for r in rows])
+        out, ask = Settled(), []
+        for r, answer, mark in zip(rows, ledger.answers(ids), ledger.marks(ids), strict=True):
             if answer is not None:
-                outcome = Outcome.from_json(message_id, answer)
+                outcome = Outcome.from_json(r.id, answer)
                 if outcome.error is None:
-                    sent.append({"mid": message_id, "provider_id": outcome.provider_id,
-                                 "subject": None, "body": "", "attempts": 1})
+                    out.sent.append(_sent(r, outcome.provider_id))
                 else:
-                    failed.append({"mid": message_id, "status": "failed",
-                                   "error": outcome.error.reason[:500], "status_at": now})
-            elif mark is not None:
-                failed.append({"mid": message_id, "status": "failed", "error": UNKNOWN, "status_at": now})
+                    out.failed.append({"mid": r.id, "status": "failed",
+                                       "error": outcome.error.reason[:500], "status_at": now})
+            elif mark is None and claim_tag(campaign_id, r.status_at) in remembered:
+                out.unsent.append({"mid": r.id})  # claimed, never handed to the provider
+            elif now < r.lease_until + settle:
+                # A request started just before the lease ran out may still be on its way: ask
+                # only once it must have landed or timed out.
+                out.later.append(r.id)
             else:
-                unsent.append({"mid": message_id})
-        apply_rows(s, campaign_id, campaign.name, now, campaign.state, sent, failed, [], unsent)
-    Ledger(conn, campaign_id).forget(ids)
-    return {"sent": len(sent), "failed": len(failed), "pending": len(unsent)}
+                ask.append(r)
+        if ask:
+            _ask_provider(app, s, campaign.channel, campaign_id, ask, now, out)
+        apply_rows(s, campaign_id, campaign.name, now, campaign.state, out.sent, out.failed, [], out.unsent)
+        if out.open:
+            s.execute(sa.update(Message).where(Message.id.in_(out.open), Message.status == "sending")
+                      .values(lease_until=now + settle, attempts=Message.attempts + 1))
+    ledger.forget([i for i in ids if i not in set(out.open) | set(out.later)])
+    return {k: n for k, n in (("sent", len(out.sent)), ("failed", len(out.failed)),
+                              ("pending", len(out.unsent)), ("asking", len(out.open))) if n}
+
+
+def _sent(row: Any, provider_id: str | None, found: Found | None = None) -> dict[str, Any]:
+    subject = row.subject if row.subject is not None else (found.subject if found else None)
+    body = row.body or (found.body if found and found.body else "")
+    return {"mid": row.id, "provider_id": provider_id, "subject": subject, "body": body, "attempts": 1}
+
+
+def _ask_provider(
+    app: Flask, db: Session, channel_name: str, campaign_id: int, rows: list[Any], now: datetime,
+    out: Settled,
+) -> None:
+    """Settle requests whose answer was lost by asking the provider what it received: found is
+    sent (with the provider's id), not found goes back to pending, and a provider that cannot say
+    is asked again later (until GIVE_UP, then the message fails as unknown: never sent twice)."""
+    from hub.channels.providers import email_channel, sms_channel
+
+    # SendGrid is searched once a claim, by the claim's tag; Twilio once a number.
+    groups: dict[tuple[datetime, str | None], list[Any]] = defaultdict(list)
+    for r in rows:
+        groups[(r.status_at, None if channel_name == "email" else r.to_address)].append(r)
+    try:
+        channel = email_channel(app) if channel_name == "email" else sms_channel(app)
+    except ChannelMisconfigured as exc:
+        _undecided(rows, now, str(exc), out, give_up_now=False)
+        return
+    for (claimed_at, _), group in groups.items():
+        try:
+            found = channel.find_sent([r.to_address for r in group], claimed_at,
+                                      tag=claim_tag(campaign_id, claimed_at))
+        except LookupUnavailable as exc:
+            _undecided(group, now, exc.reason, out, give_up_now=True)
+            continue
+        except ChannelError as exc:
+            _undecided(group, now, exc.reason, out, give_up_now=False)
+            continue
+        # A message the hub already recorded (another campaign's, a one-to-one) is not this one.
+        candidates = [f.provider_id for fs in found.values() for f in fs]
+        known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates)))) if candidates and channel_name == "sms" else set()
+        for r in group:
+            match = next((f for f in found.get(r.to_address, []) if f.provider_id not in known), None)
+            if match is None:
+                out.unsent.append({"mid": r.id})
+            else:
+                known.add(match.provider_id)
+                out.sent.append(_sent(r, match.provider_id, match))
+
+
+def _undecided(rows: list[Any], now: datetime, reason: str, out: Settled, give_up_now: bool) -> None:
+    for r in rows:
+        if give_up_now or (now - r.status_at > GIVE_UP and r.attempts >= MAX_LOOKUPS):
+            out.failed.append({"mid": r.id, "status": "failed", "error": f"{UNKNOWN} ({reason})"[:500],
+                               "status_at": now})
+        else:
+            out.open.append(r.id)
 
 
 def due_pending(app: Flask, campaign_id: int, now: datetime) -> int:

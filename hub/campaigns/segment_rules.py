@@ -42,13 +42,14 @@ NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 TAG_OPS = ("contains", "not_contains", "contains_any")
 CONSENT_OPS = ("granted", "refused", "not_refused")
 NO_VALUE_OPS = ("is_empty", "not_empty")
+SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 
 
 @dataclass(frozen=True)
 class Spec:
     """One field a segment may filter on: its kind (which decides the operators) and column."""
 
-    kind: str  # text, choice, date, number, tags, consent, orders, turnover, opportunity
+    kind: str  # text, choice, date, number, tags, consent, orders, turnover, opportunity, survey
     column: Any = None
     choices: tuple[str, ...] = ()
 
@@ -64,6 +65,7 @@ class Spec:
             "orders": NUMBER_OPS,
             "turnover": NUMBER_OPS,
             "opportunity": CHOICE_OPS,
+            "survey": SURVEY_OPS,
         }[self.kind]
 
 
@@ -93,6 +95,9 @@ def _fields() -> dict[str, Spec]:
         "orders": Spec("orders"),
         "turnover": Spec("turnover"),
         "opportunity_stage": Spec("opportunity"),
+        # The contact's latest answer of that survey (NPS 0-10, CSAT 1-5).
+        "nps_score": Spec("survey", choices=("nps",)),
+        "csat_score": Spec("survey", choices=("csat",)),
     }
 
 
@@ -214,6 +219,8 @@ class _Compiler:
             return _consent(op, value, where)
         if spec.kind in ("orders", "turnover"):
             return _orders(spec.kind, op, value, where, _period(rule, at))
+        if spec.kind == "survey":
+            return _survey(spec.choices[0], op, value, where)
         if spec.kind == "opportunity":
             values = _text_list(value, where) if op in ("in", "not_in") else [_text(value, where)]
             exists = sa.exists().where(
@@ -279,6 +286,31 @@ def _plain(spec: Spec, column: Any, op: str, value: Any, where: str, rule: Any, 
         return sa.or_(column.is_(None), column.not_in(values))
     # contains: LIKE with the user's % and _ escaped, so they match themselves
     return column.contains(values[0], autoescape=True)
+
+
+def _survey(kind: str, op: str, value: Any, where: str) -> Any:
+    """The contact's latest answer to a survey of `kind`, compared (or absent: never answered)."""
+    from hub.campaigns.models import SurveyResponse
+    from hub.campaigns.surveys import SCALES
+
+    latest = (
+        sa.select(SurveyResponse.score)
+        .where(SurveyResponse.contact_id == Contact.id, SurveyResponse.kind == kind)
+        .order_by(SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+        .limit(1)
+        .correlate(Contact)
+        .scalar_subquery()
+    )
+    if op in NO_VALUE_OPS:
+        return latest.is_(None) if op == "is_empty" else latest.is_not(None)
+    low, high = SCALES[kind]
+    numbers = _pair(value, where, _decimal) if op == "between" else (_decimal(value, where),)
+    if any(not low <= n <= high for n in numbers):
+        raise FieldError(
+            where,
+            _("%(survey)s scores run from %(low)d to %(high)d.", survey=kind.upper(), low=low, high=high),
+        )
+    return _number(latest, op, value, where)
 
 
 def _text(value: Any, where: str) -> str:

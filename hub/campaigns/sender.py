@@ -16,25 +16,25 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.auth import User
-from hub.campaigns.delivery import Ledger, Outcome, RateLimit, send_email, send_sms
+from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import Campaign, MessageTemplate
 from hub.campaigns.planner import BATCH, refused
 from hub.campaigns.quiet_hours import earliest_send, zone
 from hub.campaigns.recording import record_outcomes
 from hub.campaigns.rendering import RenderError, context_for
-from hub.channels.base import ChannelMisconfigured, OutboundMessage
+from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope, utcnow
 
-LEASE = timedelta(seconds=120)
+LEASE = timedelta(seconds=120)  # HUB_CAMPAIGN_LEASE's default
 SMS_BATCH_SECONDS = 30  # a batch should take about this long at the campaign's rate
 STATE_CHECK_SECONDS = 1.0
-LEASE_MARGIN_SECONDS = 30  # stop starting requests this long before the lease ends
+LEASE_MARGIN = 0.25  # stop starting requests when this share of the lease is left (30 s of 120)
 
 
-def claim(db: Session, campaign_id: int, limit: int, now: datetime) -> list[int]:
+def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE) -> list[int]:
     """Move up to `limit` due pending messages to `sending` under a lease; returns their ids.
 
     PostgreSQL skips rows another worker is claiming; SQLite runs one writer at a time."""
@@ -60,7 +60,7 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime) -> list[int]
     claimed = db.scalars(
         sa.update(Message)
         .where(Message.id.in_(ids), Message.status == "pending")
-        .values(status="sending", lease_until=now + LEASE, status_at=now)
+        .values(status="sending", lease_until=now + lease, status_at=now)
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
@@ -100,6 +100,7 @@ def prepare(
         .order_by(Message.id)
     ).all()
     template = compiled(db.get(MessageTemplate, campaign.template_id))
+    tag = claim_tag(campaign.id, now) if campaign.channel == "email" else None
     page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
     suppressed, no_consent = refused(db, campaign.channel, page) if page else (set(), set())
     out = Prepared()
@@ -154,6 +155,7 @@ def prepare(
                 html=parts.html,
                 status_callback=status_callback,
                 unsubscribe_url=unsubscribe or None,
+                send_tag=tag,
             )
         )
     return out
@@ -177,7 +179,8 @@ class StateWatch:
     def __init__(self, app: Flask, campaign_id: int):
         self.app, self.campaign_id = app, campaign_id
         self.checked, self.state = 0.0, "running"
-        self.deadline = time.monotonic() + LEASE.total_seconds() - LEASE_MARGIN_SECONDS
+        lease = app.config["SETTINGS"].campaign_lease
+        self.deadline = time.monotonic() + lease * (1 - LEASE_MARGIN)
 
     def stopped(self) -> bool:
         if time.monotonic() >= self.deadline:
@@ -204,16 +207,17 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None) -> int
         limit = BATCH[campaign.channel]
         if campaign.channel == "sms":
             limit = max(1, min(limit, campaign.rate * SMS_BATCH_SECONDS))
-        ids = claim(s, campaign_id, limit, now)
+        ids = claim(s, campaign_id, limit, now, timedelta(seconds=settings.campaign_lease))
     if not ids:
         finish_if_done(app, campaign_id)
         return 0
+    conn = services.redis(app)
+    ledger = Ledger(conn, campaign_id)
+    ledger.claimed(claim_tag(campaign_id, now))
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
         prepared = prepare(s, campaign, ids, now, settings.timezone, base_url)
         channel_name, rate, name = campaign.channel, campaign.rate, campaign.name
-    conn = services.redis(app)
-    ledger = Ledger(conn, campaign_id)
     outcomes: list[Outcome] = []
     misconfigured: ChannelMisconfigured | None = None
     try:
@@ -225,11 +229,14 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None) -> int
     except ChannelMisconfigured as exc:
         misconfigured = exc
     with session_scope(app) as s:
-        record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state)
+        record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state,
+                        settings.provider_settle)
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
             s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
-    ledger.forget(ids)
+    # An unconfirmed request keeps its mark: recovery needs it to know to ask the provider.
+    unconfirmed = {o.message_id for o in outcomes if isinstance(o.error, Unconfirmed)}
+    ledger.forget([i for i in ids if i not in unconfirmed])
     if misconfigured is not None:
         raise misconfigured
     finish_if_done(app, campaign_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -18,6 +19,7 @@ class OutboundMessage:
     html: str | None = None
     status_callback: str | None = None  # SMS: where the provider reports delivery
     unsubscribe_url: str | None = None  # email: the List-Unsubscribe target
+    send_tag: str | None = None  # email: one claim's tag, what a provider lookup searches for
 
 
 class ChannelError(Exception):
@@ -41,6 +43,26 @@ class RetryLater(ChannelError):
     """Rate-limited, a provider fault or a timeout: the same request may succeed later."""
 
 
+class Unconfirmed(RetryLater):
+    """The request may have reached the provider (the answer timed out, or the connection broke
+    after the request was written): trying again could send it twice. Only asking the provider
+    (`find_sent`) can settle it. A RetryLater, so callers that do not look it up retry as before."""
+
+
+class LookupUnavailable(ChannelError):
+    """The provider cannot say what it received (for SendGrid: no Email Activity access)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A message the provider has: its id and what it received."""
+
+    to: str
+    provider_id: str
+    body: str | None = None
+    subject: str | None = None
+
+
 class ChannelMisconfigured(ChannelError):
     """Credentials refused (401/403) or a setting missing: stop and tell the operator."""
 
@@ -58,4 +80,12 @@ class Channel(Protocol):
     def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
         """Send a batch; per-recipient problems come back in the results. Raises
         ChannelMisconfigured, or RetryLater when the whole request failed."""
+        ...
+
+    def find_sent(
+        self, addresses: Sequence[str], since: datetime, tag: str | None = None
+    ) -> dict[str, list[Found]]:
+        """What the provider received for these addresses since `since` (and, where the
+        provider can search for it, carrying `tag`), oldest first. Raises RetryLater when it
+        cannot answer now, LookupUnavailable when it never will."""
         ...

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from python_http_client import exceptions as http_errors
@@ -11,14 +13,18 @@ from sendgrid import SendGridAPIClient
 
 from hub.channels.base import (
     ChannelMisconfigured,
+    Found,
+    LookupUnavailable,
     OutboundMessage,
     RecipientRefused,
     RetryLater,
     SendResult,
+    Unconfirmed,
 )
 
 MAX_PERSONALIZATIONS = 1000
 MESSAGE_ID_ARG = "hub_message_id"  # comes back as a top-level key of every event
+SEND_TAG_ARG = "hub_send"  # one claim's tag: what a lookup after a lost answer searches for
 BODY_KEY, HTML_KEY = "-hub-body-", "-hub-html-"
 
 
@@ -36,6 +42,8 @@ def request_body(batch: Sequence[OutboundMessage], from_email: str) -> dict[str,
             "to": [{"email": msg.to}],
             "custom_args": {MESSAGE_ID_ARG: str(msg.message_id)},
         }
+        if msg.send_tag:
+            p["custom_args"][SEND_TAG_ARG] = msg.send_tag
         if msg.subject is not None:
             p["subject"] = msg.subject
         if msg.unsubscribe_url:
@@ -97,10 +105,42 @@ class SendGridEmail:
         except http_errors.HTTPError as exc:
             refused = RecipientRefused(f"SendGrid {exc.status_code}: {_reason(exc)}")
             return [SendResult(m.message_id, error=refused) for m in batch]
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-            raise RetryLater(f"SendGrid unreachable: {exc}") from exc
+        except urllib.error.URLError as exc:
+            # urllib raises URLError only while connecting and writing the request: nothing went.
+            raise RetryLater(f"SendGrid unreachable: {exc.reason}") from exc
+        except (TimeoutError, ConnectionError) as exc:
+            # Written, but no answer: SendGrid may have accepted it.
+            raise Unconfirmed(f"no answer from SendGrid: {exc!r}") from exc
         provider_id = response.headers.get("X-Message-Id")
         return [SendResult(m.message_id, provider_id=provider_id) for m in batch]
+
+    def find_sent(
+        self, addresses: Sequence[str], since: datetime, tag: str | None = None
+    ) -> dict[str, list[Found]]:
+        """The recipients of the requests that carried `tag`, from the Email Activity API (an
+        add-on on SendGrid's side, rate-limited to a few requests a minute: one request a tag)."""
+        if tag is None:
+            raise LookupUnavailable("SendGrid can only be searched by a send tag")
+        query = f"unique_args['{SEND_TAG_ARG}']=\"{tag}\""
+        try:
+            response = self.client.client.messages.get(
+                query_params={"query": query, "limit": MAX_PERSONALIZATIONS}, timeout=self.timeout
+            )
+        except (http_errors.UnauthorizedError, http_errors.ForbiddenError, http_errors.NotFoundError) as exc:
+            raise LookupUnavailable(f"SendGrid Email Activity {exc.status_code}: {_reason(exc)}") from exc
+        except http_errors.HTTPError as exc:
+            raise RetryLater(f"SendGrid Email Activity {exc.status_code}: {_reason(exc)}") from exc
+        except (OSError, urllib.error.URLError) as exc:
+            raise RetryLater(f"SendGrid unreachable: {exc}") from exc
+        wanted = {a.lower(): a for a in addresses}
+        found: dict[str, list[Found]] = {}
+        for item in json.loads(response.body or b"{}").get("messages", []):
+            address = wanted.get(str(item.get("to_email", "")).lower())
+            if address is not None and item.get("msg_id"):
+                # Events carry "<X-Message-Id>.<suffix>" as sg_message_id; we record the header.
+                provider_id = str(item["msg_id"]).split(".", 1)[0]
+                found.setdefault(address, []).append(Found(address, provider_id, subject=item.get("subject")))
+        return found
 
 
 def _reason(exc: http_errors.HTTPError) -> str:

@@ -41,14 +41,15 @@ def twilio_account(app: Flask) -> tuple[Client, str]:
                 "TWILIO_FROM_NUMBER is not set: SMS has no sender number and calls no caller id"
             )
         client = twilio_client(
-            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url,
+            settings.provider_timeout,
         )
         return client, settings.twilio_from_number
     from hub.channels.credentials import load_or_create
 
     sim = load_or_create(settings.instance_dir)
     base = settings.twilio_api_base_url or simulator_url(settings)
-    return twilio_client(sim.account_sid, sim.auth_token, base), sim.from_number
+    return twilio_client(sim.account_sid, sim.auth_token, base, settings.provider_timeout), sim.from_number
 
 
 def sms_channel(app: Flask) -> TwilioSms:
@@ -75,13 +76,14 @@ def email_channel(app: Flask) -> SendGridEmail:
         if not settings.sendgrid_from_email:
             raise ChannelMisconfigured("SENDGRID_FROM_EMAIL is not set: email has no sender")
         return SendGridEmail(
-            settings.sendgrid_api_key, settings.sendgrid_from_email, settings.sendgrid_api_base_url
+            settings.sendgrid_api_key, settings.sendgrid_from_email, settings.sendgrid_api_base_url,
+            settings.provider_timeout,
         )
     from hub.channels.credentials import load_or_create
 
     sim = load_or_create(settings.instance_dir)
     base = settings.sendgrid_api_base_url or simulator_url(settings)
-    return SendGridEmail(sim.sendgrid_api_key, sim.from_email, base)
+    return SendGridEmail(sim.sendgrid_api_key, sim.from_email, base, settings.provider_timeout)
 
 
 def twilio_auth_token(app: Flask) -> str:

@@ -11,6 +11,7 @@ _SHARES = (
     "rate_429",
     "rate_500",
     "slow",
+    "lost_answers",
     "sms_undelivered",
     "sms_failed",
     "email_bounce",
@@ -27,7 +28,9 @@ class Faults:
 
     rate_429 / rate_500: share of API requests (Twilio Messages and Calls, SendGrid mail/send)
     answered 429 / 500 instead of being accepted. slow: share of API requests answered only after
-    `slow_seconds`. sms_undelivered / sms_failed: share of accepted messages whose last status
+    `slow_seconds`. lost_answers: share of accepted API requests whose answer is held back for
+    `slow_seconds` after the message was taken (a client with a shorter timeout never learns that
+    it went). sms_undelivered / sms_failed: share of accepted messages whose last status
     callback is `undelivered` (30003) / `failed` (30005). email_bounce / email_dropped: share of
     recipients whose event is `bounce` / `dropped` instead of `delivered`. duplicate_callbacks:
     share of callbacks (a Twilio status post, a SendGrid event batch) delivered twice.
@@ -41,6 +44,7 @@ class Faults:
     rate_500: float = 0.0
     slow: float = 0.0
     slow_seconds: float = 2.0
+    lost_answers: float = 0.0
     sms_undelivered: float = 0.0
     sms_failed: float = 0.0
     email_bounce: float = 0.0

@@ -7,8 +7,10 @@ import json
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import requests
 from cryptography.hazmat.primitives import hashes
@@ -221,13 +223,16 @@ def validate(body: Any) -> Reply | None:
 
 
 def handle(sim: ProviderSimulator, req: Incoming) -> Reply:
-    if req.path != "/v3/mail/send" or req.method != "POST":
+    activity = req.path == "/v3/messages" and req.method == "GET"
+    if not activity and (req.path != "/v3/mail/send" or req.method != "POST"):
         return errors(404, ("resource not found", None))
     key = req.bearer()
     if key is None or not secrets.compare_digest(key, sim.credentials.sendgrid_api_key):
         return errors(
             401, ("The provided authorization grant is invalid, expired, or revoked", None)
         )
+    if activity:
+        return _activity(sim, req)
     if len(req.body) > MAX_BODY_BYTES:
         return errors(413, ("The request body is larger than 20 MB.", None))
     fault = sim.api_fault()
@@ -325,6 +330,56 @@ def _events(
                 events.append(last)
                 n += 1
     return events, failures
+
+
+# The part of the Email Activity query language the hub uses: terms joined by AND.
+QUERY_TERM_RE = re.compile(r"""^\s*(?:unique_args\['([^']+)'\]|(to_email|msg_id|subject))\s*=\s*"([^"]*)"\s*$""")
+
+
+def _activity(sim: ProviderSimulator, req: Incoming) -> Reply:
+    """GET /v3/messages (Email Activity): the messages whose recipient, msg_id, subject or
+    custom args match every term of `query`."""
+    params = {k: v[0] for k, v in parse_qs(req.query, keep_blank_values=True).items()}
+    terms: list[tuple[str, str, str]] = []  # (kind, name, value)
+    for part in re.split(r"\s+AND\s+", params.get("query", "")) if params.get("query") else []:
+        match = QUERY_TERM_RE.match(part)
+        if match is None:
+            return errors(400, (f"invalid query term: {part.strip()}", "query"))
+        arg, field, value = match.groups()
+        terms.append(("arg", arg, value) if arg else ("field", field, value))
+    try:
+        limit = max(1, min(1000, int(params.get("limit", "10"))))
+    except ValueError:
+        return errors(400, ("limit must be a number from 1 to 1000", "limit"))
+    found: list[dict[str, Any]] = []
+    for record in reversed(sim.requests()):
+        if record.get("provider") != "sendgrid" or record.get("kind") != "mail":
+            continue
+        body, xid = record.get("body") or {}, record["ids"]["x_message_id"]
+        failures = record.get("failures") or {}
+        n = 0
+        for p in body.get("personalizations", []):
+            args = {**(body.get("custom_args") or {}), **(p.get("custom_args") or {})}
+            for kind in ("to", "cc", "bcc"):
+                for address in p.get(kind) or []:
+                    item = {
+                        "from_email": (body.get("from") or {}).get("email"),
+                        "msg_id": f"{xid}.{n}.filterdrecv-sim.0",  # as in the events
+                        "subject": p.get("subject") or body.get("subject"),
+                        "to_email": address["email"],
+                        "status": "not_delivered" if address["email"] in failures else "delivered",
+                        "opens_count": 0, "clicks_count": 0,
+                        "last_event_time": datetime.fromtimestamp(record["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    }
+                    n += 1
+                    if all(
+                        str(args.get(name)) == value if kind_ == "arg" else str(item.get(name)) == value
+                        for kind_, name, value in terms
+                    ):
+                        found.append(item)
+        if len(found) >= limit:
+            break
+    return Reply.json(200, {"messages": found[:limit]})
 
 
 def _event_id() -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urldefrag, urlencode
+from urllib.parse import parse_qs, urldefrag, urlencode
 
 import phonenumbers
 from twilio.request_validator import RequestValidator
@@ -90,7 +92,8 @@ def _as_list(value: Any) -> list[str]:
 
 def handle(sim: ProviderSimulator, req: Incoming) -> Reply:
     match = RESOURCE_RE.match(req.path)
-    if match is None or req.method != "POST":
+    listing = match is not None and req.method == "GET" and match.group(2) == "Messages"
+    if match is None or (req.method != "POST" and not listing):
         return error(404, 20404, f"The requested resource {req.path} was not found")
     sid, resource = match.groups()
     auth = req.basic_auth()
@@ -107,6 +110,8 @@ def handle(sim: ProviderSimulator, req: Incoming) -> Reply:
         return error(429, 20429, "Too Many Requests")
     if fault == 500:
         return error(500, 20500, "An internal server error has occurred")
+    if listing:
+        return _list_messages(sim, req)
     form = req.form()
     if resource == "Messages":
         return _create_message(sim, req, form)
@@ -194,6 +199,62 @@ def _create_message(sim: ProviderSimulator, req: Incoming, form: dict[str, Any])
             chain.append(status_callback(sim, "twilio-message-status", callback_url, params))
         sim.schedule(chain)
     return Reply.json(201, resource)
+
+
+def _when(value: str) -> datetime | None:
+    """A DateSent filter: an ISO date or date-time (the SDK sends 'YYYY-MM-DDTHH:MM:SSZ')."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _list_messages(sim: ProviderSimulator, req: Incoming) -> Reply:
+    """GET Messages.json: the accepted messages, newest first, filtered by To, From and
+    DateSent> / DateSent< (one page; the hub asks narrow questions)."""
+    query = {k: v[0] for k, v in parse_qs(req.query, keep_blank_values=True).items()}
+    to, sender = query.get("To", ""), query.get("From", "")
+    after, before = _when(query.get("DateSent>", "")), _when(query.get("DateSent<", ""))
+    if (query.get("DateSent>") and after is None) or (query.get("DateSent<") and before is None):
+        return error(400, 20001, "Invalid DateSent filter")
+    try:
+        size = max(1, min(1000, int(query.get("PageSize", "50"))))
+    except ValueError:
+        return error(400, 20001, "Invalid PageSize")
+    creds = sim.credentials
+    found = []
+    for record in reversed(sim.requests()):
+        if record.get("provider") != "twilio" or record.get("kind") != "message":
+            continue
+        body = record.get("body") or {}
+        sent = datetime.fromtimestamp(record["time"], UTC)
+        if (to and body.get("To") != to) or (sender and body.get("From") != sender):
+            continue
+        if (after and sent < after) or (before and sent >= before):
+            continue
+        sid = record["ids"]["sid"]
+        stamp = format_datetime(sent.replace(microsecond=0))
+        found.append({
+            "account_sid": creds.account_sid, "api_version": API_VERSION, "sid": sid,
+            "to": body.get("To"), "from": body.get("From"), "body": body.get("Body", ""),
+            "status": record.get("final_status", "sent"), "direction": "outbound-api",
+            "date_created": stamp, "date_sent": stamp, "date_updated": stamp,
+            "num_segments": str(segments(body.get("Body", ""))), "num_media": "0",
+            "error_code": record.get("error_code"), "error_message": None, "price": None,
+            "price_unit": "USD", "messaging_service_sid": None,
+            "uri": f"/{API_VERSION}/Accounts/{creds.account_sid}/Messages/{sid}.json",
+        })
+        if len(found) == size:
+            break
+    uri = f"{req.path}?{req.query}" if req.query else req.path
+    return Reply.json(200, {
+        "messages": found, "end": max(0, len(found) - 1), "first_page_uri": uri,
+        "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
+        "start": 0, "uri": uri,
+    })
 
 
 def _create_call(sim: ProviderSimulator, req: Incoming, form: dict[str, Any]) -> Reply:

@@ -231,14 +231,20 @@ class ProviderSimulator:
 
     def route(self, req: Incoming) -> Reply:
         if req.path.startswith("/2010-04-01/"):
-            return sim_twilio.handle(self, req)
+            return self._maybe_lose(req, sim_twilio.handle(self, req))
         if req.path.startswith("/v3/"):
-            return sim_sendgrid.handle(self, req)
+            return self._maybe_lose(req, sim_sendgrid.handle(self, req))
         if req.path.startswith("/sim/"):
             return self._control(req)
         if req.path == "/" and req.method == "GET":
             return Reply.json(200, {"simulator": "twilio+sendgrid", "doc": __doc__})
         return Reply.json(404, {"error": f"no route for {req.method} {req.path}"})
+
+    def _maybe_lose(self, req: Incoming, reply: Reply) -> Reply:
+        """The lost_answers fault: what was accepted stays accepted, the answer comes too late."""
+        if req.method == "POST" and 200 <= reply.status < 300 and self.dice.roll(self.faults.lost_answers):
+            time.sleep(self.faults.slow_seconds)
+        return reply
 
     def _control(self, req: Incoming) -> Reply:
         route = (req.method, req.path.rstrip("/"))
@@ -336,7 +342,12 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             log.exception("simulator failed on %s %s", self.command, path)
             reply = Reply.json(500, {"error": f"simulator bug: {type(exc).__name__}: {exc}"})
-        self._send(reply)
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client stopped waiting (the lost_answers fault, a timeout): what it asked for
+            # stands, as at a real provider.
+            self.close_connection = True
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
