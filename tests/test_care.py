@@ -87,3 +87,60 @@ def test_care_rules_api(app, make_user, client, db):
     off = http.patch(f"/care-rules/{made.json['id']}", json={"active": False})
     assert off.json["active"] is False
     assert [r["id"] for r in http.get("/care-rules").json["items"]] == [made.json["id"]]
+
+
+def test_care_rules_page_lists_adds_and_changes_rules(app, client, signed_in, make_user, db):
+    from tests.conftest import csrf_token, login
+
+    sms = MessageTemplate(name="Birthday SMS", channel="sms", body="Happy birthday {{ contact.name }}")
+    mail = MessageTemplate(name="Complaint mail", channel="email", subject="Solved?", body="{{ survey_url }}")
+    db.add_all([sms, mail])
+    db.commit()
+    signed_in("specialist")
+    page = client.get("/campaigns/care")
+    assert page.status_code == 200 and "New care rule" in page.get_data(as_text=True)
+    token = csrf_token(client, "/campaigns/care")
+    refused = client.post("/campaigns/care", data={
+        "csrf_token": token, "name": "", "occasion": "complaint_resolved", "days": "-1", "channel": "sms",
+        "template_id": str(mail.id), "survey": "csat", "active": "1"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="name-error"' in text and 'id="days-error"' in text
+    assert db.scalar(sa.select(sa.func.count()).select_from(CareRule)) == 0
+    mismatch = client.post("/campaigns/care", data={
+        "csrf_token": token, "name": "After complaint", "occasion": "complaint_resolved", "days": "3",
+        "channel": "sms", "template_id": str(mail.id), "survey": "csat", "active": "1"})
+    assert mismatch.status_code == 422 and "This template is for email" in mismatch.get_data(as_text=True)
+    made = client.post("/campaigns/care", data={
+        "csrf_token": token, "name": "After complaint", "occasion": "complaint_resolved", "days": "3",
+        "channel": "email", "template_id": str(mail.id), "survey": "csat", "active": "1"})
+    assert made.status_code == 302
+    rule = db.scalar(sa.select(CareRule))
+    assert (rule.occasion, rule.days, rule.channel, rule.survey, rule.active) == ("complaint_resolved", 3, "email", "csat", True)
+    listing = client.get("/campaigns/care").get_data(as_text=True)
+    assert "After complaint" in listing and "Complaint mail" in listing and "CSAT (1 to 5)" in listing
+    # Switched off, the survey question dropped (the box unticked, the choice blank).
+    changed = client.post(f"/campaigns/care/{rule.id}", data={
+        "csrf_token": token, "name": "After complaint", "occasion": "complaint_resolved", "days": "3",
+        "channel": "email", "template_id": str(mail.id), "survey": ""})
+    assert changed.status_code == 302
+    db.expire_all()
+    rule = db.get(CareRule, rule.id)
+    assert (rule.active, rule.survey) == (False, None)
+    assert client.get("/campaigns/care/999999").status_code == 404
+    agent = app.test_client()
+    login(agent, make_user("agent").email)
+    assert agent.get("/campaigns/care").status_code == 403
+
+
+def test_care_rules_api_sets_and_clears_the_survey(app, make_user, client, db):
+    from tests.crm_helpers import api, token_for
+
+    http = api(client, token_for(app, make_user("specialist")))
+    tpl = http.post("/templates", json={"name": "After", "channel": "sms", "body": "Solved? 1-5"}).json
+    made = http.post("/care-rules", json={"name": "After", "occasion": "complaint_resolved", "days": 2,
+                                          "channel": "sms", "template_id": tpl["id"], "survey": "csat"})
+    assert made.status_code == 201 and made.json["survey"] == "csat"
+    bad = http.patch(f"/care-rules/{made.json['id']}", json={"survey": "stars"})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "survey"
+    cleared = http.patch(f"/care-rules/{made.json['id']}", json={"survey": None, "days": None})
+    assert cleared.status_code == 200 and cleared.json["survey"] is None and cleared.json["days"] == 0

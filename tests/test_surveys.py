@@ -94,8 +94,98 @@ def test_campaign_page_shows_the_score_distribution(app, client, signed_in, db):
                         to_address="+8613800000001", status="sent")
             s.add(m)
             s.flush()
-            surveys.record_answer(s, m, campaign, score, "sms")
+            surveys.record_answer(s, m, surveys.Asked.of_campaign(campaign), score, "sms")
     signed_in("specialist")
     fragment = client.get(f"/campaigns/{cid}/progress").get_data(as_text=True)
     assert "<title>9: 1</title>" in fragment and "<title>3: 1</title>" in fragment
     assert "NPS: 33." in fragment  # 2 promoters, 1 detractor of 3
+
+
+def _complaint_survey(db, channel, body):
+    from hub.campaigns.models import CareRule
+
+    tpl = MessageTemplate(name=f"after complaint {channel}", channel=channel, body=body,
+                          subject="Are we good now?" if channel == "email" else None)
+    db.add(tpl)
+    db.flush()
+    rule = CareRule(name="After a complaint", occasion="complaint_resolved", days=2, channel=channel,
+                    template_id=tpl.id, survey="csat")
+    db.add(rule)
+    db.flush()
+    return rule
+
+
+def _resolved_complaint(db, customer, owner):
+    from datetime import UTC, datetime
+
+    from hub.crm.complaints import Complaint
+
+    complaint = Complaint(customer_id=customer.id, owner_id=owner.id, channel="call", content="broken lid",
+                          step="resolved", resolved_at=datetime(2026, 5, 18, 3, tzinfo=UTC))
+    db.add(complaint)
+    db.flush()
+    return complaint
+
+
+def test_a_low_sms_score_to_a_complaint_survey_reopens_the_complaint(live_hub, make_user, db):
+    from datetime import date
+
+    from hub.campaigns.care import run_care_rules
+    from hub.crm.complaints import Complaint
+    from hub.crm.models import AuditEntry
+
+    app, sim, creds, _ = live_hub
+    owner = make_user("agent")
+    unhappy = add_customer(db, "Lid Co", owner_id=owner.id, contacts=[{"name": "Qian", "phone": "+8613800000007"}])
+    happy = add_customer(db, "Cup Co", owner_id=owner.id, contacts=[{"name": "Sun", "phone": "+8613800000008"}])
+    rule = _complaint_survey(db, "sms", "{{ contact.name }}, is it solved? Reply 1 (not at all) to 5 (fully).")
+    bad = _resolved_complaint(db, unhappy, owner)
+    good = _resolved_complaint(db, happy, owner)
+    db.commit()
+    with app.app_context():
+        assert run_care_rules(app, date(2026, 5, 20)) == 2
+    work(app)
+    for sender, body in (("+8613800000007", "2"), ("+8613800000008", "5")):
+        r = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": sender, "to": creds.from_number, "body": body},
+                          proxies=NO_PROXY, timeout=10)
+        assert r.status_code == 200, r.text
+    work(app)
+    answers = {a.customer_id: a for a in db.scalars(sa.select(SurveyResponse))}
+    assert (answers[unhappy.id].kind, answers[unhappy.id].score, answers[unhappy.id].care_rule_id) == ("csat", 2, rule.id)
+    assert answers[unhappy.id].campaign_id is None and answers[happy.id].score == 5
+    db.expire_all()
+    reopened, kept = db.get(Complaint, bad.id), db.get(Complaint, good.id)
+    assert (reopened.step, reopened.resolved_at) == ("negotiated", None) and reopened.step_due_at is not None
+    assert kept.step == "resolved"  # 5 of 5: nothing to reopen
+    timeline = [f.summary for f in db.scalars(sa.select(FollowUp).where(FollowUp.customer_id == unhappy.id))]
+    assert any(f"Complaint {bad.id} reopened" in t and "scored its resolution 2" in t for t in timeline)
+    assert any("CSAT answer 2 to After a complaint" in t for t in timeline)
+    audit = db.scalar(sa.select(AuditEntry).where(AuditEntry.entity == "complaint", AuditEntry.action == "reopen"))
+    assert audit.entity_id == bad.id and audit.changes == {"step": ["resolved", "negotiated"]}
+
+
+def test_a_complaint_survey_by_email_links_to_its_page_and_a_low_answer_reopens(live_hub, make_user, db):
+    from datetime import date
+
+    from hub.campaigns.care import run_care_rules
+    from hub.crm.complaints import Complaint
+
+    app, sim, creds, url = live_hub
+    owner = make_user("agent")
+    customer = add_customer(db, "Lid Co", owner_id=owner.id, contacts=[{"name": "Qian", "email": "qian@example.com"}])
+    _complaint_survey(db, "email", "Is it solved? {{ survey_url }}")
+    complaint = _resolved_complaint(db, customer, owner)
+    db.commit()
+    with app.app_context():
+        assert run_care_rules(app, date(2026, 5, 20)) == 1
+    work(app)
+    [mail] = [r for r in sim.requests() if r["provider"] == "sendgrid"]
+    link = re.search(r"/s/[\w.-]+", mail["body"]["content"][0]["value"]).group(0)
+    visitor = app.test_client()
+    page = visitor.get(link)
+    assert page.status_code == 200 and "How satisfied" in page.get_data(as_text=True)
+    assert visitor.post(link, data={"csrf_token": csrf_token(visitor, link), "score": "1"}).status_code == 200
+    db.expire_all()
+    assert db.get(Complaint, complaint.id).step == "negotiated"
+    [answer] = db.scalars(sa.select(SurveyResponse)).all()
+    assert (answer.kind, answer.score, answer.channel, answer.campaign_id) == ("csat", 1, "email", None)

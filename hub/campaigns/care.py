@@ -17,6 +17,7 @@ from hub import services
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import CareRule, CareSent, MessageTemplate
 from hub.campaigns.rendering import RenderError, context_for
+from hub.campaigns.surveys import survey_url
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send
 from hub.channels.models import Message
 from hub.crm.complaints import Complaint
@@ -115,22 +116,28 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
             continue
         contact = db.get(Contact, contact_id)
         customer = contact.customer
+        message = Message(
+            channel=rule.channel, direction="outbound", customer_id=customer.id,
+            contact_id=contact.id, to_address="", body="", status="queued",
+        )
         try:
-            address = check_sendable(db, contact, rule.channel)
-            unsubscribe = ""
+            message.to_address = check_sendable(db, contact, rule.channel)
+            unsubscribe = survey = ""
             if rule.channel == "email" and base_url:
                 from hub.channels.unsubscribe import unsubscribe_url
 
-                unsubscribe = unsubscribe_url(base_url, address)
-            parts = renderer.render(context_for(contact, customer, customer.owner, unsubscribe))
+                unsubscribe = unsubscribe_url(base_url, message.to_address)
+            if rule.survey and base_url:
+                db.add(message)
+                db.flush()  # the survey link is signed over the message's id
+                survey = survey_url(base_url, message.id)
+            parts = renderer.render(context_for(contact, customer, customer.owner, unsubscribe, survey))
         except (SendRefused, RenderError) as exc:
+            if message.id is not None:
+                db.delete(message)
             claimed.outcome = str(getattr(exc, "reason", exc))[:300]
             continue
-        message = Message(
-            channel=rule.channel, direction="outbound", customer_id=customer.id,
-            contact_id=contact.id, to_address=address, subject=parts.subject, body=parts.body,
-            status="queued",
-        )
+        message.subject, message.body = parts.subject, parts.body
         db.add(message)
         db.flush()
         record = log_follow_up(
@@ -151,7 +158,7 @@ def run_care_rules(app: Flask, today: date | None = None) -> int:
     tz = ZoneInfo(settings.timezone)
     today = today or utcnow().astimezone(tz).date()
     ids: list[int] = []
-    with session_scope(app) as s:
+    with app.app_context(), session_scope(app) as s:
         for rule in s.scalars(sa.select(CareRule).where(CareRule.active).order_by(CareRule.id)):
             ids += run_rule(s, rule, today, tz, (settings.public_url or "").rstrip("/"))
     for message_id in ids:

@@ -6,51 +6,20 @@ from typing import Any
 
 from flask import Response, jsonify, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from hub import db
 from hub.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, serialize
 from hub.auth import require_user, roles_required
 from hub.campaigns.api import ROLES, STAFF, TAG, bp
-from hub.campaigns.models import CHANNELS, OCCASIONS, CareRule, MessageTemplate
-from hub.validation import (
-    MAX_ID,
-    Field,
-    FieldError,
-    NotFound,
-    ValidationError,
-    parse,
-    unknown_keys,
-)
+from hub.campaigns.care_rules import RULE_FIELDS, save_rule
+from hub.campaigns.models import CareRule
+from hub.validation import MAX_ID, NotFound, unknown_keys
 
-RULE_FIELDS = (
-    Field("name", "str", label=_l("Name"), required=True, max_length=120),
-    Field("occasion", "choice", required=True, choices=OCCASIONS,
-          description="birthday; order_shipped, complaint_resolved: `days` after; lead_welcome: "
-          "website leads of the last `days` (at least 1); no_contact: `days` without contact"),
-    Field("days", "int", minimum=0, maximum=3650),
-    Field("channel", "choice", required=True, choices=CHANNELS),
-    Field("template_id", "int", required=True, minimum=1, maximum=MAX_ID),
-    Field("active", "bool"),
-)
 OUT = fields_schema(RULE_FIELDS, output=True, id={"type": "integer"})
 
 
 def rule_json(rule: CareRule) -> dict[str, Any]:
     return serialize(rule, RULE_FIELDS, id=rule.id)
-
-
-def _check_template(clean: dict[str, Any], rule: CareRule | None = None) -> None:
-    template_id = clean.get("template_id", rule.template_id if rule else None)
-    channel = clean.get("channel", rule.channel if rule else None)
-    template = db.session().get(MessageTemplate, template_id) if template_id else None
-    if template is None:
-        raise ValidationError([FieldError("template_id", _("There is no template %(id)s.", id=template_id))])
-    if template.channel != channel:
-        raise ValidationError([FieldError(
-            "template_id",
-            _("This template is for %(channel)s, not %(wanted)s.", channel=template.channel, wanted=channel),
-        )])
 
 
 document("get", "/care-rules", "List care-message rules", TAG, response=OUT, list_of=True,
@@ -75,11 +44,8 @@ document("post", "/care-rules", "Add a care-message rule", TAG, body=fields_sche
 def create_care_rule() -> tuple[Response, int, dict[str, str]]:
     data = json_body()
     unknown_keys(RULE_FIELDS, data)
-    clean = parse(RULE_FIELDS, data)
-    _check_template(clean)
-    rule = CareRule(**{k: v for k, v in clean.items() if v is not None}, created_by=require_user().id)
     s = db.session()
-    s.add(rule)
+    rule = save_rule(s, data, user_id=require_user().id)
     s.commit()
     return jsonify(rule_json(rule)), 201, {"Location": url_for("campaigns_api.update_care_rule", rule_id=rule.id)}
 
@@ -99,10 +65,6 @@ def update_care_rule(rule_id: int) -> Response:
         raise NotFound(_("There is no care rule %(id)s.", id=rule_id))
     data = json_body()
     unknown_keys(RULE_FIELDS, data)
-    clean = parse(RULE_FIELDS, data, partial=True)
-    _check_template(clean, rule)
-    for key, value in clean.items():
-        if value is not None:
-            setattr(rule, key, value)
+    save_rule(s, data, rule)
     s.commit()
     return jsonify(rule_json(rule))

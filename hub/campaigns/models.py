@@ -98,6 +98,9 @@ class SurveyResponse(Base):
         sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id", ondelete="SET NULL"))
+    care_rule_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("care_rules.id", ondelete="SET NULL"), index=True
+    )
     kind: Mapped[str] = mapped_column(sa.String(10))
     score: Mapped[int]
     channel: Mapped[str] = mapped_column(sa.String(10))
@@ -121,11 +124,14 @@ class CareRule(Base):
         sa.ForeignKey("message_templates.id", ondelete="RESTRICT")
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # nps or csat: the message asks that survey (its reply, or its survey_url, is the answer)
+    survey: Mapped[str | None] = mapped_column(sa.String(10))
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
         sa.CheckConstraint(sa.column("occasion").in_(OCCASIONS), name="occasion_known"),
+        sa.CheckConstraint(sa.column("survey").in_(SURVEYS), name="survey_known"),
         sa.CheckConstraint(sa.column("channel").in_(CHANNELS), name="channel_known"),
     )
 

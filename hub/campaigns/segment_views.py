@@ -134,4 +134,4 @@ def segment_preview() -> Response | tuple[Response, int]:
 
 
 # The template and campaign pages hang on the same blueprint.
-from hub.campaigns import campaign_views, template_views  # noqa: E402, F401
+from hub.campaigns import campaign_views, care_views, template_views  # noqa: E402, F401

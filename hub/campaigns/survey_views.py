@@ -19,17 +19,17 @@ def answer(token: str) -> tuple[str, int] | str:
     found = surveys.message_for_token(s, token)
     if found is None:
         abort(404)
-    message, campaign = found
-    low, high = surveys.SCALES[campaign.survey or "nps"]
+    message, asked = found
+    low, high = surveys.SCALES[asked.kind]
     error = None
     if request.method == "POST":
-        score = surveys.parse_score(campaign.survey or "nps", request.form.get("score", ""))
+        score = surveys.parse_score(asked.kind, request.form.get("score", ""))
         if score is None:
             error = _("Choose a number from %(low)d to %(high)d.", low=low, high=high)
         else:
-            surveys.record_answer(s, message, campaign, score, "email")
+            surveys.record_answer(s, message, asked, score, "email")
             s.commit()
-            return render_template("survey.html", done=True, campaign=campaign, scale=[], error=None)
+            return render_template("survey.html", done=True, kind=asked.kind, scale=[], error=None)
     return render_template(
-        "survey.html", done=False, campaign=campaign, scale=list(range(low, high + 1)), error=error
+        "survey.html", done=False, kind=asked.kind, scale=list(range(low, high + 1)), error=error
     ), 422 if error else 200

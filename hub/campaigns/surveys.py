@@ -1,9 +1,12 @@
 """Survey answers: an SMS reply ("9") or the signed email link's page, stored once per message,
-written to the timeline, and a low score put on the owner's due list for a call back."""
+written to the timeline, and a low score put on the owner's due list for a call back. A survey is
+asked by a campaign, or by a care rule (a complaint survey after a resolved complaint: a low score
+reopens that complaint)."""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,7 +15,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, SurveyResponse
+from hub.campaigns.models import Campaign, CareRule, CareSent, SurveyResponse
 from hub.channels.models import Message
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Customer
@@ -42,40 +45,69 @@ def survey_url(base_url: str, message_id: int) -> str:
     return f"{base_url.rstrip('/')}/s/{_serializer().dumps(message_id)}"
 
 
-def message_for_token(db: Session, token: str) -> tuple[Message, Campaign] | None:
+@dataclass(frozen=True)
+class Asked:
+    """Who asked a survey message's question, and about what."""
+
+    kind: str  # nps or csat
+    name: str  # the campaign's or the care rule's
+    campaign_id: int | None = None
+    care_rule_id: int | None = None
+    complaint_id: int | None = None  # a complaint survey: the complaint it asks about
+
+    @classmethod
+    def of_campaign(cls, campaign: Campaign) -> Asked:
+        assert campaign.survey is not None
+        return cls(campaign.survey, campaign.name, campaign_id=campaign.id)
+
+
+def asked_by(db: Session, message: Message) -> Asked | None:
+    """The survey a message asked, if it asked one."""
+    if message.campaign_id is not None:
+        campaign = db.get(Campaign, message.campaign_id)
+        return Asked.of_campaign(campaign) if campaign is not None and campaign.survey else None
+    sent = db.scalar(sa.select(CareSent).where(CareSent.message_id == message.id))
+    rule = db.get(CareRule, sent.rule_id) if sent is not None else None
+    if sent is None or rule is None or rule.survey is None:
+        return None
+    occasion, _sep, key = sent.occasion_key.partition(":")
+    complaint_id = int(key) if occasion == "complaint" and key.isdigit() else None
+    return Asked(rule.survey, rule.name, care_rule_id=rule.id, complaint_id=complaint_id)
+
+
+def message_for_token(db: Session, token: str) -> tuple[Message, Asked] | None:
     try:
         message_id = _serializer().loads(token)
     except BadSignature:
         return None
     message = db.get(Message, message_id) if isinstance(message_id, int) else None
-    campaign = db.get(Campaign, message.campaign_id) if message and message.campaign_id else None
-    if message is None or campaign is None or campaign.survey is None:
+    asked = asked_by(db, message) if message is not None else None
+    if message is None or asked is None:
         return None
-    return message, campaign
+    return message, asked
 
 
 def record_answer(
-    db: Session, message: Message, campaign: Campaign, score: int, channel: str,
+    db: Session, message: Message, asked: Asked, score: int, channel: str,
     now: datetime | None = None,
 ) -> SurveyResponse:
     """Store the answer (the first one counts), put it on the timeline; a low score asks the owner
-    to call back today."""
-    assert campaign.survey is not None
+    to call back today and, for a complaint survey, reopens the complaint."""
     existing = db.scalar(sa.select(SurveyResponse).where(SurveyResponse.message_id == message.id))
     if existing is not None:
         return existing
     now = now or utcnow()
     answer = SurveyResponse(
-        message_id=message.id, campaign_id=campaign.id, customer_id=message.customer_id,
-        contact_id=message.contact_id, kind=campaign.survey, score=score, channel=channel,
-        answered_at=now,
+        message_id=message.id, campaign_id=asked.campaign_id, care_rule_id=asked.care_rule_id,
+        customer_id=message.customer_id, contact_id=message.contact_id, kind=asked.kind,
+        score=score, channel=channel, answered_at=now,
     )
     db.add(answer)
     customer = db.get(Customer, message.customer_id) if message.customer_id else None
+    low = score <= LOW[asked.kind]
     if customer is not None:
-        label = "NPS" if campaign.survey == "nps" else "CSAT"
-        low = score <= LOW[campaign.survey]
-        summary = _("%(survey)s answer %(score)d to %(campaign)s.", survey=label, score=score, campaign=campaign.name)
+        label = "NPS" if asked.kind == "nps" else "CSAT"
+        summary = _("%(survey)s answer %(score)d to %(campaign)s.", survey=label, score=score, campaign=asked.name)
         if low:
             summary += " " + _("Low score: call the customer back.")
         log_follow_up(
@@ -84,6 +116,13 @@ def record_answer(
             outcome=f"{label} {score}", next_contact_on=now.date() if low else None,
             sets_next_contact=low,
         )
+    if low and asked.complaint_id is not None:
+        from hub.crm.complaint_steps import reopen_complaint
+        from hub.crm.complaints import Complaint
+
+        complaint = db.get(Complaint, asked.complaint_id)
+        if complaint is not None:
+            reopen_complaint(db, complaint, _("The customer scored its resolution %(score)d.", score=score), now)
     db.flush()
     return answer
 
@@ -92,14 +131,14 @@ def answer_from_reply(db: Session, inbound: Message) -> SurveyResponse | None:
     """An inbound SMS that answers a survey message with a score, stored as its answer."""
     if inbound.channel != "sms" or inbound.in_reply_to_id is None:
         return None
-    asked = db.get(Message, inbound.in_reply_to_id)
-    campaign = db.get(Campaign, asked.campaign_id) if asked and asked.campaign_id else None
-    if campaign is None or campaign.survey is None:
+    asked_message = db.get(Message, inbound.in_reply_to_id)
+    asked = asked_by(db, asked_message) if asked_message is not None else None
+    if asked_message is None or asked is None:
         return None
-    score = parse_score(campaign.survey, inbound.body)
+    score = parse_score(asked.kind, inbound.body)
     if score is None:
         return None
-    return record_answer(db, asked, campaign, score, "sms")
+    return record_answer(db, asked_message, asked, score, "sms")
 
 
 def distribution(db: Session, campaign_id: int) -> dict[int, int]:

@@ -136,3 +136,35 @@ def step_history(db: Session, complaint: Complaint) -> list[FollowUp]:
             .order_by(FollowUp.occurred_at, FollowUp.id)
         )
     )
+
+
+REOPEN_STEP = "negotiated"  # a resolution the customer is unhappy with is negotiated again
+
+
+def reopen_complaint(db: Session, complaint: Complaint, reason: str, now: datetime | None = None) -> bool:
+    """Take a resolved (or followed-up) complaint back to negotiation, by the system: the one way a
+    complaint goes back. Recorded in the audit log and on the timeline; its owner has the step due
+    again. Returns False when the complaint was not resolved yet (nothing to reopen)."""
+    if complaint.step not in ("resolved", LAST_STEP):
+        return False
+    now = now or utcnow()
+    before = complaint.step
+    complaint.step = REOPEN_STEP
+    complaint.resolved_at = None
+    complaint.updated_at = now
+    complaint.step_due_at = now + timedelta(days=int(get_rules(db)["complaint_step_days"]))
+    audit.record(db, None, "complaint", complaint.id, "reopen", {"step": [before, REOPEN_STEP]},
+                 complaint.customer_id)
+    log_follow_up(
+        db,
+        None,
+        complaint.customer,
+        FollowUpChannel.SYSTEM.value,
+        summary=_("Complaint %(id)s reopened: %(reason)s", id=complaint.id, reason=reason),
+        direction=Direction.INTERNAL.value,
+        status=REOPEN_STEP,
+        complaint_id=complaint.id,
+        occurred_at=now,
+        sets_next_contact=False,
+    )
+    return True
