@@ -170,8 +170,9 @@ def test_campaigns_survive_killed_workers_a_redis_restart_and_a_faulty_provider(
     finally:
         workers.stop()
     assert restarted, "the campaigns finished before Redis could be restarted"
-    assert not _open(app, (sms_id, email_id)), {
-        "sms": counts(app, sms_id), "email": counts(app, email_id)}
+    with session_scope(app) as s:
+        states = {c.id: (c.state, c.planned_at) for c in s.scalars(sa.select(Campaign))}
+    assert not _open(app, (sms_id, email_id)), (states, counts(app, sms_id), counts(app, email_id))
 
     # Each recipient one provider request (SMS) or one personalization (email), none lost.
     sms_requests = Counter(r["body"]["To"] for r in sim.requests() if r["kind"] == "message")
