@@ -1,0 +1,27 @@
+"""Phone extensions on contacts ("010-6552 9988 转 123": the extension beside the E.164 number)
+
+Revision ID: 0010
+Revises: 0007
+Create Date: 2026-11-26 10:40:00
+
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("phone_ext", sa.String(length=10), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_column("phone_ext")
