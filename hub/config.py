@@ -33,6 +33,7 @@ SETTINGS_HELP: dict[str, str] = {
     "HUB_INBOUND_EMAIL_SECRET": "The secret in the Inbound Parse URL (SendGrid does not sign it)",
     "HUB_SMS_HELP_TEXT": "The answer to an SMS saying HELP",
     "HUB_CALL_HOURS": "When customers may be called, in their own time (default: 08:00-21:00)",
+    "HUB_IMPORT_FILE_DAYS": "Days an import's uploaded file and refused rows are kept (default: 30)",
 }
 
 
@@ -69,6 +70,7 @@ class Settings:
     inbound_email_secret: str | None = None
     sms_help_text: str = DEFAULT_HELP_TEXT
     call_hours: tuple[time, time] = (time(8, 0), time(21, 0))
+    import_file_days: int = 30
 
     @property
     def https(self) -> bool:
@@ -159,6 +161,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     call_hours = _hours(_clean(env, "HUB_CALL_HOURS") or "08:00-21:00", problems)
 
+    file_days = _clean(env, "HUB_IMPORT_FILE_DAYS") or "30"
+    if not file_days.isdigit() or not 1 <= int(file_days) <= 3650:
+        problems.append(
+            f"HUB_IMPORT_FILE_DAYS={file_days!r} is not a number of days from 1 to 3650"
+        )
+        file_days = "30"
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -181,6 +190,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inbound_email_secret=_clean(env, "HUB_INBOUND_EMAIL_SECRET"),
         sms_help_text=_clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
         call_hours=call_hours,
+        import_file_days=int(file_days),
     )
 
 

@@ -4,6 +4,8 @@ refused rows), the likely-duplicate queue, merges and their undo, and lead forms
 import csv
 import io
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -292,3 +294,29 @@ def test_lead_forms_are_for_admins(app, client, make_user):
     _director, call = _api(app, client, make_user, "director")
     assert call.get("/lead-forms").status_code == 403
     assert call.post("/lead-forms", json={"name": "x", "owner_ids": [1]}).status_code == 403
+
+
+def test_an_expired_run_says_so_and_cannot_run_again(app, client, make_user, db, run_jobs):
+    from hub.crm.import_expiry import expire_import_files
+    from hub.db import utcnow
+
+    agent = make_user("agent")
+    token = token_for(app, agent)
+    call = api(client, token)
+    run = _upload(client, token, gb18030_csv()).get_json()
+    call.post(f"/imports/{run['id']}/dry-run", json={})
+    run_jobs()
+    with hubdb.session_scope(app) as s:
+        assert expire_import_files(s, Path(app.config["INSTANCE_DIR"]), 30) == []
+        later = utcnow() + timedelta(days=31)
+        assert expire_import_files(s, Path(app.config["INSTANCE_DIR"]), 30, later) == [run["id"]]
+    assert call.get(f"/imports/{run['id']}").get_json()["files_expired"] is True
+    response = call.post(f"/imports/{run['id']}/commit", json={"stage": "customer"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"field": "file", "message": "The uploaded file has expired; upload it again."}
+    ]
+    response = call.get(f"/imports/{run['id']}/refused.csv")
+    assert response.status_code == 404
+    assert response.get_json()["detail"] == "The refused rows have expired."
+    assert call.get(f"/imports/{run['id']}/report").status_code == 200  # the report stays

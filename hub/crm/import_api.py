@@ -58,7 +58,7 @@ RUN_OUT = {
         "dry_run_counts": _COUNTS,
         "counts": _COUNTS,
         "error": {"type": ["string", "null"]},
-        "file_expired": {"type": "boolean"},
+        "files_expired": {"type": "boolean"},
         "created_at": {"type": "string", "format": "date-time"},
         "started_at": _NULLABLE_TIME,
         "finished_at": _NULLABLE_TIME,
@@ -125,7 +125,7 @@ def run_json(run: ImportRun) -> dict[str, Any]:
         "dry_run_counts": run.dry_run_counts,
         "counts": run.counts,
         "error": run.error,
-        "file_expired": svc.file_expired(_instance(), run),
+        "files_expired": run.files_expired,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -277,11 +277,7 @@ def _start(run_id: int, dry_run: bool) -> tuple[Response, int]:
     s = db.session()
     run = _load(run_id)
     data = _optional_body()
-    if svc.file_expired(_instance(), run):
-        raise ValidationError(
-            [FieldError("file", _("The uploaded file has expired; upload it again."))]
-        )
-    if data:
+    if data and not run.files_expired:
         _apply_options(run, data)
     svc.begin(s, run, dry_run)
     s.commit()
@@ -392,7 +388,7 @@ def refused(run_id: int) -> Response:
     if not path.exists():
         raise NotFound(
             _("The refused rows have expired.")
-            if svc.file_expired(_instance(), run)
+            if run.files_expired
             else _("This import has not run yet.")
         )
     return send_file(

@@ -50,11 +50,6 @@ def source_path(instance_dir: Path, run: ImportRun) -> Path:
     return run_dir(instance_dir, run.id) / f"source.{run.file_format}"
 
 
-def file_expired(instance_dir: Path, run: ImportRun) -> bool:
-    """The uploaded file is gone (deleted after HUB_IMPORT_FILE_DAYS): the run cannot run again."""
-    return not source_path(instance_dir, run).exists()
-
-
 def report_path(instance_dir: Path, run_id: int) -> Path:
     return run_dir(instance_dir, run_id) / "report.csv"
 
@@ -165,6 +160,10 @@ def set_mapping(
 
 def begin(db: Session, run: ImportRun, dry_run: bool) -> None:
     """Mark the run as queued for a dry run or the import; a running run is refused."""
+    if run.files_expired:
+        raise ValidationError(
+            [FieldError("file", _("The uploaded file has expired; upload it again."))]
+        )
     if run.running:
         raise ValidationError([FieldError("mapping", _("This import is running."))])
     if run.status == ImportStatus.DONE:
