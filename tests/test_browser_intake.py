@@ -8,12 +8,11 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from hub import db as hubdb
 from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.duplicates import find_likely_duplicates
-from hub.crm.models import Contact, Customer
+from hub.crm.models import Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import work
+from tests.crm_helpers import likely_pair
 from tests.test_import_pages import gb18030_csv
 
 pytestmark = pytest.mark.browser
@@ -96,20 +95,7 @@ def test_review_a_likely_duplicate_merge_picking_values_and_undo(
 ):
     text = TEXT[lang]
     director = make_user("director")
-    with hubdb.session_scope(app) as s:
-        a = Customer(name="杭州西湖茶叶有限公司", city="杭州", owner_id=director.id)
-        b = Customer(
-            name="杭州西湖茶叶股份有限公司",
-            city="杭州",
-            owner_id=director.id,
-            email="tea@xihu.cn",
-            phone="+8657187654321",
-        )
-        s.add_all([a, b])
-        s.flush()
-        s.add(Contact(customer_id=b.id, name="王茶", phone="+8613900139000"))
-        assert find_likely_duplicates(s, [a.id, b.id]) == 1
-        a, b = a.id, b.id
+    a, b = likely_pair(app, director)
     pair = db.scalar(sa.select(DuplicateCandidate.id))
     page = new_page(browser, locale=text["locale"])
     sign_in(page, live_server, director)

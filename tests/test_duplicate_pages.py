@@ -4,28 +4,10 @@ import sqlalchemy as sa
 
 from hub import db as hubdb
 from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.duplicates import find_likely_duplicates
-from hub.crm.followups import FollowUp, log_follow_up
+from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
 from tests.conftest import csrf_token
-
-
-def _pair(app, owner):
-    with hubdb.session_scope(app) as s:
-        a = Customer(name="<b>杭州西湖茶叶</b>有限公司", city="杭州", owner_id=owner.id)
-        b = Customer(
-            name="<b>杭州西湖茶叶</b>股份有限公司",
-            city="杭州",
-            owner_id=owner.id,
-            email="tea@xihu.cn",
-            phone="+8657187654321",
-        )
-        s.add_all([a, b])
-        s.flush()
-        s.add(Contact(customer_id=b.id, name="王茶", phone="+8613900139000"))
-        log_follow_up(s, None, b, "call", "asked for prices")
-        assert find_likely_duplicates(s, [a.id, b.id]) == 1
-        return a.id, b.id
+from tests.crm_helpers import likely_pair as _pair
 
 
 def test_review_compare_merge_and_undo_from_the_pages(app, client, signed_in, db):

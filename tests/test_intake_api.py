@@ -11,11 +11,11 @@ import sqlalchemy as sa
 
 from hub import db as hubdb
 from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.duplicates import find_likely_duplicates
-from hub.crm.followups import FollowUp, log_follow_up
+from hub.crm.followups import FollowUp
 from hub.crm.lead_forms import LeadForm
-from hub.crm.models import Contact, Customer
+from hub.crm.models import Customer
 from tests.crm_helpers import api, token_for
+from tests.crm_helpers import likely_pair as _pair
 from tests.test_import_pages import gb18030_csv
 
 
@@ -160,24 +160,6 @@ def test_agents_see_only_their_imports_and_specialists_may_not_import(app, clien
 
 
 # --- duplicates and merges -----------------------------------------------------------------------
-
-
-def _pair(app, owner):
-    with hubdb.session_scope(app) as s:
-        a = Customer(name="杭州西湖茶叶有限公司", city="杭州", owner_id=owner.id)
-        b = Customer(
-            name="杭州西湖茶叶股份有限公司",
-            city="杭州",
-            owner_id=owner.id,
-            email="tea@xihu.cn",
-            phone="+8657187654321",
-        )
-        s.add_all([a, b])
-        s.flush()
-        s.add(Contact(customer_id=b.id, name="王茶", phone="+8613900139000"))
-        log_follow_up(s, None, b, "call", "asked for prices")
-        assert find_likely_duplicates(s, [a.id, b.id]) == 1
-        return a.id, b.id
 
 
 def test_queue_merge_with_chosen_values_and_undo(app, client, make_user, db):
