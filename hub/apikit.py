@@ -120,6 +120,9 @@ class Operation:
     list_of: bool = False
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     roles: str = "any signed-in role"
+    body_type: str = "application/json"  # multipart/form-data for a file upload
+    response_type: str = "application/json"  # text/csv for a file
+    errors: tuple[int, ...] = ()  # answers the rules below do not infer (409 from an undo)
 
 
 OPERATIONS: list[Operation] = []
@@ -146,10 +149,25 @@ def document(
     list_of: bool = False,
     query: Sequence[tuple[str, str, str]] = (),
     roles: str = "any signed-in role",
+    body_type: str = "application/json",
+    response_type: str = "application/json",
+    errors: Sequence[int] = (),
 ) -> None:
     OPERATIONS.append(
         Operation(
-            method.lower(), path, summary, tag, body, response, status, list_of, tuple(query), roles
+            method.lower(),
+            path,
+            summary,
+            tag,
+            body,
+            response,
+            status,
+            list_of,
+            tuple(query),
+            roles,
+            body_type,
+            response_type,
+            tuple(errors),
         )
     )
 
@@ -205,7 +223,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             str(op.status): {
                 "description": "OK" if op.status < 300 else "Done",
                 **(
-                    {"content": {"application/json": {"schema": response_schema}}}
+                    {"content": {op.response_type: {"schema": response_schema}}}
                     if op.status != 204
                     else {}
                 ),
@@ -213,7 +231,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "401": {"description": "No valid token", "content": problem},
             "403": {"description": "The role may not do this", "content": problem},
         }
-        if op.body is not None or op.query:
+        if op.body is not None or op.query or 422 in op.errors:
             responses["422"] = {
                 "description": "A field is not right (one entry per field)",
                 "content": problem,
@@ -223,7 +241,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 "description": "Not found: the record, or one that the request names",
                 "content": problem,
             }
-        if op.body is not None:
+        if op.body is not None or 409 in op.errors:
             responses["409"] = {
                 "description": "Clashes with what is stored; the detail says how",
                 "content": problem,
@@ -239,7 +257,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         if op.body is not None:
             entry["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": op.body}},
+                "content": {op.body_type: {"schema": op.body}},
             }
         paths.setdefault(op.path, {})[op.method] = entry
     return {

@@ -35,6 +35,7 @@ SETTINGS_HELP: dict[str, str] = {
     "HUB_CALL_HOURS": "When customers may be called, in their own time (default: 08:00-21:00)",
     "HUB_PROVIDER_TIMEOUT": "Seconds to wait for Twilio or SendGrid to answer a request, 1 to 60 (default: 15)",
     "HUB_CAMPAIGN_LEASE": "Seconds a send job holds a claimed batch before the sweep may take it back, 10 to 3600 (default: 120)",
+    "HUB_IMPORT_FILE_DAYS": "Days an import's uploaded file and refused rows are kept (default: 30)",
 }
 
 
@@ -73,6 +74,7 @@ class Settings:
     call_hours: tuple[time, time] = (time(8, 0), time(21, 0))
     provider_timeout: float = 15.0
     campaign_lease: int = 120
+    import_file_days: int = 30
 
     @property
     def provider_settle(self) -> timedelta:
@@ -182,6 +184,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     call_hours = _hours(_clean(env, "HUB_CALL_HOURS") or "08:00-21:00", problems)
 
+    file_days = _clean(env, "HUB_IMPORT_FILE_DAYS") or "30"
+    if not file_days.isdigit() or not 1 <= int(file_days) <= 3650:
+        problems.append(
+            f"HUB_IMPORT_FILE_DAYS={file_days!r} is not a number of days from 1 to 3650"
+        )
+        file_days = "30"
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -206,6 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inbound_email_secret=_clean(env, "HUB_INBOUND_EMAIL_SECRET"),
         sms_help_text=_clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
         call_hours=call_hours,
+        import_file_days=int(file_days),
     )
 
 

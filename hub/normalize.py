@@ -17,12 +17,33 @@ def halfwidth(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+# An extension written after the number: "转 123", "分机 8", "ext. 45", "x45", "#45", "(转123)".
+_EXTENSION = re.compile(
+    r"[\s,;(]*(?:转|分机|内线|ext\.?|extension|x|#)\s*[:.]?\s*(\d{1,6})\s*\)?\s*$", re.I
+)
+
+
+def split_extension(text: str) -> tuple[str, str | None]:
+    """(the number, its extension or None): "010-6552 9988 转 123" is ("010-6552 9988", "123")."""
+    text = halfwidth(text).strip()
+    match = _EXTENSION.search(text)
+    if match is None or not re.search(r"\d", text[: match.start()]):
+        return text, None
+    return text[: match.start()].strip(), match.group(1)
+
+
+def phone_extension(raw: str) -> str | None:
+    """The extension written after a phone number, if any (the number itself is not checked)."""
+    return split_extension(raw)[1]
+
+
 def normalize_phone(raw: str, region: str) -> str:
     """E.164 for a number in any common format; `region` is used when no country code is given.
 
     "138 0013 8000", "+86 138-0013-8000" and "8613800138000" (region CN) are all +8613800138000.
+    An extension ("转 123", "ext. 45") is understood and left out: `phone_extension` reads it.
     """
-    text = halfwidth(raw).strip()
+    text = split_extension(raw)[0]
     digits = re.sub(r"\D", "", text)
     if not digits:
         raise FieldError("phone", _("%(value)s is not a phone number.", value=raw))

@@ -18,6 +18,7 @@ from hub.campaigns.care import enqueue_care
 from hub.campaigns.recovery import enqueue_sweep
 from hub.channels.stranded import enqueue_stranded
 from hub.crm.duplicates import enqueue_duplicates_job
+from hub.crm.import_expiry import enqueue_import_expiry
 from hub.crm.opportunity_pipeline import enqueue_nurture_job
 from hub.system import request_worker_check
 
@@ -56,6 +57,7 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("likely-duplicates", 3600, enqueue_duplicates_job),
     Periodic("campaigns", 10, enqueue_sweep),
     Periodic("care-messages", 2 * 86400, enqueue_care, at_hour=10),
+    Periodic("import-files", 2 * 86400, enqueue_import_expiry, at_hour=3),
 )
 
 

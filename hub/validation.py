@@ -70,6 +70,7 @@ class Field:
     read_only: bool = False
     description: str = ""
     group: str = ""  # the heading a form shows it under
+    extension: str = ""  # a phone's: the field that keeps an extension written after the number
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -151,12 +152,22 @@ def coerce(f: Field, value: Any, region: str = "CN") -> Any:
         else:
             raise FieldError(f.name, _("Expected a web address like https://example.com."))
     if f.kind in ("phone", "email"):
-        from hub.normalize import normalize_email, normalize_phone
+        from hub.normalize import normalize_email, normalize_phone, phone_extension
 
         try:
-            return normalize_phone(text, region) if f.kind == "phone" else normalize_email(text)
+            stored = normalize_phone(text, region) if f.kind == "phone" else normalize_email(text)
         except FieldError as exc:
             raise FieldError(f.name, exc.message) from None
+        if f.kind == "phone" and not f.extension and phone_extension(text):
+            # Nowhere to keep it: refused rather than dropped.
+            raise FieldError(
+                f.name,
+                _(
+                    "%(value)s has an extension: give it to a contact, whose extension is kept.",
+                    value=text,
+                ),
+            )
+        return stored
     return text
 
 
@@ -213,6 +224,14 @@ def parse(
             clean[f.name] = coerce(f, value, region)
         except FieldError as exc:
             errors.append(FieldError(prefix + exc.field, exc.message))
+    for f in fields:
+        # "010-6552 9988 转 123": the number in E.164, the extension in its own field unless one
+        # was given there; a number sent without one clears the old number's.
+        if f.extension and f.name in clean and _blank(data.get(f.extension)):
+            from hub.normalize import phone_extension
+
+            number = clean[f.name]
+            clean[f.extension] = phone_extension(str(data[f.name])) if number else None
     if errors:
         raise ValidationError(errors)
     return clean

@@ -9,8 +9,10 @@ from hub.crm.cleaning import (
     company_key,
     email_key,
     is_mobile,
+    phone_extensions,
     split_phones,
 )
+from hub.normalize import normalize_phone, split_extension
 from hub.validation import FieldError
 
 
@@ -120,3 +122,39 @@ def test_match_block_skips_the_city_name():
     assert match_block(key("华强电子"), "深圳") == "华强"
     assert match_block(key("Acme Inc."), "Boston") == "ac"
     assert match_block(key("华强电子"), None) == "华强"
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164", "ext"),
+    [
+        ("010-6552 9988 转 123", "+861065529988", "123"),
+        ("010-65529988转123", "+861065529988", "123"),
+        ("０１０－６５５２９９８８ 转 １２３", "+861065529988", "123"),  # full-width
+        ("010-6552 9988（转123）", "+861065529988", "123"),
+        ("010-6552 9988 分机 8", "+861065529988", "8"),
+        ("010-6552 9988 分机：8", "+861065529988", "8"),
+        ("+1 415 555 0100 ext. 45", "+14155550100", "45"),
+        ("+1 415 555 0100 ext 45", "+14155550100", "45"),
+        ("+1 415 555 0100 x45", "+14155550100", "45"),
+        ("+1 415 555 0100 X 45", "+14155550100", "45"),
+        ("+1 415 555 0100 #45", "+14155550100", "45"),
+        ("13800138000", "+8613800138000", None),
+    ],
+)
+def test_phone_extensions_are_understood_not_refused(raw, e164, ext):
+    assert split_extension(raw)[1] == ext
+    assert normalize_phone(raw, "CN") == e164
+    assert split_phones(raw, "CN") == [e164]
+    assert phone_extensions(raw, "CN") == ({e164: ext} if ext else {})
+
+
+def test_extensions_in_a_cell_of_several_numbers_belong_to_their_own_number():
+    cell = "13800138000 / 010-6552 9988 转 123"
+    assert split_phones(cell, "CN") == ["+8613800138000", "+861065529988"]
+    assert phone_extensions(cell, "CN") == {"+861065529988": "123"}
+
+
+@pytest.mark.parametrize("raw", ["x45", "转 123", "12345 转 6", "010-6552 9988 转 1234567"])
+def test_an_extension_without_a_valid_number_is_still_refused(raw):
+    with pytest.raises(FieldError):
+        split_phones(raw, "CN")

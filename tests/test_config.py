@@ -66,3 +66,14 @@ def test_secret_key_is_generated_once_and_private(tmp_path):
     assert instance_secret_key(tmp_path) == first
     mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
     assert mode == 0o600
+
+
+def test_import_files_are_kept_thirty_days_unless_set():
+    assert load_settings({}).import_file_days == 30
+    assert load_settings({"HUB_IMPORT_FILE_DAYS": "7"}).import_file_days == 7
+    for wrong in ("0", "seven", "99999"):
+        with pytest.raises(ConfigError) as info:
+            load_settings({"HUB_IMPORT_FILE_DAYS": wrong})
+        assert info.value.problems == [
+            f"HUB_IMPORT_FILE_DAYS={wrong!r} is not a number of days from 1 to 3650"
+        ]

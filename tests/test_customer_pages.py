@@ -202,6 +202,15 @@ def test_consent_and_contacts_from_the_customer_page(client, signed_in, db):
     )
     assert r.status_code == 302
     assert db.scalar(sa.select(Contact.email).where(Contact.name == "Yan")) == "Yan@example.com"
+    # a number typed with its extension: both kept, and shown
+    r = client.post(
+        f"/customers/{cid}/contacts/new",
+        data={"csrf_token": token, "name": "Xu", "phone": "010-6552 9988 分机 8", "phone_ext": ""},
+    )
+    assert r.status_code == 302
+    xu = db.scalar(sa.select(Contact).where(Contact.name == "Xu"))
+    assert (xu.phone, xu.phone_ext) == ("+861065529988", "8")
+    assert "ext. 8" in client.get(f"/customers/{cid}").get_data(as_text=True)
 
 
 def test_convert_and_classify_from_the_page(client, signed_in, db):

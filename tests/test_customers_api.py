@@ -315,3 +315,30 @@ def test_custom_fields_are_stored_typed_and_filter_like_built_in_ones(app, direc
     assert ">Gold Co</a>" in page and ">Silver Co</a>" not in page
     page = client.get("/customers?cf_fleet_max=10").get_data(as_text=True)
     assert ">Silver Co</a>" in page and ">Gold Co</a>" not in page
+
+
+def test_a_phone_with_an_extension_keeps_it_on_the_contact(director_api):
+    call, _user = director_api
+    response = call.post(
+        "/customers",
+        json={"name": "远洋贸易", "contacts": [{"name": "刘洋", "phone": "010-6552 9988 转 123"}]},
+    )
+    assert response.status_code == 201, response.get_json()
+    (contact,) = response.get_json()["contacts"]
+    assert (contact["phone"], contact["phone_ext"]) == ("+861065529988", "123")
+    # a new number without an extension clears the old one; an extension may be sent on its own
+    path = f"/contacts/{contact['id']}"
+    changed = call.patch(path, json={"phone": "+1 415 555 0100"}).get_json()
+    assert (changed["phone"], changed["phone_ext"]) == ("+14155550100", None)
+    changed = call.patch(path, json={"phone": "+1 415 555 0100", "phone_ext": "45"}).get_json()
+    assert changed["phone_ext"] == "45"
+    # the customer's own number has no place for an extension: refused, not dropped
+    refused = call.post("/customers", json={"name": "x", "phone": "010-6552 9988 转 123"})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == [
+        {
+            "field": "phone",
+            "message": "010-6552 9988 转 123 has an extension: give it to a contact, whose "
+            "extension is kept.",
+        }
+    ]

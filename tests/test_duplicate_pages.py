@@ -4,28 +4,10 @@ import sqlalchemy as sa
 
 from hub import db as hubdb
 from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.duplicates import find_likely_duplicates
-from hub.crm.followups import FollowUp, log_follow_up
+from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
 from tests.conftest import csrf_token
-
-
-def _pair(app, owner):
-    with hubdb.session_scope(app) as s:
-        a = Customer(name="<b>杭州西湖茶叶</b>有限公司", city="杭州", owner_id=owner.id)
-        b = Customer(
-            name="<b>杭州西湖茶叶</b>股份有限公司",
-            city="杭州",
-            owner_id=owner.id,
-            email="tea@xihu.cn",
-            phone="+8657187654321",
-        )
-        s.add_all([a, b])
-        s.flush()
-        s.add(Contact(customer_id=b.id, name="王茶", phone="+8613900139000"))
-        log_follow_up(s, None, b, "call", "asked for prices")
-        assert find_likely_duplicates(s, [a.id, b.id]) == 1
-        return a.id, b.id
+from tests.crm_helpers import likely_pair as _pair
 
 
 def test_review_compare_merge_and_undo_from_the_pages(app, client, signed_in, db):
@@ -109,3 +91,53 @@ def test_merge_without_a_survivor_is_refused_and_agents_may_not_merge(
     assert response.status_code == 422
     assert "Choose the customer to keep." in response.get_data(as_text=True)
     assert client.get("/duplicates/99999").status_code == 404
+
+
+def test_merge_with_from_the_customer_page(app, client, signed_in, db):
+    director = signed_in("director")
+    with hubdb.session_scope(app) as s:
+        a = Customer(name="宁波海港物流", city="宁波", owner_id=director.id)
+        b = Customer(name="甬港货运", city="宁波", owner_id=director.id, email="yg@port.cn")
+        s.add_all([a, b])
+        s.flush()
+        s.add(Contact(customer_id=b.id, name="陈船", phone="+8613700137000"))
+        a, b = a.id, b.id
+    page = client.get(f"/customers/{a}").get_data(as_text=True)
+    assert f'href="/customers/{a}/merge"' in page and "Merge with…" in page
+
+    found = client.get(f"/customers/{a}/merge?q=甬港").get_data(as_text=True)
+    assert "甬港货运" in found and f"/customers/{a}/merge/{b}" in found
+    # the customer itself is not offered
+    itself = client.get(f"/customers/{a}/merge?q=宁波海港").get_data(as_text=True)
+    assert "No other customer matches." in itself
+
+    compare = client.get(f"/customers/{a}/merge/{b}").get_data(as_text=True)
+    assert "yg@port.cn" in compare and "Contacts: 1" in compare
+    assert "Not the same customer" not in compare  # no queued pair to dismiss
+    token = csrf_token(client, f"/customers/{a}/merge/{b}")
+    refused = client.post(f"/customers/{a}/merge/{b}", data={"csrf_token": token})
+    assert refused.status_code == 422 and "Choose the customer to keep." in refused.get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"/customers/{a}/merge/{b}",
+        data={"csrf_token": token, "survivor": "first", "choice.email": "second"},
+    )
+    assert response.status_code == 302 and "/merges/" in response.headers["Location"]
+    db.expire_all()
+    assert db.get(Customer, b) is None
+    kept = db.get(Customer, a)
+    assert kept.email == "yg@port.cn" and [c.name for c in kept.contacts] == ["陈船"]
+    assert client.get(f"/customers/{a}/merge/{a}").status_code == 404
+    assert client.get(f"/customers/{a}/merge/99999").status_code == 404
+
+
+def test_agents_get_no_merge_with_action(app, client, signed_in, db):
+    agent = signed_in("agent")
+    with hubdb.session_scope(app) as s:
+        c = Customer(name="自己的客户", owner_id=agent.id)
+        s.add(c)
+        s.flush()
+        cid = c.id
+    assert "Merge with…" not in client.get(f"/customers/{cid}").get_data(as_text=True)
+    assert client.get(f"/customers/{cid}/merge").status_code == 403

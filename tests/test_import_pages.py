@@ -4,6 +4,7 @@ import csv
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -170,3 +171,58 @@ def test_hub_import_customers_with_a_progress_bar(app, env_for_subprocess, make_
         timeout=120,
     )
     assert bad.returncode != 0 and "no active user nobody@example.com" in bad.stderr
+
+
+def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
+    app, client, signed_in, run_jobs, db, redis_conn
+):
+    from datetime import timedelta
+
+    from hub.crm.import_models import ImportRun
+    from hub.crm.imports import refused_path, report_path, source_path
+    from hub.db import utcnow
+    from hub.schedule import PERIODIC, enqueue_due
+
+    signed_in("agent")
+    old_url = _upload(client, gb18030_csv()).headers["Location"]
+    mapping = ["name", "contact_name", "phone", "email", "city"]
+    _confirm(client, old_url, "import", mapping)
+    run_jobs()
+    new_url = _upload(client, gb18030_csv()).headers["Location"]
+    old_id, new_id = (int(u.rsplit("/", 1)[1]) for u in (old_url, new_url))
+    instance = Path(app.config["INSTANCE_DIR"])
+    # the first was uploaded 31 days ago, the second today; the default keeps files 30 days
+    db.get(ImportRun, old_id).created_at = utcnow() - timedelta(days=31)
+    db.commit()
+    old = db.get(ImportRun, old_id)
+    assert source_path(instance, old).exists() and refused_path(instance, old_id).exists()
+
+    job = tuple(p for p in PERIODIC if p.name == "import-files")
+    assert enqueue_due(redis_conn, now=utcnow().replace(hour=4).timestamp(), periodic=job) == [
+        "import-files"
+    ]
+    run_jobs()
+    db.expire_all()
+    old, new = db.get(ImportRun, old_id), db.get(ImportRun, new_id)
+    assert old.files_deleted_at is not None and new.files_deleted_at is None
+    assert not source_path(instance, old).exists() and not refused_path(instance, old_id).exists()
+    assert report_path(instance, old_id).exists()  # the report of problems stays
+    assert source_path(instance, new).exists()
+
+    page = client.get(old_url).get_data(as_text=True)
+    assert "The uploaded file and its refused rows were deleted on" in page
+    assert "(they are kept 30 days)" in page
+    assert "Download the refused rows" not in page
+    assert '<td data-outcome="created">2</td>' in page  # the counts stay
+    response = client.get(old_url + "/refused.csv")
+    assert response.status_code == 404
+    assert "The refused rows have expired." in response.get_data(as_text=True)
+    # the run cannot run again; the fresh one still can
+    db.get(ImportRun, old_id).counts = None
+    db.commit()
+    page = client.get(old_url).get_data(as_text=True)
+    assert 'name="column.0"' not in page  # no mapping to change without the file
+    response = _confirm(client, old_url, "dry_run", mapping)
+    assert response.status_code == 422
+    assert "The uploaded file has expired; upload it again." in response.get_data(as_text=True)
+    assert 'name="column.0"' in client.get(new_url).get_data(as_text=True)

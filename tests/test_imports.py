@@ -287,3 +287,28 @@ def _snapshot(db):
     customers = db.execute(sa.select(Customer.__table__)).all()
     contacts = db.execute(sa.select(Contact.__table__)).all()
     return customers, contacts
+
+
+def test_a_number_with_an_extension_lands_on_a_contact_with_its_extension(app, db, make_user):
+    user = make_user("agent")
+    rows = [
+        ["北京远洋贸易有限公司", "刘洋", "13800138000", "010-6552 9988 转 123", "", "北京", "", ""],
+        ["Pacific Traders", "", "", "+1 415 555 0100 ext. 45", "", "", "", ""],
+    ]
+    data = csv_bytes(rows)
+    counts = run_now(app, upload(app, user, data))
+    assert (counts["created"], counts["refused"]) == (2, 0)
+    contacts = sorted(
+        (c.customer.name, c.name, c.phone, c.phone_ext) for c in db.scalars(sa.select(Contact))
+    )
+    # the mobile is the person's; the extension line is theirs too, on a contact of its own
+    assert contacts == [
+        ("Pacific Traders", "Pacific Traders", "+14155550100", "45"),
+        ("北京远洋贸易有限公司", "刘洋", "+861065529988", "123"),
+        ("北京远洋贸易有限公司", "刘洋", "+8613800138000", None),
+    ]
+    before = _snapshot(db)
+    again = run_now(app, upload(app, user, data))
+    assert again["unchanged"] == 2
+    db.expire_all()
+    assert _snapshot(db) == before

@@ -172,3 +172,23 @@ def test_admin_page_creates_forms_and_names_bad_rule_lines(app, client, signed_i
     client.post("/logout", data={"csrf_token": token})
     signed_in("director")
     assert client.get("/admin/lead-forms").status_code == 403
+
+
+def test_the_forms_list_searches_and_pages(app, client, signed_in, make_user, db):
+    admin = signed_in("admin")
+    rep = make_user("agent")
+    with hubdb.session_scope(app) as s:
+        actor = s.get(User, admin.id)
+        for n in range(27):
+            create_form(s, actor, f"展会表单 {n:02d}", [rep.id])
+        create_form(s, actor, "官网首页", [rep.id])
+    first = client.get("/admin/lead-forms").get_data(as_text=True)
+    assert "28 forms" in first
+    assert first.count('action="/admin/lead-forms/') == 25  # a revoke button a row
+    assert "官网首页" in first  # the newest first
+    second = client.get("/admin/lead-forms?page=2").get_data(as_text=True)
+    assert second.count('action="/admin/lead-forms/') == 3 and "展会表单 00" in second
+    found = client.get("/admin/lead-forms?q=官网").get_data(as_text=True)
+    assert "1 form" in found and "官网首页" in found and "展会表单" not in found
+    none = client.get("/admin/lead-forms?q=nothing").get_data(as_text=True)
+    assert "No form matches." in none

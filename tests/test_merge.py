@@ -240,3 +240,56 @@ def test_the_scheduled_finder_queues_new_likely_duplicates(
     run_jobs()
     (candidate,) = db.scalars(sa.select(DuplicateCandidate))
     assert (candidate.score, candidate.status) == (100, "open")
+
+
+def test_undo_puts_the_merged_customers_other_pairs_back_in_the_queue(app, db, pair, make_user):
+    director, agent, a, b = pair
+    with hubdb.session_scope(app) as s:
+        # b is likely the same as two others: one pair still open, one already dismissed
+        alike = Customer(name="深圳市华强电子股份有限公司", city="深圳", owner_id=agent.id)
+        dismissed = Customer(name="深圳华强电子（集团）", city="深圳", owner_id=agent.id)
+        s.add_all([alike, dismissed])
+        s.flush()
+        alike_id, dismissed_id = alike.id, dismissed.id
+        find_likely_duplicates(s, [a, b, alike_id, dismissed_id])
+
+    def pairs_of(customer_id):
+        return {
+            (c.first_id, c.second_id, c.score, c.reason, c.status)
+            for c in db.scalars(
+                sa.select(DuplicateCandidate).where(
+                    sa.or_(
+                        DuplicateCandidate.first_id == customer_id,
+                        DuplicateCandidate.second_id == customer_id,
+                    )
+                )
+            )
+        }
+
+    with hubdb.session_scope(app) as s:
+        row = s.scalar(
+            sa.select(DuplicateCandidate).where(
+                DuplicateCandidate.first_id == b, DuplicateCandidate.second_id == dismissed_id
+            )
+        )
+        row.status = "dismissed"
+    db.expire_all()
+    before = {p for p in pairs_of(b) if {p[0], p[1]} != {a, b}}
+    assert {(p[0], p[1], p[4]) for p in before} == {
+        (b, alike_id, "open"),
+        (b, dismissed_id, "dismissed"),
+    }
+    with hubdb.session_scope(app) as s:
+        merge = merge_customers(s, s.get(User, director.id), a, b)
+        merge_id = merge.id
+    db.expire_all()
+    assert pairs_of(b) == set()  # gone with the merged customer
+    with hubdb.session_scope(app) as s:
+        undo_merge(s, s.get(User, director.id), merge_id)
+    db.expire_all()
+    after = {p for p in pairs_of(b) if {p[0], p[1]} != {a, b}}
+    assert after == before
+    open_ids = set(
+        db.scalars(sa.select(DuplicateCandidate.second_id).where(DuplicateCandidate.status == "open"))
+    )
+    assert alike_id in open_ids  # back in the review queue

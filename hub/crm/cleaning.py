@@ -7,7 +7,7 @@ import re
 import phonenumbers
 from flask_babel import gettext as _
 
-from hub.normalize import halfwidth, normalize_email, normalize_phone
+from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_extension
 from hub.validation import FieldError
 
 _SPACES = re.compile(r"\s+")  # Unicode whitespace: ideographic and no-break spaces too
@@ -87,6 +87,19 @@ def split_phones(raw: str, region: str) -> list[str]:
                 ) from None
         numbers.extend(n for n in found if n not in numbers)
     return numbers
+
+
+def phone_extensions(raw: str, region: str) -> dict[str, str]:
+    """{E.164: extension} for the numbers of a cell written with one ("010-6552 9988 转 123")."""
+    found: dict[str, str] = {}
+    for part in _PHONE_SEPARATORS.split(halfwidth(raw or "")):
+        ext = phone_extension(part)
+        if ext:
+            try:
+                found[normalize_phone(part, region)] = ext
+            except FieldError:
+                continue  # split_phones names the part that is not a number
+    return found
 
 
 def _space_separated(part: str, region: str) -> list[str]:

@@ -3,16 +3,18 @@ value picked per field, merging, dismissing, and the merge's page with its undo.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import Role, require_user, roles_required
 from hub.crm import duplicates as svc
+from hub.crm.customers import CustomerFilters, search_customers
 from hub.crm.duplicate_models import CustomerMerge
 from hub.crm.fields import CUSTOMER_FIELDS
 from hub.crm.merge import MERGE_FIELDS, customer_references, merge_customers, undo_merge
@@ -44,10 +46,22 @@ def related_counts(s: sa.orm.Session, customer_id: int) -> dict[str, int]:
 
 
 def _compare(candidate_id: int, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
-    user = require_user()
+    pair = svc.load_candidate(db.session(), require_user(), candidate_id)
+    action = url_for("duplicates.merge", candidate_id=candidate_id)
+    return _compare_screen(pair.first, pair.second, action, errors, status, pair=pair)
+
+
+def _compare_screen(
+    first: Customer,
+    second: Customer,
+    action: str,
+    errors: dict[str, str],
+    status: int = 200,
+    pair: Any = None,
+) -> tuple[str, int]:
+    """Two customers side by side, a radio per differing field: the merge screen of a queued
+    pair and of two customers picked on a customer's page."""
     s = db.session()
-    pair = svc.load_candidate(s, user, candidate_id)
-    first, second = pair.first, pair.second
     rows: list[tuple[str, Any, Any, Any]] = []
     for name in MERGE_FIELDS:
         a, b = getattr(first, name), getattr(second, name)
@@ -59,10 +73,37 @@ def _compare(candidate_id: int, errors: dict[str, str], status: int = 200) -> tu
         pair=pair,
         first=first,
         second=second,
+        action=action,
         rows=rows,
         counts={c.id: related_counts(s, c.id) for c in (first, second)},
         errors=errors,
     ), status
+
+
+def _merge_from_form(
+    first_id: int, second_id: int, redisplay: Callable[[dict[str, str]], tuple[str, int]]
+) -> Response | tuple[str, int]:
+    """Merge as the compare form says: the customer kept, and per field whose value survives."""
+    s = db.session()
+    ids = {"first": first_id, "second": second_id}
+    keep = request.form.get("survivor", "")
+    if keep not in ids:
+        return redisplay({"survivor": _("Choose the customer to keep.")})
+    survivor, merged = ids[keep], ids["second" if keep == "first" else "first"]
+    # A field's radio names the side whose value wins; the merge wants "survivor" or "merged".
+    choices = {
+        name: "survivor" if request.form.get(f"choice.{name}") == keep else "merged"
+        for name in MERGE_FIELDS
+        if request.form.get(f"choice.{name}") in ids
+    }
+    try:
+        record = merge_customers(s, require_user(), survivor, merged, choices)
+    except ValidationError as exc:
+        s.rollback()
+        return redisplay(exc.as_dict())
+    s.commit()
+    flash(_("Merged. The merge can be undone on this page."), "success")
+    return redirect(url_for("duplicates.merge_page", merge_id=record.id))
 
 
 @bp.get("/duplicates/<int:candidate_id>")
@@ -74,29 +115,65 @@ def compare(candidate_id: int) -> tuple[str, int]:
 @bp.post("/duplicates/<int:candidate_id>/merge")
 @roles_required(Role.DIRECTOR)
 def merge(candidate_id: int) -> Response | tuple[str, int]:
-    """Merge the pair: the customer kept, and per field whose value survives."""
-    user = require_user()
-    s = db.session()
-    pair = svc.load_candidate(s, user, candidate_id)
-    ids = {"first": pair.first_id, "second": pair.second_id}
-    keep = request.form.get("survivor", "")
-    if keep not in ids:
-        return _compare(candidate_id, {"survivor": _("Choose the customer to keep.")}, 422)
-    survivor, merged = ids[keep], ids["second" if keep == "first" else "first"]
-    # A field's radio names the side whose value wins; the merge wants "survivor" or "merged".
-    choices = {
-        name: "survivor" if request.form.get(f"choice.{name}") == keep else "merged"
-        for name in MERGE_FIELDS
-        if request.form.get(f"choice.{name}") in ids
-    }
-    try:
-        record = merge_customers(s, user, survivor, merged, choices)
-    except ValidationError as exc:
-        s.rollback()
-        return _compare(candidate_id, exc.as_dict(), 422)
-    s.commit()
-    flash(_("Merged. The merge can be undone on this page."), "success")
-    return redirect(url_for("duplicates.merge_page", merge_id=record.id))
+    pair = svc.load_candidate(db.session(), require_user(), candidate_id)
+    return _merge_from_form(
+        pair.first_id, pair.second_id, lambda errors: _compare(candidate_id, errors, 422)
+    )
+
+
+# --- merging from a customer's page ------------------------------------------------------------
+
+
+def _customer(customer_id: int) -> Customer:
+    customer = db.session().get(Customer, customer_id) if 0 < customer_id < 2**31 else None
+    if customer is None:
+        raise NotFound(_("There is no customer %(id)s.", id=customer_id))
+    return customer
+
+
+@bp.get("/customers/<int:customer_id>/merge")
+@roles_required(Role.DIRECTOR)
+def pick_other(customer_id: int) -> str:
+    """Find the customer to merge with this one, by the same search as the customer list."""
+    customer = _customer(customer_id)
+    q = request.args.get("q", "").strip()
+    page = None
+    if q:
+        page = search_customers(
+            db.session(),
+            require_user(),
+            q,
+            CustomerFilters(),
+            page=page_arg(),
+            region=current_app.config["SETTINGS"].default_region,
+        )
+    return render_template("merge_pick.html", customer=customer, q=q, page=page)
+
+
+@bp.get("/customers/<int:customer_id>/merge/<int:other_id>")
+@roles_required(Role.DIRECTOR)
+def compare_customers(customer_id: int, other_id: int) -> tuple[str, int]:
+    return _compare_customers(customer_id, other_id, {})
+
+
+def _compare_customers(
+    customer_id: int, other_id: int, errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
+    if customer_id == other_id:
+        raise NotFound(_("A customer cannot merge with itself."))
+    action = url_for("duplicates.merge_customers_page", customer_id=customer_id, other_id=other_id)
+    return _compare_screen(_customer(customer_id), _customer(other_id), action, errors, status)
+
+
+@bp.post("/customers/<int:customer_id>/merge/<int:other_id>")
+@roles_required(Role.DIRECTOR)
+def merge_customers_page(customer_id: int, other_id: int) -> Response | tuple[str, int]:
+    _compare_customers(customer_id, other_id, {})  # both exist, and are two
+    return _merge_from_form(
+        customer_id,
+        other_id,
+        lambda errors: _compare_customers(customer_id, other_id, errors, 422),
+    )
 
 
 @bp.post("/duplicates/<int:candidate_id>/dismiss")

@@ -232,13 +232,18 @@ def enqueue_duplicates_job(connection: Redis) -> list[str]:
 
 def review_queue(db: Session, user: User, query: str = "", page: int = 1) -> Page:
     """Open pairs, the likeliest first; `query` finds a name on either side."""
+    stmt = open_pairs(user, query).order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id)
+    return paginate(db, stmt, page, 25)
+
+
+def open_pairs(user: User, query: str = "") -> sa.Select[tuple[DuplicateCandidate]]:
+    """The open pairs (unordered), both customers loaded; `query` finds a name on either side."""
     if not can_merge(user):
         raise Forbidden(_("Only a director or an admin may merge customers."))
     stmt = (
         sa.select(DuplicateCandidate)
         .where(DuplicateCandidate.status == CandidateStatus.OPEN.value)
         .options(joinedload(DuplicateCandidate.first), joinedload(DuplicateCandidate.second))
-        .order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id)
     )
     text = query.strip().lower()
     if text:
@@ -248,7 +253,7 @@ def review_queue(db: Session, user: User, query: str = "", page: int = 1) -> Pag
         stmt = stmt.where(
             sa.or_(DuplicateCandidate.first_id.in_(names), DuplicateCandidate.second_id.in_(names))
         )
-    return paginate(db, stmt, page, 25)
+    return stmt
 
 
 def open_count(db: Session) -> int:

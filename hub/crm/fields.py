@@ -89,7 +89,14 @@ CUSTOMER_CREATE_EXTRA: tuple[Field, ...] = (
 CONTACT_FIELDS: tuple[Field, ...] = (
     Field("name", "str", _l("Name"), required=True, max_length=120),
     Field("title", "str", _l("Title"), max_length=120),
-    Field("phone", "phone", _l("Phone")),
+    Field("phone", "phone", _l("Phone"), extension="phone_ext"),
+    Field(
+        "phone_ext",
+        "str",
+        _l("Extension"),
+        max_length=10,
+        description="Digits dialled after the number; read from the phone when written there",
+    ),
     Field("email", "email", _l("Email"), max_length=254),
     Field("is_decision_maker", "bool", _l("Decision maker")),
     Field("birthday", "date", _l("Birthday")),

@@ -50,6 +50,8 @@ class ImportRun(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The uploaded file and the refused rows were deleted (HUB_IMPORT_FILE_DAYS after upload).
+    files_deleted_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
@@ -64,6 +66,11 @@ class ImportRun(Base):
     @property
     def running(self) -> bool:
         return self.status in (ImportStatus.CHECKING, ImportStatus.IMPORTING)
+
+    @property
+    def files_expired(self) -> bool:
+        """The uploaded file is gone: the run cannot run again, its refused rows are gone too."""
+        return self.files_deleted_at is not None
 
     def outcome_counts(self) -> dict[str, Any]:
         """The latest counts: the import's once it ran, else the dry run's."""

@@ -20,6 +20,7 @@ from hub.crm.cleaning import (
     email_key,
     is_mobile,
     match_block,
+    phone_extensions,
     split_phones,
 )
 from hub.crm.import_files import TARGETS
@@ -55,6 +56,7 @@ class ImportRow:
     phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     values: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)  # E.164 -> "123" of "... 转 123"
 
     @property
     def key(self) -> str:
@@ -69,6 +71,7 @@ def parse_row(
     values: dict[str, str] = {}
     phones: list[str] = []
     emails: list[str] = []
+    extensions: dict[str, str] = {}
     for i, target in enumerate(mapping):
         text = cells[i] if i < len(cells) else ""
         if not target or not text:
@@ -77,6 +80,7 @@ def parse_row(
         if target == "phone":
             try:
                 phones.extend(p for p in split_phones(text, region) if p not in phones)
+                extensions.update(phone_extensions(text, region))
             except FieldError as exc:
                 errors.append(FieldError(column, exc.message))
         elif target == "email":
@@ -118,6 +122,7 @@ def parse_row(
         phones=phones,
         emails=emails,
         values=values,
+        extensions=extensions,
     )
 
 
@@ -236,6 +241,7 @@ def insert_customers(db: Session, customers: Sequence[Customer]) -> None:
                 "name": ct.name,
                 "title": ct.title,
                 "phone": ct.phone,
+                "phone_ext": ct.phone_ext,
                 "email": ct.email,
                 "created_at": now,
                 "updated_at": now,
@@ -369,8 +375,16 @@ def _place_contact_info(
         changes.setdefault("contacts", []).append(next(iter(kw.values())))
 
     for p in new_phones:
+        ext = row.extensions.get(p)
+        if ext:
+            # Only a contact keeps an extension: the person's, else one of its own.
+            if person is not None and person.phone is None:
+                person.phone, person.phone_ext = p, ext
+            else:
+                extra(phone=p, phone_ext=ext)
+                continue
         # A person's mobile goes on the contact, the company's landline on the customer.
-        if person is not None and person.phone is None and is_mobile(p):
+        elif person is not None and person.phone is None and is_mobile(p):
             person.phone = p
         elif customer.phone is None:
             customer.phone = p

@@ -85,7 +85,11 @@ def show(run_id: int) -> str:
 def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     user = require_user()
     done, total = read_progress(run.id) if run.running else (0, 0)
-    editable = run.status in ("uploaded", "checked", "failed") and run.counts is None
+    editable = (
+        run.status in ("uploaded", "checked", "failed")
+        and run.counts is None
+        and not run.files_expired
+    )
     return render_template(
         "import_run.html",
         run=run,
@@ -99,6 +103,7 @@ def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tu
         report=svc.read_report(_instance(), run.id) if run.outcome_counts() else [],
         done=done,
         total=total or run.rows_total or 0,
+        file_days=current_app.config["SETTINGS"].import_file_days,
     ), status
 
 
@@ -148,6 +153,8 @@ def _file(run_id: int, where: object, label: str) -> Response:
     run = svc.load_run(db.session(), user, run_id)
     path = where(_instance(), run.id)  # type: ignore[operator]
     if not path.exists():
+        if run.files_expired and where is svc.refused_path:
+            raise NotFound(_("The refused rows have expired."))
         raise NotFound(_("This import has not run yet."))
     stem = Path(run.filename).stem
     return send_file(

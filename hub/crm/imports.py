@@ -83,7 +83,9 @@ def start_import(
     db.add(run)
     db.flush()
     path = source_path(instance_dir, run)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # A folder left by a run whose id is used again (a restored database) is not this run's.
+    shutil.rmtree(path.parent, ignore_errors=True)
+    path.parent.mkdir(parents=True)
     with path.open("wb") as out:
         shutil.copyfileobj(stream, out, 1 << 20)
     try:
@@ -158,6 +160,10 @@ def set_mapping(
 
 def begin(db: Session, run: ImportRun, dry_run: bool) -> None:
     """Mark the run as queued for a dry run or the import; a running run is refused."""
+    if run.files_expired:
+        raise ValidationError(
+            [FieldError("file", _("The uploaded file has expired; upload it again."))]
+        )
     if run.running:
         raise ValidationError([FieldError("mapping", _("This import is running."))])
     if run.status == ImportStatus.DONE:
@@ -322,13 +328,16 @@ class _Report:
         self._refused.close()
 
 
-def read_report(instance_dir: Path, run_id: int, limit: int = 200) -> list[list[str]]:
-    """The first `limit` lines of the row report, for the page (the file has them all)."""
+def read_report(
+    instance_dir: Path, run_id: int, limit: int = 200, offset: int = 0
+) -> list[list[str]]:
+    """`limit` lines of the row report after the first `offset`, for the page and the API (the
+    file has them all)."""
     path = report_path(instance_dir, run_id)
     if not path.exists():
         return []
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(itertools.islice(csv.reader(f), 1, limit + 1))
+        return list(itertools.islice(csv.reader(f), 1 + offset, 1 + offset + limit))
 
 
 # --- listing and loading ------------------------------------------------------------------------
@@ -344,13 +353,18 @@ def load_run(db: Session, user: User, run_id: int) -> ImportRun:
     return run
 
 
-def list_runs(db: Session, user: User, query: str = "", page: int = 1) -> Page:
-    """Imports newest first, by file name; agents see their own."""
-    stmt = sa.select(ImportRun).order_by(ImportRun.id.desc())
+def runs_query(user: User, query: str = "") -> sa.Select[tuple[ImportRun]]:
+    """The imports the user may see (agents: their own), by part of the file name; unordered."""
+    stmt = sa.select(ImportRun)
     if user.role not in (Role.ADMIN, Role.DIRECTOR):
         stmt = stmt.where(ImportRun.user_id == user.id)
     if query.strip():
         stmt = stmt.where(
             sa.func.lower(ImportRun.filename).contains(query.strip().lower(), autoescape=True)
         )
-    return paginate(db, stmt, page, 20)
+    return stmt
+
+
+def list_runs(db: Session, user: User, query: str = "", page: int = 1) -> Page:
+    """Imports newest first, by file name; agents see their own."""
+    return paginate(db, runs_query(user, query).order_by(ImportRun.id.desc()), page, 20)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -26,9 +25,12 @@ from hub.crm.lead_forms import (
     capture_lead,
     create_form,
     form_for_key,
+    forms_query,
+    load_form,
     revoke_form,
 )
 from hub.crm.views import owners
+from hub.pagination import page_arg, paginate
 from hub.validation import NotFound, ValidationError
 
 bp = Blueprint("lead_forms", __name__)
@@ -117,15 +119,14 @@ def admin() -> tuple[str, int] | Response:
             s.commit()
             flash(_("Form %(name)s created.", name=form.name), "success")
             return redirect(url_for("lead_forms.admin"))
-    forms = list(
-        s.scalars(
-            sa.select(LeadForm).order_by(LeadForm.revoked_at.is_not(None), LeadForm.id.desc())
-        )
-    )
+    q = request.args.get("q", "")
+    # Working forms first, the newest on top.
+    stmt = forms_query(q).order_by(LeadForm.revoked_at.is_not(None), LeadForm.id.desc())
     people = owners(s)
     return render_template(
         "lead_forms.html",
-        forms=forms,
+        page=paginate(s, stmt, page_arg(), 25),
+        q=q,
         owners=people,
         names={u.id: u.display_name for u in people},
         errors=errors,
@@ -138,9 +139,7 @@ def admin() -> tuple[str, int] | Response:
 @roles_required(Role.ADMIN)
 def revoke(form_id: int) -> Response:
     s = db.session()
-    form = s.get(LeadForm, form_id) if 0 < form_id < 2**31 else None
-    if form is None:
-        raise NotFound(_("There is no such form."))
+    form = load_form(s, form_id)
     revoke_form(s, form)
     s.commit()
     flash(_("The key of %(name)s no longer works.", name=form.name), "success")

@@ -136,6 +136,22 @@ def create_form(
     return form
 
 
+def forms_query(query: str = "") -> sa.Select[tuple[LeadForm]]:
+    """Lead forms whose name holds `query` (without case); unordered."""
+    stmt = sa.select(LeadForm)
+    text = clean_text(query).lower()
+    if text:
+        stmt = stmt.where(sa.func.lower(LeadForm.name).contains(text, autoescape=True))
+    return stmt
+
+
+def load_form(db: Session, form_id: int) -> LeadForm:
+    form = db.get(LeadForm, form_id) if 0 < form_id < 2**31 else None
+    if form is None:
+        raise NotFound(_("There is no such form."))
+    return form
+
+
 def revoke_form(db: Session, form: LeadForm) -> None:
     """The key stops working at once; leads already captured stay."""
     if form.revoked_at is None:

@@ -163,6 +163,17 @@ def merge_customers(
     candidate_snapshot = (
         {"score": candidate.score, "reason": candidate.reason} if candidate is not None else None
     )
+    # The merged customer's other pairs go with it (ON DELETE CASCADE); kept for the undo.
+    pairs = DuplicateCandidate.__table__
+    other_pairs = [
+        {k: audit.jsonable(v) for k, v in r.items()}
+        for r in db.execute(
+            sa.select(pairs).where(
+                sa.or_(pairs.c.first_id == merged_id, pairs.c.second_id == merged_id),
+                pairs.c.id != (candidate.id if candidate is not None else -1),
+            )
+        ).mappings()
+    ]
     db.expunge_all()  # the ORM's copies are stale after the moves; reload below
     db.execute(CUSTOMERS.delete().where(CUSTOMERS.c.id == merged_id))
     if taken:
@@ -187,6 +198,7 @@ def merge_customers(
             "custom": custom,
             "moved_custom": moved_custom,
             "candidate": candidate_snapshot,
+            "pairs": other_pairs,
         },
     )
     db.add(record)
@@ -281,6 +293,7 @@ def undo_merge(db: Session, actor: User, merge_id: int) -> Customer:
                 reviewed_at=utcnow(),
             )
         )
+    _restore_pairs(db, snap.get("pairs", []))
     db.flush()
     # The survivor's own values last, with its stamps, so it reads exactly as before the merge.
     restored = _restore(CUSTOMERS, snap["survivor"])
@@ -304,6 +317,37 @@ def undo_merge(db: Session, actor: User, merge_id: int) -> Customer:
     )
     db.flush()
     return back
+
+
+def _restore_pairs(db: Session, rows: list[dict[str, Any]]) -> None:
+    """The merged customer's likely-duplicate pairs, back as they were (open ones in the queue
+    again), except those whose other customer has gone since or that were found again."""
+    if not rows:
+        return
+    pairs = DuplicateCandidate.__table__
+    others = {r["first_id"] for r in rows} | {r["second_id"] for r in rows}
+    alive = set(db.scalars(sa.select(CUSTOMERS.c.id).where(CUSTOMERS.c.id.in_(others))))
+    taken = {
+        (r.first_id, r.second_id)
+        for r in db.execute(
+            sa.select(pairs.c.first_id, pairs.c.second_id).where(
+                pairs.c.first_id.in_(others), pairs.c.second_id.in_(others)
+            )
+        )
+    }
+    used_ids = set(db.scalars(sa.select(pairs.c.id).where(pairs.c.id.in_([r["id"] for r in rows]))))
+    back = []
+    for r in rows:
+        if {r["first_id"], r["second_id"]} <= alive and (
+            r["first_id"],
+            r["second_id"],
+        ) not in taken:
+            row = _restore(pairs, r)
+            if row["id"] in used_ids:
+                del row["id"]
+            back.append(row)
+    for row in back:
+        db.execute(pairs.insert().values(row))
 
 
 def merge_history(db: Session, customer_id: int) -> list[CustomerMerge]:

@@ -168,6 +168,7 @@ class Contact(Base):
     name: Mapped[str] = mapped_column(sa.String(120), index=True)  # same person, two companies
     title: Mapped[str | None] = mapped_column(sa.String(120))
     phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # E.164
+    phone_ext: Mapped[str | None] = mapped_column(sa.String(10))  # "123" of "... 转 123"
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     is_decision_maker: Mapped[bool] = mapped_column(default=False)
     birthday: Mapped[date | None]
