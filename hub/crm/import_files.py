@@ -8,6 +8,7 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -17,6 +18,13 @@ CHUNK = 1 << 16
 HEADER_SCAN_ROWS = 10
 # csv refuses a field over 128 KiB by default; a notes cell can be long, a whole file in one cell not.
 csv.field_size_limit(1 << 20)
+# Bounds that tell a spreadsheet from a bomb. A real customer list has tens of columns; a line of
+# a CSV that is megabytes long, or a workbook that unpacks a thousandfold, is not one.
+MAX_COLUMNS = 1000
+MAX_LINE = 4 << 20  # characters in one line of a CSV
+MAX_XLSX_UNPACKED = 2 << 30  # all parts of a workbook together, unpacked
+MAX_XLSX_STRINGS = 128 << 20  # the shared strings part, which openpyxl holds in memory
+MAX_XLSX_RATIO = 200  # unpacked to packed, for a part over 16 MiB
 
 
 class UnreadableFile(ValueError):
@@ -86,8 +94,10 @@ def iter_rows(path: Path, fmt: str, encoding: str | None = None) -> Iterator[lis
     encoding = encoding or detect_encoding(path)
     dialect = _sniff_dialect(path, encoding)
     with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(_bounded_lines(f), dialect)
         try:
-            for row in csv.reader(f, dialect):
+            for row in reader:
+                _check_width(reader.line_num, len(row))
                 yield [clean_text(c) for c in row]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise UnreadableFile(
@@ -95,11 +105,64 @@ def iter_rows(path: Path, fmt: str, encoding: str | None = None) -> Iterator[lis
             ) from exc
 
 
+def _bounded_lines(f: Any) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_LINE before it is all in memory."""
+    number = 0
+    while line := f.readline(MAX_LINE + 1):
+        number += 1
+        if len(line) > MAX_LINE:
+            raise UnreadableFile(str(_l(
+                "Line %(line)d is longer than %(size)s characters: this is not a spreadsheet row.",
+                line=number, size=f"{MAX_LINE:,}",
+            )))
+        yield line
+
+
+def _check_width(line: int, columns: int) -> None:
+    if columns > MAX_COLUMNS:
+        raise UnreadableFile(str(_l(
+            "Row %(line)d has %(count)s columns; at most %(max)s are read.",
+            line=line, count=f"{columns:,}", max=f"{MAX_COLUMNS:,}",
+        )))
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than a spreadsheet could hold (a zip bomb),
+    from the sizes its directory declares, before anything is unpacked."""
+    from zipfile import BadZipFile, ZipFile
+
+    try:
+        with ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (BadZipFile, OSError) as exc:
+        raise UnreadableFile(str(_l("The file is not a readable .xlsx workbook."))) from exc
+    mib = 1 << 20
+    total = sum(p.file_size for p in parts)
+    if total > MAX_XLSX_UNPACKED:
+        raise UnreadableFile(str(_l(
+            "The workbook unpacks to %(size)s MiB; at most %(max)s MiB are read.",
+            size=f"{total // mib:,}", max=f"{MAX_XLSX_UNPACKED // mib:,}",
+        )))
+    for part in parts:
+        if part.filename.endswith("sharedStrings.xml") and part.file_size > MAX_XLSX_STRINGS:
+            raise UnreadableFile(str(_l(
+                "The workbook's shared text unpacks to %(size)s MiB; at most %(max)s MiB are read.",
+                size=f"{part.file_size // mib:,}", max=f"{MAX_XLSX_STRINGS // mib:,}",
+            )))
+        if part.file_size > 16 * mib and part.file_size > MAX_XLSX_RATIO * max(1, part.compress_size):
+            raise UnreadableFile(str(_l(
+                "%(part)s in the workbook unpacks %(ratio)s times larger than it is packed: a "
+                "compression bomb, not a spreadsheet.",
+                part=part.filename, ratio=f"{part.file_size // max(1, part.compress_size):,}",
+            )))
+
+
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
 
+    check_workbook(path)
     try:
         # read_only streams the sheet's XML instead of building the whole workbook in memory.
         wb = load_workbook(path, read_only=True, data_only=True)
@@ -107,7 +170,8 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         raise UnreadableFile(str(_l("The file is not a readable .xlsx workbook."))) from exc
     try:
         ws = wb.worksheets[0]
-        for row in ws.iter_rows(values_only=True):
+        for number, row in enumerate(ws.iter_rows(values_only=True), 1):
+            _check_width(number, len(row))
             yield [cell_text(c) for c in row]
     finally:
         wb.close()
