@@ -12,8 +12,13 @@ The floor renders the same template for the same recipients with the same compil
 posts the same SendGrid requests (500 personalizations each) to the same simulator, split over the
 same number of processes, with no bookkeeping: no database reads or writes, no Redis, no RQ.
 The campaign is the real thing: launch, the planner job, send jobs claiming batches, recording
-provider ids and follow-up records. Peak memory is the highest VmHWM (peak resident set) of any
-process under the workers (the workers and the work horses they fork), sampled every 100 ms.
+provider ids and follow-up records; it is timed from the launch, once both workers are up (a
+worker's start-up is not part of sending). Peak memory is the highest VmHWM (peak resident set) of
+any process under the workers (the workers and the work horses they fork), sampled every 100 ms.
+
+Both parts also report where the CPU went: the workers (work horses included), the PostgreSQL
+backends serving the scratch database, the simulator (this process's threads but the main one),
+and the whole machine, which on a shared machine shows how much of it was someone else's.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -31,6 +37,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from redis import Redis
+from rq import Worker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,7 +51,9 @@ from hub.campaigns.rendering import CompiledTemplate  # noqa: E402
 from hub.channels.base import OutboundMessage  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402
 from hub.channels.email import SendGridEmail  # noqa: E402
+from hub.channels.models import Message  # noqa: E402
 from hub.channels.simulator import ProviderSimulator  # noqa: E402
+from hub.crm.followups import FollowUp  # noqa: E402
 from hub.crm.models import Contact, Customer  # noqa: E402
 from hub.db import session_scope  # noqa: E402
 from hub.maintenance import upgrade_database  # noqa: E402
@@ -96,7 +105,7 @@ def _floor_part(args: tuple[str, str, str, list[tuple[int, str, str, str]]]) -> 
     return sent
 
 
-def floor(app: Any, sim: ProviderSimulator, workers: int) -> float:
+def floor(app: Any, sim: ProviderSimulator, workers: int, database: str) -> tuple[float, dict[str, float]]:
     with session_scope(app) as s:
         people = [
             (cid, name, customer, region)
@@ -108,12 +117,16 @@ def floor(app: Any, sim: ProviderSimulator, workers: int) -> float:
         ]
     creds = sim.credentials
     shares = [people[i::workers] for i in range(workers)]
+    meter = CpuMeter(database)
+    meter.start()
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         done = sum(pool.map(_floor_part, [(creds.sendgrid_api_key, creds.from_email, sim.url, p) for p in shares]))
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        pool.close()
+        pool.join()  # reaped, so that their CPU time is counted
     assert done == len(people)
-    return len(people) / elapsed
+    return len(people) / elapsed, meter.stop()
 
 
 def _descendants(pids: list[int]) -> list[int]:
@@ -134,6 +147,90 @@ def _descendants(pids: list[int]) -> list[int]:
     return out
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (its threads included), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICKS  # all but idle and iowait
+
+
+def _backends(database: str) -> list[int]:
+    """PostgreSQL server processes serving `database` (their title names it)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    title = fh.read()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
+                out.append(int(entry))
+    return out
+
+
+def _with_children_seconds(pid: int) -> float:
+    """CPU time of a process and of the children it has waited for (a worker's work horses)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:15]) / TICKS
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class CpuMeter:
+    """Where the CPU went during a run: the bench's own process apart from its main thread (the
+    simulator's threads), the processes given, the PostgreSQL backends serving the scratch
+    database (sampled: one that ends loses at most the last 100 ms), and the whole machine
+    (other engineers' work included)."""
+
+    def __init__(self, database: str):
+        self.database = database
+        self.backends: dict[int, tuple[float, float]] = {}
+
+    def start(self) -> None:
+        self.self0 = resource.getrusage(resource.RUSAGE_SELF)
+        self.children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.main0 = time.thread_time()
+        self.machine0 = _machine_busy_seconds()
+        self.backends = {pid: (_cpu_seconds(pid),) * 2 for pid in _backends(self.database)}
+
+    def sample(self) -> None:
+        for pid in _backends(self.database):
+            used = _cpu_seconds(pid)
+            first, _ = self.backends.get(pid, (0.0, 0.0))
+            if used:
+                self.backends[pid] = (first, used)
+
+    def stop(self, workers: float | None = None) -> dict[str, float]:
+        """CPU seconds by part; `workers` given, or else this process's reaped children."""
+        self.sample()
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        main = time.thread_time() - self.main0
+        return {
+            "simulator": own.ru_utime + own.ru_stime - self.self0.ru_utime - self.self0.ru_stime - main,
+            "workers": workers if workers is not None else (
+                children.ru_utime + children.ru_stime - self.children0.ru_utime - self.children0.ru_stime),
+            "postgres": sum(last - first for first, last in self.backends.values()),
+            "machine": _machine_busy_seconds() - self.machine0,
+        }
+
+
 def _peak_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -145,7 +242,9 @@ def _peak_kb(pid: int) -> int:
     return 0
 
 
-def campaign(app: Any, env: dict[str, str], workers: int, n: int) -> tuple[float, float, dict[str, int]]:
+def campaign(
+    app: Any, env: dict[str, str], workers: int, n: int, database: str
+) -> tuple[float, float, dict[str, int], dict[str, float]]:
     with session_scope(app) as s:
         segment = Segment(name="bench", definition={"match": "all", "rules": [{"field": "class", "op": "eq", "value": "B"}]})
         template = MessageTemplate(name="bench", channel="email", subject=SUBJECT, body=BODY, html=HTML)
@@ -161,12 +260,21 @@ def campaign(app: Any, env: dict[str, str], workers: int, n: int) -> tuple[float
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(workers)
     ]
+    # Timed from the launch, with the workers up: starting a worker (imports, the app) is not
+    # sending a campaign, and production workers are running before anyone launches one.
+    conn = Redis.from_url(env["HUB_REDIS_URL"])
+    while Worker.count(connection=conn) < workers:
+        time.sleep(0.05)
     peak = 0
+    meter = CpuMeter(database)
+    meter.start()
+    workers_cpu = sum(_with_children_seconds(p.pid) for p in procs)
     started = time.perf_counter()
     with app.app_context():
         start_work(app, campaign_id)
     try:
         while True:
+            meter.sample()
             for pid in _descendants([p.pid for p in procs]):
                 peak = max(peak, _peak_kb(pid))
             with session_scope(app) as s:
@@ -174,6 +282,7 @@ def campaign(app: Any, env: dict[str, str], workers: int, n: int) -> tuple[float
                     break
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
+        cpu = meter.stop(sum(_with_children_seconds(p.pid) for p in procs) - workers_cpu)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -181,7 +290,20 @@ def campaign(app: Any, env: dict[str, str], workers: int, n: int) -> tuple[float
             p.wait(timeout=60)
     with session_scope(app) as s:
         counts = svc.counts(s, campaign_id)
-    return n / elapsed, peak / 1024, counts
+        # One follow-up record per message, linked both ways, its status the message's.
+        counts["follow_ups"] = s.scalar(
+            sa.select(sa.func.count()).select_from(Message)
+            .join(FollowUp, sa.and_(FollowUp.id == Message.follow_up_id,
+                                    FollowUp.message_ref == sa.cast(Message.id, sa.String),
+                                    FollowUp.status == Message.status))
+            .where(Message.campaign_id == campaign_id)
+        ) or 0
+    return n / elapsed, peak / 1024, counts, cpu
+
+
+def _cpu_line(cpu: dict[str, float], n: int) -> str:
+    parts = [f"{name} {cpu[name]:.1f} s ({cpu[name] / n * 1e6:.0f} µs a recipient)" for name in ("workers", "postgres", "simulator")]
+    return "CPU: " + ", ".join(parts) + f"; whole machine {cpu['machine']:.1f} s"
 
 
 def main() -> None:
@@ -205,19 +327,22 @@ def main() -> None:
         sim = ProviderSimulator(instance / "simulator", load_or_create(instance))
         sim.start()
         try:
-            floor_rate = floor(app, sim, args.workers)
+            database = sa.make_url(url).database or ""
+            floor_rate, floor_cpu = floor(app, sim, args.workers, database)
             print(f"floor: {floor_rate:,.0f} recipients/s (render + SendGrid requests, {args.workers} processes)")
+            print(f"  floor {_cpu_line(floor_cpu, args.recipients)}")
             sim.reset()
             env = {**os.environ, **{k: v for k, v in config.items()}}
-            rate, peak_mb, counts = campaign(app, env, args.workers, args.recipients)
+            rate, peak_mb, counts, cpu = campaign(app, env, args.workers, args.recipients, database)
         finally:
             sim.stop()
         mails = [r for r in sim.requests() if r["provider"] == "sendgrid"]
         personalizations = sum(len(r["body"]["personalizations"]) for r in mails)
         print(f"campaign: {rate:,.0f} recipients/s with {args.workers} workers = {rate / floor_rate:.2f} x the floor")
+        print(f"  campaign {_cpu_line(cpu, args.recipients)}")
         print(f"peak memory of a worker process: {peak_mb:.0f} MB")
         print(f"counts: planned {counts['planned']:,}, sent {counts['sent']:,}, failed {counts['failed']:,}; "
-              f"simulator: {len(mails)} requests, {personalizations:,} personalizations")
+              f"{counts['follow_ups']:,} linked follow-ups; simulator: {len(mails)} requests, {personalizations:,} personalizations")
     Redis.from_url(redis_url).flushdb()
 
 

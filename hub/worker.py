@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from rq import Worker
 from rq.serializers import JSONSerializer
+from sqlalchemy.orm import configure_mappers
 
 from hub import services
 from hub.services import QUEUE_NAMES
@@ -21,6 +22,8 @@ def run_worker(
             f"the queues are {', '.join(QUEUE_NAMES)}"
         )
     conn = services.redis(app)
+    # Mappers configured once here, not again in every work horse RQ forks for a job.
+    configure_mappers()
     # Pushed before the work horse forks, so each job inherits it and can open its own session.
     with app.app_context():
         w = Worker(

@@ -10,12 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis import Redis
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub import services
 from hub.campaigns import segments
+from hub.campaigns.bulk_sql import insert_ignoring_conflicts, one_of
 from hub.campaigns.models import Campaign, Segment
 from hub.campaigns.quiet_hours import earliest_send, zone
 from hub.channels.models import Message, Suppression
@@ -32,25 +31,13 @@ def planning_key(campaign_id: int) -> str:
     return f"hub:campaign:{campaign_id}:planning"
 
 
-def insert_ignoring_duplicates(db: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert message rows; one that exists for (campaign, contact) already is left alone."""
-    if not rows:
-        return
-    dialect = db.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Message.__table__).on_conflict_do_nothing(
-        index_elements=["campaign_id", "contact_id"]
-    )
-    db.execute(stmt, rows)
-
-
 def refused(db: Session, channel: str, page: list[Any]) -> tuple[set[str], set[int]]:
     """Of this page: the suppressed addresses, and the contacts who refused the channel."""
     addresses = {normalize_address(channel, r.address) for r in page}
     suppressed = set(
         db.scalars(
             sa.select(Suppression.address).where(
-                Suppression.channel == channel, Suppression.address.in_(addresses)
+                Suppression.channel == channel, one_of(db, Suppression.address, addresses)
             )
         )
     )
@@ -59,7 +46,7 @@ def refused(db: Session, channel: str, page: list[Any]) -> tuple[set[str], set[i
             sa.select(Consent.contact_id).where(
                 Consent.channel == channel,
                 Consent.granted.is_(False),
-                Consent.contact_id.in_([r.id for r in page]),
+                one_of(db, Consent.contact_id, [r.id for r in page]),
             )
         )
     )
@@ -105,7 +92,7 @@ def plan_page(db: Session, campaign: Campaign, definition: dict[str, Any], now: 
             row["quiet_wait"] = due > now
             pending += due <= now
         rows.append(row)
-    insert_ignoring_duplicates(db, rows)
+    insert_ignoring_conflicts(db, Message.__table__, rows, ["campaign_id", "contact_id"])
     campaign.planned_through = page[-1].id
     return pending
 

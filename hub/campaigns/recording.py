@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from hub.campaigns.bulk_sql import as_json
 from hub.campaigns.delivery import Outcome
 from hub.channels import suppressions
 from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
@@ -90,9 +91,7 @@ def record_outcomes(
     """Apply everything one send job learned about its claimed messages. A message whose request
     went unanswered stays `sending` until `settle` has passed, then the sweep asks the provider."""
     by_id = {o.message_id: o for o in outcomes}
-    attempts = {
-        mid: n for mid, n in db.execute(sa.select(Message.id, Message.attempts).where(Message.id.in_(ids)))
-    }
+    attempts = prepared.attempts
     waiting = [
         {**w, "attempts": attempts.get(w["mid"], 0) if w["attempts"] is None else w["attempts"]}
         for w in prepared.waiting
@@ -147,7 +146,10 @@ def apply_rows(
     unsent: list[dict[str, Any]],
 ) -> None:
     """The statements themselves, shared by send jobs and recovery."""
-    if sent:
+    postgres = db.get_bind().dialect.name == "postgresql"
+    if sent and postgres:
+        record_sent(db, campaign_name, sent, now)  # with their follow-up records
+    elif sent:
         keys = ("mid", "provider_id", "subject", "body", "attempts")
         fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
         bulk_update(db, [tuple(r[k] for k in keys) for r in sent], keys, fixed)
@@ -170,7 +172,41 @@ def apply_rows(
     _update(db, waiting, due_at=None, quiet_wait=None, attempts=None, error=None)
     back = "cancelled" if state == "cancelled" else "pending"
     _update(db, [{**r, "status": back} for r in unsent], status=None)
-    write_follow_ups(db, campaign_name, [r["mid"] for r in sent] + [r["mid"] for r in provider_failed], now)
+    followed = [] if postgres else [r["mid"] for r in sent]
+    write_follow_ups(db, campaign_name, followed + [r["mid"] for r in provider_failed], now)
+
+
+# Sent messages and their follow-up records in one PostgreSQL statement: the update takes a
+# follow-up id from the sequence for each message it moves that has none (`o` is the row as the
+# statement found it), and the insert writes exactly those records, so a message recovery moved
+# on gets none and none is written twice. The foreign key from the message to its record is
+# checked at the end of the statement, when both rows exist.
+RECORD_SENT = sa.text(
+    "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
+    " AS v(mid int, provider_id text, subject text, body text, attempts int)),"
+    " upd AS (UPDATE messages SET status = 'sent', lease_until = NULL, sent_at = :now,"
+    " status_at = :now, provider_id = v.provider_id, subject = v.subject, body = v.body,"
+    " attempts = v.attempts, follow_up_id = CASE WHEN messages.follow_up_id IS NULL"
+    " AND messages.customer_id IS NOT NULL THEN nextval('follow_ups_id_seq')"
+    " ELSE messages.follow_up_id END"
+    " FROM v JOIN messages o ON o.id = v.mid"
+    " WHERE messages.id = v.mid AND messages.status = 'sending'"
+    " RETURNING messages.id, messages.follow_up_id, o.follow_up_id IS NULL AS fresh,"
+    " messages.customer_id, messages.contact_id, messages.channel, messages.status,"
+    " messages.subject, messages.body)"
+    " INSERT INTO follow_ups (id, customer_id, contact_id, channel, direction, occurred_at, summary,"
+    " status, message_ref, created_at)"
+    " SELECT upd.follow_up_id, upd.customer_id, upd.contact_id, upd.channel, 'outbound', :now,"
+    " :prefix || COALESCE(upd.subject, left(upd.body, 300)), upd.status, upd.id::text, :now"
+    " FROM upd WHERE upd.fresh AND upd.follow_up_id IS NOT NULL"
+)
+
+
+def record_sent(db: Session, campaign_name: str, sent: list[dict[str, Any]], now: datetime) -> None:
+    """PostgreSQL: statuses, provider ids and follow-up records of sent messages, one statement."""
+    keys = ("mid", "provider_id", "subject", "body", "attempts")
+    rows = as_json([{k: r[k] for k in keys} for r in sent])
+    db.execute(RECORD_SENT, {"rows": rows, "now": now, "prefix": f"{campaign_name}: "})
 
 
 def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:

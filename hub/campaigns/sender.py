@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.auth import User
+from hub.campaigns.bulk_sql import one_of
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import Campaign, MessageTemplate
@@ -32,6 +33,7 @@ LEASE = timedelta(seconds=120)  # HUB_CAMPAIGN_LEASE's default
 SMS_BATCH_SECONDS = 30  # a batch should take about this long at the campaign's rate
 STATE_CHECK_SECONDS = 1.0
 LEASE_MARGIN = 0.25  # stop starting requests when this share of the lease is left (30 s of 120)
+JOB_SECONDS = 60.0  # a send job starts no new batch after this long (RQ's timeout is 180 s)
 
 
 def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE) -> list[int]:
@@ -59,7 +61,7 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timed
     # moved (still pending when it ran) is ours.
     claimed = db.scalars(
         sa.update(Message)
-        .where(Message.id.in_(ids), Message.status == "pending")
+        .where(one_of(db, Message.id, ids), Message.status == "pending")
         .values(status="sending", lease_until=now + lease, status_at=now)
         .returning(Message.id)
         .execution_options(synchronize_session=False)
@@ -75,6 +77,7 @@ class Prepared:
     rendered: dict[int, tuple[str | None, str]] = field(default_factory=dict)
     closed: list[dict[str, Any]] = field(default_factory=list)  # suppressed, skipped, failed
     waiting: list[dict[str, Any]] = field(default_factory=list)  # back to pending, later
+    attempts: dict[int, int] = field(default_factory=dict)  # requests tried before this batch
 
 
 def prepare(
@@ -87,7 +90,8 @@ def prepare(
     # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
     rows = db.execute(
         sa.select(
-            Message.id, Message.to_address, Message.contact_id, Customer.id.label("customer_id"),
+            Message.id, Message.to_address, Message.contact_id, Message.attempts,
+            Customer.id.label("customer_id"),
             Contact.name, Contact.title, Contact.email, Contact.phone, Contact.birthday,
             Contact.language, Contact.timezone, Customer.name.label("customer_name"),
             Customer.customer_class, Customer.region, Customer.city, Customer.industry,
@@ -96,14 +100,14 @@ def prepare(
         .outerjoin(Contact, Contact.id == Message.contact_id)
         .outerjoin(Customer, Customer.id == Message.customer_id)
         .outerjoin(User, User.id == Customer.owner_id)
-        .where(Message.id.in_(ids))
+        .where(one_of(db, Message.id, ids))
         .order_by(Message.id)
     ).all()
     template = compiled(db.get(MessageTemplate, campaign.template_id))
     tag = claim_tag(campaign.id, now) if campaign.channel == "email" else None
     page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
     suppressed, no_consent = refused(db, campaign.channel, page) if page else (set(), set())
-    out = Prepared()
+    out = Prepared(attempts={r.id: r.attempts for r in rows})
     for r in rows:
         if r.contact_id is None or r.customer_id is None:
             out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
@@ -192,8 +196,11 @@ class StateWatch:
         return self.state != "running"
 
 
-def send_batch(app: Flask, campaign_id: int, now: datetime | None = None) -> int:
-    """Claim, check, render, send and record one batch; returns how many were claimed."""
+def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True) -> int:
+    """Claim, check, render, send and record one batch; returns how many were claimed.
+
+    With `finish` false, the campaign is completed only when there is nothing left to claim (a
+    caller sending batch after batch checks once, not after every batch)."""
     from hub.channels.providers import email_channel, sms_channel
 
     settings = app.config["SETTINGS"]
@@ -239,7 +246,8 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None) -> int
     ledger.forget([i for i in ids if i not in unconfirmed])
     if misconfigured is not None:
         raise misconfigured
-    finish_if_done(app, campaign_id)
+    if finish:
+        finish_if_done(app, campaign_id)
     return len(ids)
 
 
@@ -250,8 +258,10 @@ def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) ->
         if campaign is None or campaign.state != "running" or campaign.planned_at is None:
             return False
         open_ = s.scalar(
-            sa.select(sa.func.count()).where(
-                Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
+            sa.select(
+                sa.exists().where(
+                    Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
+                )
             )
         )
         if open_:
@@ -261,6 +271,20 @@ def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) ->
         return True
 
 
+def send_batches(app: Flask, campaign_id: int, seconds: float = JOB_SECONDS) -> int:
+    """Batch after batch until nothing is left to claim or `seconds` have passed; returns how
+    many were claimed. One job for many batches: a job costs a fork, a connection and freshly
+    compiled statements, which is as much as a batch's own SQL."""
+    started = time.monotonic()
+    total = 0
+    while claimed := send_batch(app, campaign_id, finish=False):
+        total += claimed
+        if time.monotonic() - started >= seconds:
+            finish_if_done(app, campaign_id)
+            break
+    return total
+
+
 def send_batch_job(campaign_id: int) -> int:
-    """RQ job: send one batch of a running campaign."""
-    return send_batch(current_app._get_current_object(), campaign_id)  # type: ignore[attr-defined]
+    """RQ job: send batches of a running campaign (see send_batches)."""
+    return send_batches(current_app._get_current_object(), campaign_id)  # type: ignore[attr-defined]
