@@ -20,6 +20,10 @@ from hub.crm.followups import FollowUp
 if TYPE_CHECKING:
     from hub.campaigns.sender import Prepared
 
+# Where a provider's callbacks can take a message before its send job has recorded it (Twilio
+# calls back within a second; a batch is recorded when the whole batch is done). Such a message
+# still holds its claim's lease, and its send job still records it: provider id, text, follow-up.
+REACHED_BY_CALLBACKS = ("sent", "delivered", "undelivered", "failed", "bounced", "dropped", "opened", "clicked")
 MAX_ATTEMPTS = 8  # requests tried for one message (each with its own quick retries) before failing
 T = Message.__table__
 
@@ -35,14 +39,14 @@ PG_ARRAYS = {"mid": "int[]", "provider_id": "text[]", "subject": "text[]", "body
 
 def bulk_update(
     db: Session, rows: list[tuple[Any, ...]], keys: tuple[str, ...], fixed: dict[str, Any],
-    only_sending: bool = True,
+    only_sending: bool = True, where: list[Any] | None = None,
 ) -> None:
     """Set `keys[1:]` per row (matched on `mid`) and `fixed` on all, in one statement on
     PostgreSQL (UPDATE ... FROM VALUES) and one executemany on SQLite, which lacks the alias form."""
     if not rows:
         return
-    guard = [T.c.status == "sending"] if only_sending else []
-    if db.get_bind().dialect.name == "postgresql":
+    guard = ([T.c.status == "sending"] if only_sending else []) + (where or [])
+    if db.get_bind().dialect.name == "postgresql" and not where:
         # One array per column, unnested server-side: five parameters however long the batch
         # (a VALUES list of thousands of parameters costs more to compile than to run).
         # Column names come from this module's constants, never from input.
@@ -57,11 +61,10 @@ def bulk_update(
             params,
         )
         return
-    stmt = (
-        T.update()
-        .where(T.c.id == sa.bindparam("b_mid"), *guard)
-        .values(**{k: sa.bindparam(f"b_{k}") for k in keys[1:]}, **fixed)
-    )
+    # A provider id a callback already set stays when this row brings none (recovery may not know it).
+    values = {k: sa.func.coalesce(sa.bindparam(f"b_{k}"), T.c.provider_id) if k == "provider_id"
+              else sa.bindparam(f"b_{k}") for k in keys[1:]}
+    stmt = T.update().where(T.c.id == sa.bindparam("b_mid"), *guard).values(**values, **fixed)
     db.execute(stmt, [{f"b_{k}": value for k, value in zip(keys, row, strict=True)} for row in rows])
 
 
@@ -151,8 +154,13 @@ def apply_rows(
         record_sent(db, campaign_name, sent, now)  # with their follow-up records
     elif sent:
         keys = ("mid", "provider_id", "subject", "body", "attempts")
+        rows = [tuple(r[k] for k in keys) for r in sent]
+        # Callbacks that came first moved some on: they keep their status, and get the rest.
+        # (an OR of equalities: executemany cannot expand an IN list)
+        ahead = [T.c.lease_until.is_not(None), sa.or_(*(T.c.status == st for st in REACHED_BY_CALLBACKS))]
+        bulk_update(db, rows, keys, {"lease_until": None, "sent_at": now}, only_sending=False, where=ahead)
         fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
-        bulk_update(db, [tuple(r[k] for k in keys) for r in sent], keys, fixed)
+        bulk_update(db, rows, keys, fixed)
     plain_failed = [r for r in failed if "body" not in r]
     provider_failed = [r for r in failed if "body" in r]
     _update(db, plain_failed, status=None, error=None, status_at=None)
@@ -184,13 +192,18 @@ def apply_rows(
 RECORD_SENT = sa.text(
     "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
     " AS v(mid int, provider_id text, subject text, body text, attempts int)),"
-    " upd AS (UPDATE messages SET status = 'sent', lease_until = NULL, sent_at = :now,"
-    " status_at = :now, provider_id = v.provider_id, subject = v.subject, body = v.body,"
+    " upd AS (UPDATE messages SET"
+    " status = CASE WHEN messages.status = 'sending' THEN 'sent' ELSE messages.status END,"
+    " status_at = CASE WHEN messages.status = 'sending' THEN :now ELSE messages.status_at END,"
+    " lease_until = NULL, sent_at = :now,"
+    " provider_id = COALESCE(v.provider_id, messages.provider_id), subject = v.subject, body = v.body,"
     " attempts = v.attempts, follow_up_id = CASE WHEN messages.follow_up_id IS NULL"
     " AND messages.customer_id IS NOT NULL THEN nextval('follow_ups_id_seq')"
     " ELSE messages.follow_up_id END"
     " FROM v JOIN messages o ON o.id = v.mid"
-    " WHERE messages.id = v.mid AND messages.status = 'sending'"
+    " WHERE messages.id = v.mid AND (messages.status = 'sending' OR (messages.lease_until"
+    " IS NOT NULL AND messages.status IN ('sent', 'delivered', 'undelivered', 'failed', 'bounced',"
+    " 'dropped', 'opened', 'clicked')))"
     " RETURNING messages.id, messages.follow_up_id, o.follow_up_id IS NULL AS fresh,"
     " messages.customer_id, messages.contact_id, messages.channel, messages.status,"
     " messages.subject, messages.body)"

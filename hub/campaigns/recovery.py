@@ -18,7 +18,7 @@ from hub import services
 from hub.campaigns.delivery import Ledger, Outcome, claim_tag
 from hub.campaigns.models import Campaign
 from hub.campaigns.planner import BATCH, enqueue_senders, planning_key, start_planner
-from hub.campaigns.recording import apply_rows
+from hub.campaigns.recording import REACHED_BY_CALLBACKS, apply_rows
 from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.models import Message
@@ -55,10 +55,10 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
         campaign = s.get(Campaign, campaign_id)
         rows = s.execute(
             sa.select(Message.id, Message.to_address, Message.status_at, Message.subject, Message.body,
-                      Message.attempts, Message.lease_until)
+                      Message.attempts, Message.lease_until, Message.status)
             .where(
                 Message.campaign_id == campaign_id,
-                Message.status == "sending",
+                Message.status.in_(("sending", *REACHED_BY_CALLBACKS)),
                 Message.lease_until < now,
             )
         ).all()
@@ -69,7 +69,10 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
         remembered = ledger.remembered([claim_tag(campaign_id, r.status_at) for r in rows])
         out, ask = Settled(), []
         for r, answer, mark in zip(rows, ledger.answers(ids), ledger.marks(ids), strict=True):
-            if answer is not None:
+            if r.status != "sending" and (answer is None or Outcome.from_json(r.id, answer).error):
+                # The provider's callbacks came (it went) but its job never recorded it.
+                out.sent.append(_sent(r, None))
+            elif answer is not None:
                 outcome = Outcome.from_json(r.id, answer)
                 if outcome.error is None:
                     out.sent.append(_sent(r, outcome.provider_id))

@@ -200,6 +200,9 @@ def apply(db: Session, events: list[WebhookEvent]) -> None:
             p = event.payload
             if event.provider == "twilio":
                 status = p.get("MessageStatus") or p.get("SmsStatus")
+                sid = p.get("MessageSid") or p.get("SmsSid")
+                if message is not None and message.provider_id is None and sid:
+                    message.provider_id = str(sid)[:100]  # the callback came before the send was recorded
                 if message is not None and status in TWILIO_STATUSES:
                     set_status(
                         db,
@@ -210,6 +213,9 @@ def apply(db: Session, events: list[WebhookEvent]) -> None:
                     )
                 continue
             kind = event.kind
+            sg_id = str(p.get("sg_message_id") or "").split(".", 1)[0]
+            if message is not None and message.provider_id is None and sg_id:
+                message.provider_id = sg_id[:100]  # X-Message-Id, before the send was recorded
             if message is not None and kind in SENDGRID_STATUS:
                 set_status(
                     db, message, SENDGRID_STATUS[kind], error=p.get("reason"), follow_up=record
