@@ -74,7 +74,7 @@ def test_cli_launches_and_shows_a_progress_bar(hub_with_sim, db, env_for_subproc
     db.commit()
     seg, tpl = _segment_and_template(app)
     with session_scope(app) as s:
-        campaign = Campaign(name="CLI", channel="email", segment_id=seg, template_id=tpl)
+        campaign = Campaign(name="CLI", channel="email", segment_id=seg, template_id=tpl, quiet_start=0, quiet_end=0)
         s.add(campaign)
         s.flush()
         cid = campaign.id

@@ -1,6 +1,9 @@
-"""Scale-out as production runs it: two gunicorn web processes and four `hub worker` processes
-on PostgreSQL and Redis, a webhook storm from a second process (bench/load_webhooks.py): every
-request answered, every event stored once and applied, every call recorded once."""
+"""Scale-out as production runs it: two gunicorn web processes, four `hub worker` processes and
+the scheduler on PostgreSQL and Redis. An SMS and an email campaign send through the simulator
+(which answers a share of requests 429/500 and calls back with every delivery status) while a
+webhook storm comes from a second process (bench/load_webhooks.py): every request answered, every
+event stored once and applied, every call recorded once, and each campaign recipient one request
+(one personalization), sent and delivered, with one follow-up record."""
 
 from __future__ import annotations
 
@@ -17,12 +20,19 @@ import requests
 import sqlalchemy as sa
 
 from hub import create_app
+from hub.campaigns.models import Campaign
+from hub.campaigns.recovery import start_work
 from hub.channels.call_models import AgentProfile, Call
-from hub.channels.models import WebhookEvent
+from hub.channels.credentials import load_or_create
+from hub.channels.models import Message, WebhookEvent
+from hub.channels.sim_faults import Faults
+from hub.channels.simulator import ProviderSimulator
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope
 from hub.maintenance import upgrade_database
+from tests.campaign_helpers import bulk_contacts
 from tests.conftest import REPO, free_port
+from tests.test_campaign_engine import make_campaign
 
 pytestmark = [
     pytest.mark.slow,
@@ -32,6 +42,7 @@ pytestmark = [
 ]
 
 NUMBERS = [f"+86138000001{n:02d}" for n in range(30)]
+RECIPIENTS = 1500  # a campaign, per channel
 
 
 def _start(stack: ExitStack, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -80,11 +91,21 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
             customer = Customer(name=f"Storm {n}", owner_id=agent.id)
             customer.contacts.append(Contact(name=f"C{n}", phone=number))
             s.add(customer)
+        bulk_contacts(s, RECIPIENTS, "sms", prefix="sms")
+        bulk_contacts(s, RECIPIENTS, "email", prefix="mail")
+    sim = ProviderSimulator(instance / "simulator", load_or_create(instance), hub_url=base)
+    sim.set_faults(Faults(rate_429=0.1, rate_500=0.05, seed=3))
+    sim.start()
+    sms_id = make_campaign(app, "sms", rules=[{"field": "customer_name", "op": "contains", "value": "sms "}],
+                           rate=200)
+    email_id = make_campaign(app, "email", rules=[{"field": "contact_email", "op": "not_empty"}])
     with ExitStack() as stack:
+        stack.callback(sim.stop)
         web = _start(stack, [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
                              "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}",
                              "hub:create_app()"], env)
         workers = [_start(stack, [sys.executable, "-m", "hub", "worker"], env) for _ in range(4)]
+        _start(stack, [sys.executable, "-m", "hub", "scheduler"], env)
         for _ in range(150):
             try:
                 if requests.get(f"{base}/healthz", timeout=1,
@@ -94,6 +115,8 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
                 time.sleep(0.2)
         else:
             pytest.fail(f"gunicorn did not start: {web.stderr.read().decode()[-2000:]}")
+        for campaign_id in (sms_id, email_id):
+            start_work(app, campaign_id)
         done = subprocess.run(
             [sys.executable, str(REPO / "bench" / "load_webhooks.py"), "--url", base,
              "--instance", str(instance), "--seconds", "5", "--threads", "8",
@@ -107,19 +130,48 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
         expected = set(sent["sms_status_keys"]) | {
             f"sendgrid:{e}" for e in sent["sendgrid_event_ids"]
         }
-        deadline = time.monotonic() + 60
-        with session_scope(app) as s:
-            while True:
+        deadline = time.monotonic() + 120
+        while True:
+            with session_scope(app) as s:
                 waiting = s.scalar(sa.select(sa.func.count()).select_from(WebhookEvent)
                                    .where(WebhookEvent.applied_at.is_(None)))
-                if not waiting or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-                s.rollback()
+            if not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        with session_scope(app) as s:
             assert waiting == 0, f"{waiting} events never applied"
-            assert set(s.scalars(sa.select(WebhookEvent.event_key))) == expected
+            # The storm's events, each once (the campaigns' own callbacks are stored beside them).
+            assert expected <= set(s.scalars(sa.select(WebhookEvent.event_key)))
             assert set(s.scalars(sa.select(Call.sid))) == set(sent["call_sids"])
+        _campaigns_accounted_for(app, sim, sms_id, email_id)
         assert all(w.poll() is None for w in workers)
     summary = {k: v for k, v in result.items() if k != "sent"}
     (REPO / "test-artifacts").mkdir(exist_ok=True)
     (REPO / "test-artifacts" / "scale-out.json").write_text(json.dumps(summary, indent=2))
+
+
+def _campaigns_accounted_for(app, sim: ProviderSimulator, sms_id: int, email_id: int) -> None:
+    """Both campaigns complete; each recipient one request, sent, delivered (its callbacks came
+    back through gunicorn and were applied), one follow-up record each."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        with session_scope(app) as s:
+            states = set(s.scalars(sa.select(Campaign.state).where(Campaign.id.in_((sms_id, email_id)))))
+            undelivered = s.scalar(sa.select(sa.func.count()).where(
+                Message.campaign_id.in_((sms_id, email_id)), Message.status != "delivered"))
+        if states == {"completed"} and not undelivered:
+            break
+        time.sleep(1)
+    assert states == {"completed"} and undelivered == 0, (states, undelivered)
+    requests_seen = sim.requests()
+    sms = [r["body"]["To"] for r in requests_seen if r["kind"] == "message"]
+    emails = [p["to"][0]["email"] for r in requests_seen if r["kind"] == "mail"
+              for p in r["body"]["personalizations"]]
+    assert len(sms) == len(set(sms)) == RECIPIENTS, "an SMS recipient got two requests, or none"
+    assert len(emails) == len(set(emails)) == RECIPIENTS, "an email recipient got two, or none"
+    with session_scope(app) as s:
+        rows = s.execute(sa.select(Message.campaign_id, Message.to_address, Message.follow_up_id)
+                         .where(Message.campaign_id.in_((sms_id, email_id)))).all()
+    assert {r.to_address for r in rows if r.campaign_id == sms_id} == set(sms)
+    assert {r.to_address for r in rows if r.campaign_id == email_id} == set(emails)
+    assert all(r.follow_up_id is not None for r in rows)
