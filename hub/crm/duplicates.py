@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from hub import services
 from hub.auth import User
-from hub.crm.bulk import prefer_btree_lookups
+from hub.crm.bulk import one_of, prefer_btree_lookups
 from hub.crm.duplicate_models import CandidateStatus, DuplicateCandidate
 from hub.crm.merge import can_merge
 from hub.crm.models import Contact, CrmSetting, Customer
@@ -71,7 +71,7 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
         _Entry(r.id, r.company_key, r.city or "", r.match_block)
         for r in db.execute(
             sa.select(Customer.id, Customer.company_key, Customer.city, Customer.match_block).where(
-                Customer.id.in_(customer_ids)
+                one_of(db, Customer.id, customer_ids)
             )
         )
     ]
@@ -123,7 +123,7 @@ def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list
     for r in db.execute(
         sa.select(n.id, o.id, o.company_key, o.city)
         .join(o, o.company_key == n.company_key)
-        .where(n.id.in_(list(mine)))
+        .where(one_of(db, n.id, mine))
     ):
         yield _Entry(r[1], r[2], r[3] or ""), [mine[r[0]]]
     # Keys alike in the same city and block: the best ten at or over SIMILAR_KEY per customer
@@ -137,7 +137,7 @@ def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list
                 o.city == n.city, o.match_block == n.match_block, o.company_key != n.company_key
             ),
         )
-        .where(n.id.in_(list(mine)), n.city != "", n.match_block != "")
+        .where(one_of(db, n.id, mine), n.city != "", n.match_block != "")
     ):
         e = mine[r[0]]
         score = fuzz.ratio(e.key, r[2], score_cutoff=SIMILAR_KEY)
@@ -152,7 +152,9 @@ def _same_person(db: Session, ids: list[int]) -> list[tuple[int, str, int, str]]
     """(customer, key, other customer, key) where both have a contact of the same name. A name
     many contacts share (张伟) says little about who is who, and is left out."""
     mine = (
-        sa.select(Contact.name, Contact.customer_id).where(Contact.customer_id.in_(ids)).subquery()
+        sa.select(Contact.name, Contact.customer_id)
+        .where(one_of(db, Contact.customer_id, ids))
+        .subquery()
     )
     # Whether a name is rare is decided by counting at most COMMON_NAME + 1 of its contacts, so
     # a common name costs a short index range, not all of its thousands of rows.

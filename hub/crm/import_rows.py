@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.auth import User
 from hub.crm import audit
-from hub.crm.bulk import insert_rows, prefer_btree_lookups
+from hub.crm.bulk import insert_rows, one_of, prefer_btree_lookups
 from hub.crm.cleaning import (
     clean_email,
     company_key,
@@ -325,16 +325,18 @@ def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     for model, id_col in ((Customer, Customer.id), (Contact, Contact.customer_id)):
         if phones:
             hits += db.execute(
-                sa.select(id_col, model.phone, sa.null()).where(model.phone.in_(phones))
+                sa.select(id_col, model.phone, sa.null()).where(one_of(db, model.phone, phones))
             ).all()
         if emails:
             hits += db.execute(
                 sa.select(id_col, sa.null(), sa.func.lower(model.email)).where(
-                    sa.func.lower(model.email).in_(emails)
+                    one_of(db, sa.func.lower(model.email), emails)
                 )
             ).all()
     name_hits = (
-        db.execute(sa.select(Customer.id, Customer.name).where(Customer.name.in_(names))).all()
+        db.execute(
+            sa.select(Customer.id, Customer.name).where(one_of(db, Customer.name, names))
+        ).all()
         if names
         else []
     )
@@ -342,7 +344,9 @@ def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     customers = {
         c.id: c
         for c in db.scalars(
-            sa.select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.contacts))
+            sa.select(Customer)
+            .where(one_of(db, Customer.id, ids))
+            .options(selectinload(Customer.contacts))
         )
     }
     found = _Found({}, {}, {})

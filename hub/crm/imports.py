@@ -23,6 +23,7 @@ from hub.crm.import_files import (
     REPEATABLE,
     TARGETS,
     UnreadableFile,
+    count_data_rows,
     detect_encoding,
     file_format,
     find_header,
@@ -194,7 +195,7 @@ def execute_import(
     headers, mapping = list(run.headers), list(run.mapping)
     run.status = (ImportStatus.CHECKING if dry_run else ImportStatus.IMPORTING).value
     run.started_at = utcnow()
-    run.rows_total = sum(1 for _ in _data_rows(path, run))
+    run.rows_total = count_data_rows(path, run.file_format, run.encoding, run.header_row)
     ctx = ChunkContext(run.id, actor, run.owner_id, run.stage, run.started_at)
     # Customers after this id are the run's own (and any added meanwhile): checked for likely
     # duplicates once the rows are in.
