@@ -166,14 +166,16 @@ def _same_person(db: Session, ids: list[int]) -> list[tuple[int, str, int, str]]
         .correlate(mine)
         .subquery()
     )
-    how_many = sa.select(sa.func.count()).select_from(counted).scalar_subquery()
+    # One subquery answering "rare?" (a BETWEEN on the count would run the count twice).
+    rare = sa.select(sa.func.count().between(2, COMMON_NAME)).select_from(counted)
+    is_rare = rare.scalar_subquery()
     a, b = sa.orm.aliased(Customer), sa.orm.aliased(Customer)
     rows = db.execute(
         sa.select(mine.c.customer_id, a.company_key, Contact.customer_id, b.company_key)
         .join(Contact, Contact.name == mine.c.name)
         .join(a, a.id == mine.c.customer_id)
         .join(b, b.id == Contact.customer_id)
-        .where(Contact.customer_id != mine.c.customer_id, how_many.between(2, COMMON_NAME))
+        .where(Contact.customer_id != mine.c.customer_id, is_rare)
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
