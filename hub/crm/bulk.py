@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 
@@ -66,3 +67,17 @@ def prefer_btree_lookups(db: Session) -> None:
     """
     if db.get_bind().dialect.name == "postgresql":
         db.execute(sa.text("SET LOCAL enable_bitmapscan = off"))
+
+
+def one_of(
+    db: Session, column: sa.ColumnElement[Any], values: Iterable[Any]
+) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(%s)` with the values as one array: a
+    chunk's thousands of keys would otherwise be thousands of parameters, each rendered,
+    converted and parsed for every statement."""
+    values = list(values)
+    if db.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    # lower(email) has no type of its own; it is text.
+    item = sa.String() if isinstance(column.type, sa.types.NullType) else column.type
+    return column == sa.any_(sa.bindparam(None, values, type_=ARRAY(item)))

@@ -8,6 +8,7 @@ import phonenumbers
 from flask_babel import gettext as _
 
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_extension
+from hub.quick_phone import quick_phone
 from hub.validation import FieldError
 
 _SPACES = re.compile(r"\s+")  # Unicode whitespace: ideographic and no-break spaces too
@@ -78,7 +79,7 @@ def split_phones(raw: str, region: str) -> list[str]:
         if not part:
             continue
         try:
-            found = [normalize_phone(part, region)]
+            found = [quick_phone(part, region)]
         except FieldError:
             found = _space_separated(part, region)
             if not found:
@@ -108,7 +109,7 @@ def _space_separated(part: str, region: str) -> list[str]:
     if len(tokens) < 2:
         return []
     try:
-        return [normalize_phone(t, region) for t in tokens]
+        return [quick_phone(t, region) for t in tokens]
     except FieldError:
         return []
 

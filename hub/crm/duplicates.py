@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 from redis import Redis
 from sqlalchemy.orm import Session, joinedload
 
 from hub import services
 from hub.auth import User
-from hub.crm.bulk import prefer_btree_lookups
+from hub.crm.bulk import one_of, prefer_btree_lookups
 from hub.crm.duplicate_models import CandidateStatus, DuplicateCandidate
 from hub.crm.merge import can_merge
 from hub.crm.models import Contact, CrmSetting, Customer
@@ -71,7 +71,7 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
         _Entry(r.id, r.company_key, r.city or "", r.match_block)
         for r in db.execute(
             sa.select(Customer.id, Customer.company_key, Customer.city, Customer.match_block).where(
-                Customer.id.in_(customer_ids)
+                one_of(db, Customer.id, customer_ids)
             )
         )
     ]
@@ -114,75 +114,68 @@ def find_likely_duplicates(db: Session, customer_ids: Sequence[int]) -> int:
 def _neighbours(db: Session, batch: list[_Entry]) -> Iterable[tuple[_Entry, list[_Entry]]]:
     """(other customer, batch entries it may duplicate): the same key anywhere, and keys alike
     within the same city and match block (an indexed pair), so the work per customer stays
-    small however many customers a city has."""
-    by_key: dict[str, list[_Entry]] = defaultdict(list)
-    by_block: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
-    for e in batch:
-        if e.key:
-            by_key[e.key].append(e)
-            if e.city and e.block:
-                by_block[(e.city, e.block)].append(e)
-    if by_key:
-        for r in db.execute(
-            sa.select(Customer.id, Customer.company_key, Customer.city).where(
-                Customer.company_key.in_(list(by_key))
-            )
-        ):
-            yield _Entry(r.id, r.company_key, r.city or ""), by_key[r.company_key]
-    if not by_block:
+    small however many customers a city has. Two joins for the whole batch; rapidfuzz scores
+    only the pairs they return."""
+    mine = {e.id: e for e in batch if e.key}
+    if not mine:
         return
-    # One query per city of the batch, for its blocks: an index range each, never a scan.
-    blocks_by_city: dict[str, list[str]] = defaultdict(list)
-    for city, block in by_block:
-        blocks_by_city[city].append(block)
-    others: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
-    for city, blocks in blocks_by_city.items():
-        for r in db.execute(
-            sa.select(Customer.id, Customer.company_key, Customer.match_block).where(
-                Customer.city == city, Customer.match_block.in_(blocks)
-            )
-        ):
-            others[(city, r.match_block)].append(_Entry(r.id, r.company_key, city))
-    for group, entries in by_block.items():
-        candidates = others[group]
-        choices = [o.key for o in candidates]
-        for e in entries:
-            for _key, _score, i in process.extract(
-                e.key, choices, scorer=fuzz.ratio, score_cutoff=SIMILAR_KEY, limit=10
-            ):
-                if candidates[i].key != e.key:  # equal keys came from the query above
-                    yield candidates[i], [e]
+    n, o = sa.orm.aliased(Customer), sa.orm.aliased(Customer)
+    for r in db.execute(
+        sa.select(n.id, o.id, o.company_key, o.city)
+        .join(o, o.company_key == n.company_key)
+        .where(one_of(db, n.id, mine))
+    ):
+        yield _Entry(r[1], r[2], r[3] or ""), [mine[r[0]]]
+    # Keys alike in the same city and block: the best ten at or over SIMILAR_KEY per customer
+    # (equal keys came from the join above).
+    alike: dict[int, list[tuple[float, int, _Entry]]] = defaultdict(list)
+    for r in db.execute(
+        sa.select(n.id, o.id, o.company_key, o.city)
+        .join(
+            o,
+            sa.and_(
+                o.city == n.city, o.match_block == n.match_block, o.company_key != n.company_key
+            ),
+        )
+        .where(one_of(db, n.id, mine), n.city != "", n.match_block != "")
+    ):
+        e = mine[r[0]]
+        score = fuzz.ratio(e.key, r[2], score_cutoff=SIMILAR_KEY)
+        if score:
+            alike[e.id].append((-score, r[1], _Entry(r[1], r[2], r[3])))
+    for eid, candidates in alike.items():
+        for _score, _id, other in sorted(candidates)[:10]:
+            yield other, [mine[eid]]
 
 
 def _same_person(db: Session, ids: list[int]) -> list[tuple[int, str, int, str]]:
     """(customer, key, other customer, key) where both have a contact of the same name. A name
     many contacts share (张伟) says little about who is who, and is left out."""
-    names = set(db.scalars(sa.select(Contact.name).where(Contact.customer_id.in_(ids))))
-    if not names:
-        return []
-    rare = [
-        name
-        for name, n in db.execute(
-            sa.select(Contact.name, sa.func.count())
-            .where(Contact.name.in_(names))
-            .group_by(Contact.name)
-        )
-        if 1 < n <= COMMON_NAME
-    ]
-    if not rare:
-        return []
     mine = (
         sa.select(Contact.name, Contact.customer_id)
-        .where(Contact.customer_id.in_(ids), Contact.name.in_(rare))
+        .where(one_of(db, Contact.customer_id, ids))
         .subquery()
     )
+    # Whether a name is rare is decided by counting at most COMMON_NAME + 1 of its contacts, so
+    # a common name costs a short index range, not all of its thousands of rows.
+    same_name = sa.orm.aliased(Contact)
+    counted = (
+        sa.select(sa.literal(1))
+        .where(same_name.name == mine.c.name)
+        .limit(COMMON_NAME + 1)
+        .correlate(mine)
+        .subquery()
+    )
+    # One subquery answering "rare?" (a BETWEEN on the count would run the count twice).
+    rare = sa.select(sa.func.count().between(2, COMMON_NAME)).select_from(counted)
+    is_rare = rare.scalar_subquery()
     a, b = sa.orm.aliased(Customer), sa.orm.aliased(Customer)
     rows = db.execute(
         sa.select(mine.c.customer_id, a.company_key, Contact.customer_id, b.company_key)
         .join(Contact, Contact.name == mine.c.name)
         .join(a, a.id == mine.c.customer_id)
         .join(b, b.id == Contact.customer_id)
-        .where(Contact.customer_id != mine.c.customer_id)
+        .where(Contact.customer_id != mine.c.customer_id, is_rare)
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 

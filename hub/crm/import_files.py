@@ -86,8 +86,11 @@ def _sniff_dialect(path: Path, encoding: str) -> type[csv.Dialect] | csv.Dialect
         return csv.excel
 
 
-def iter_rows(path: Path, fmt: str, encoding: str | None = None) -> Iterator[list[str]]:
-    """Every row as a list of cleaned-up cell texts, streamed: memory stays flat however long."""
+def iter_rows(
+    path: Path, fmt: str, encoding: str | None = None, clean: bool = True
+) -> Iterator[list[str]]:
+    """Every row as a list of cleaned-up cell texts (`clean=False`: a CSV's cells as written),
+    streamed: memory stays flat however long."""
     if fmt == "xlsx":
         yield from _xlsx_rows(path)
         return
@@ -98,7 +101,7 @@ def iter_rows(path: Path, fmt: str, encoding: str | None = None) -> Iterator[lis
         try:
             for row in reader:
                 _check_width(reader.line_num, len(row))
-                yield [clean_text(c) for c in row]
+                yield [clean_text(c) for c in row] if clean else row
         except (csv.Error, UnicodeDecodeError) as exc:
             raise UnreadableFile(
                 str(_l("The file cannot be read as CSV: %(reason)s", reason=str(exc)))
@@ -177,9 +180,16 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
         wb.close()
 
 
-def count_rows(path: Path, fmt: str, encoding: str | None = None) -> int:
-    """How many rows the file has (a streaming pass), for the progress bar."""
-    return sum(1 for _ in iter_rows(path, fmt, encoding))
+def count_data_rows(path: Path, fmt: str, encoding: str | None, header_row: int) -> int:
+    """How many rows under the header are not blank (a streaming pass), for the progress bar.
+    A row is blank when every cell cleans to nothing; cleaning stops at its first cell with
+    text, so counting costs a fraction of reading."""
+    rows = iter_rows(path, fmt, encoding, clean=False)
+    return sum(
+        1
+        for number, cells in enumerate(rows, start=1)
+        if number > header_row and any(clean_text(c) for c in cells)
+    )
 
 
 # --- headers and mapping ----------------------------------------------------------------------

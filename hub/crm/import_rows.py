@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Union
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -13,12 +14,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.auth import User
 from hub.crm import audit
-from hub.crm.bulk import insert_rows, prefer_btree_lookups
+from hub.crm.bulk import insert_rows, one_of, prefer_btree_lookups
 from hub.crm.cleaning import (
     clean_email,
     company_key,
     email_key,
-    is_mobile,
     match_block,
     phone_extensions,
     split_phones,
@@ -26,6 +26,7 @@ from hub.crm.cleaning import (
 from hub.crm.import_files import TARGETS
 from hub.crm.models import AuditEntry, Contact, Customer, CustomerKind, LeadSource
 from hub.db import utcnow
+from hub.quick_phone import quick_is_mobile
 from hub.validation import FieldError
 
 # Longest value each field stores; a longer cell is refused, not cut.
@@ -126,6 +127,44 @@ def parse_row(
     )
 
 
+@dataclass(slots=True)
+class NewContact:
+    """A contact of a NewCustomer: plain attributes, written with COPY."""
+
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(slots=True)
+class NewCustomer:
+    """A customer an import creates, as plain attributes: absorb() fills it like a stored
+    Customer, insert_customers() writes it. The ORM's bookkeeping on a transient Customer (and
+    its Contacts) cost more than the rest of a new row's work."""
+
+    name: str
+    kind: str
+    stage: str
+    lead_source: str
+    owner_id: int | None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str = ""
+    industry: str = ""
+    postcode: str | None = None
+    website: str | None = None
+    notes: str | None = None
+    id: int | None = None
+    contacts: list[NewContact] = field(default_factory=list)
+
+
+# A row is merged into a stored customer (ORM) or into one this import creates (plain).
+Target = Union[Customer, NewCustomer]  # noqa: UP007 - a runtime alias
+
+
 @dataclass
 class ChunkContext:
     """What every row of one run shares."""
@@ -142,17 +181,17 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
     unchanged). Rows of one chunk that match each other merge too."""
     found = existing_matches(db, rows)
     # Matches among the rows of this chunk, and the customers found for them.
-    by_phone: dict[str, Customer] = {}
-    by_email: dict[str, Customer] = {}
-    by_name: dict[str, Customer] = {}
+    by_phone: dict[str, Target] = {}
+    by_email: dict[str, Target] = {}
+    by_name: dict[str, Target] = {}
     outcomes: list[str] = []
-    touched: list[tuple[Customer, ImportRow, str, dict[str, list[object]]]] = []
-    new: list[Customer] = []
+    touched: list[tuple[Target, ImportRow, str, dict[str, list[object]]]] = []
+    new: list[NewCustomer] = []
     for row in rows:
         customer = _match(row, by_phone, by_email, by_name) or found.match(row)
         if customer is None:
-            # Not added to the session: new customers are written together below, in bulk.
-            customer = Customer(
+            # Not in the session: new customers are written together below, in bulk.
+            customer = NewCustomer(
                 name=row.name,
                 kind=row.kind,
                 stage=ctx.stage,
@@ -164,7 +203,9 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
             outcome = "created"
         else:
             changes = absorb(customer, row)
-            new_this_run = customer.id is None or customer.created_at >= ctx.started_at
+            new_this_run = isinstance(customer, NewCustomer) or (
+                customer.created_at >= ctx.started_at
+            )
             if new_this_run:
                 outcome = "merged"  # a second row of this file for the same customer
             elif not changes:
@@ -209,14 +250,14 @@ _NEW_COLUMNS = (
 )  # fmt: skip
 
 
-def insert_customers(db: Session, customers: Sequence[Customer]) -> None:
-    """Write new (transient) customers and their contacts in bulk (COPY on PostgreSQL); each
-    customer gets its id. The ORM's per-object work would be most of an import's time."""
+def insert_customers(db: Session, customers: Sequence[NewCustomer]) -> None:
+    """Write new customers and their contacts in bulk (COPY on PostgreSQL); each customer gets
+    its id."""
     if not customers:
         return
     now = utcnow()
     table = Customer.__table__
-    # A transient object reads None where the column's default (region "") was never applied.
+    # A None where the column has a default (customer_class "C") takes the default.
     defaults = {
         n: table.c[n].default.arg
         for n in _NEW_COLUMNS
@@ -253,10 +294,10 @@ def insert_customers(db: Session, customers: Sequence[Customer]) -> None:
 
 def _match(
     row: ImportRow,
-    by_phone: dict[str, Customer],
-    by_email: dict[str, Customer],
-    by_name: dict[str, Customer],
-) -> Customer | None:
+    by_phone: dict[str, Target],
+    by_email: dict[str, Target],
+    by_name: dict[str, Target],
+) -> Target | None:
     for p in row.phones:
         if p in by_phone:
             return by_phone[p]
@@ -272,11 +313,11 @@ def _match(
 class _Found:
     """Stored customers matching a chunk's phones, emails and (for rows with neither) names."""
 
-    by_phone: dict[str, Customer]
-    by_email: dict[str, Customer]
-    by_name: dict[str, Customer]
+    by_phone: dict[str, Target]
+    by_email: dict[str, Target]
+    by_name: dict[str, Target]
 
-    def match(self, row: ImportRow) -> Customer | None:
+    def match(self, row: ImportRow) -> Target | None:
         return _match(row, self.by_phone, self.by_email, self.by_name)
 
 
@@ -290,16 +331,18 @@ def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     for model, id_col in ((Customer, Customer.id), (Contact, Contact.customer_id)):
         if phones:
             hits += db.execute(
-                sa.select(id_col, model.phone, sa.null()).where(model.phone.in_(phones))
+                sa.select(id_col, model.phone, sa.null()).where(one_of(db, model.phone, phones))
             ).all()
         if emails:
             hits += db.execute(
                 sa.select(id_col, sa.null(), sa.func.lower(model.email)).where(
-                    sa.func.lower(model.email).in_(emails)
+                    one_of(db, sa.func.lower(model.email), emails)
                 )
             ).all()
     name_hits = (
-        db.execute(sa.select(Customer.id, Customer.name).where(Customer.name.in_(names))).all()
+        db.execute(
+            sa.select(Customer.id, Customer.name).where(one_of(db, Customer.name, names))
+        ).all()
         if names
         else []
     )
@@ -307,7 +350,9 @@ def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     customers = {
         c.id: c
         for c in db.scalars(
-            sa.select(Customer).where(Customer.id.in_(ids)).options(selectinload(Customer.contacts))
+            sa.select(Customer)
+            .where(one_of(db, Customer.id, ids))
+            .options(selectinload(Customer.contacts))
         )
     }
     found = _Found({}, {}, {})
@@ -322,7 +367,7 @@ def existing_matches(db: Session, rows: Sequence[ImportRow]) -> _Found:
     return found
 
 
-def absorb(customer: Customer, row: ImportRow) -> dict[str, list[object]]:
+def absorb(customer: Target, row: ImportRow) -> dict[str, list[object]]:
     """Put what the row says on the customer without losing anything already stored: empty
     fields are filled, new numbers and addresses added, a differing value noted."""
     changes: dict[str, list[object]] = {}
@@ -350,10 +395,9 @@ def absorb(customer: Customer, row: ImportRow) -> dict[str, list[object]]:
     return changes
 
 
-def _place_contact_info(
-    customer: Customer, row: ImportRow, changes: dict[str, list[object]]
-) -> None:
-    contacts = customer.contacts
+def _place_contact_info(customer: Target, row: ImportRow, changes: dict[str, list[object]]) -> None:
+    contacts: list = customer.contacts
+    contact_type = NewContact if isinstance(customer, NewCustomer) else Contact
     known_phones = {customer.phone} | {c.phone for c in contacts}
     known_emails = {email_key(customer.email)} | {email_key(c.email) for c in contacts}
     new_phones = [p for p in row.phones if p not in known_phones]
@@ -362,7 +406,7 @@ def _place_contact_info(
     if row.contact_name:
         person = next((c for c in contacts if c.name == row.contact_name), None)
         if person is None:
-            person = Contact(name=row.contact_name, title=row.title or None)
+            person = contact_type(name=row.contact_name, title=row.title or None)
             contacts.append(person)
             changes.setdefault("contacts", []).append(row.contact_name)
         elif row.title and not person.title:
@@ -371,7 +415,7 @@ def _place_contact_info(
 
     def extra(**kw: str) -> None:
         # A number or address with no free place gets a contact of its own, so none is dropped.
-        contacts.append(Contact(name=row.contact_name or customer.name, **kw))
+        contacts.append(contact_type(name=row.contact_name or customer.name, **kw))
         changes.setdefault("contacts", []).append(next(iter(kw.values())))
 
     for p in new_phones:
@@ -384,7 +428,7 @@ def _place_contact_info(
                 extra(phone=p, phone_ext=ext)
                 continue
         # A person's mobile goes on the contact, the company's landline on the customer.
-        elif person is not None and person.phone is None and is_mobile(p):
+        elif person is not None and person.phone is None and quick_is_mobile(p):
             person.phone = p
         elif customer.phone is None:
             customer.phone = p
