@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 import requests
@@ -45,9 +46,11 @@ NUMBERS = [f"+86138000001{n:02d}" for n in range(30)]
 RECIPIENTS = 1500  # a campaign, per channel
 
 
-def _start(stack: ExitStack, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+def _start(stack: ExitStack, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # Logs to a file: a pipe nobody reads fills up, and then every process that logs stops.
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
     def stop() -> None:
         if proc.poll() is None:
@@ -103,9 +106,10 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
         stack.callback(sim.stop)
         web = _start(stack, [sys.executable, "-m", "gunicorn", "--worker-class", "gthread",
                              "--workers", "2", "--threads", "8", "--bind", f"127.0.0.1:{port}",
-                             "hub:create_app()"], env)
-        workers = [_start(stack, [sys.executable, "-m", "hub", "worker"], env) for _ in range(4)]
-        _start(stack, [sys.executable, "-m", "hub", "scheduler"], env)
+                             "hub:create_app()"], env, tmp_path / "web.log")
+        workers = [_start(stack, [sys.executable, "-m", "hub", "worker"], env, tmp_path / f"worker{n}.log")
+                   for n in range(4)]
+        _start(stack, [sys.executable, "-m", "hub", "scheduler"], env, tmp_path / "scheduler.log")
         for _ in range(150):
             try:
                 if requests.get(f"{base}/healthz", timeout=1,
@@ -114,7 +118,7 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
             except requests.RequestException:
                 time.sleep(0.2)
         else:
-            pytest.fail(f"gunicorn did not start: {web.stderr.read().decode()[-2000:]}")
+            pytest.fail(f"gunicorn did not start (exit {web.poll()}): {(tmp_path / 'web.log').read_text()[-2000:]}")
         for campaign_id in (sms_id, email_id):
             start_work(app, campaign_id)
         done = subprocess.run(
