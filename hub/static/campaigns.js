@@ -62,7 +62,11 @@
       .then(function (html) {
         box.innerHTML = html;
         var state = box.querySelector("[data-state]");
-        if (state && ["running", "scheduled"].indexOf(state.dataset.state) === -1) { return; }
+        if (state && ["running", "scheduled"].indexOf(state.dataset.state) === -1) {
+          // Finished or paused: the page's actions and not-sent list change too, so load it again.
+          window.location.reload();
+          return;
+        }
         setTimeout(tick, 2000);
       })
       .catch(function () { setTimeout(tick, 5000); });
