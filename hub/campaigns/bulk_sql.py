@@ -1,5 +1,5 @@
 """Statements over a whole batch at once. On PostgreSQL a batch travels as one JSON text
-parameter, expanded server-side: a thousand-item IN list or a VALUES list of thousands of
+parameter, expanded server-side (`hub.crm.bulk.one_of` for id lists): a thousand-item IN list or a VALUES list of thousands of
 parameters costs more to compile and parse than to run, and so does an array parameter (psycopg
 writes one element at a time in Python); `json.dumps` writes the whole batch in C. SQLite takes
 the plain forms."""
@@ -7,12 +7,11 @@ the plain forms."""
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -26,16 +25,6 @@ def _iso(value: Any) -> str:
 def as_json(value: Any) -> str:
     """A batch as one JSON text for the statements below."""
     return json.dumps(value, default=_iso, separators=(",", ":"))
-
-
-def one_of(db: Session, column: Any, values: Collection[Any]) -> sa.ColumnElement[bool]:
-    """`column IN values`: on PostgreSQL the values are one JSON parameter, on SQLite an IN list."""
-    if db.get_bind().dialect.name != "postgresql":
-        return column.in_(list(values))
-    elements = sa.func.json_array_elements_text(
-        sa.cast(sa.bindparam(None, as_json(list(values)), type_=sa.Text), JSON)
-    ).table_valued("value")
-    return column.in_(sa.select(sa.cast(elements.c.value, column.type)))
 
 
 def insert_ignoring_conflicts(

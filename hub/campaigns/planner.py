@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.campaigns import segments
-from hub.campaigns.bulk_sql import insert_ignoring_conflicts, one_of
+from hub.campaigns.bulk_sql import insert_ignoring_conflicts
 from hub.campaigns.models import Campaign, Segment
 from hub.campaigns.quiet_hours import earliest_send, zone
 from hub.channels.models import Message, Suppression
 from hub.channels.suppressions import normalize_address
+from hub.crm.bulk import one_of
 from hub.crm.models import Consent
 from hub.db import session_scope, utcnow
 

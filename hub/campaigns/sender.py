@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.auth import User
-from hub.campaigns.bulk_sql import one_of
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import Campaign, MessageTemplate
@@ -26,6 +25,7 @@ from hub.campaigns.recording import record_outcomes
 from hub.campaigns.rendering import RenderError, context_for
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message
+from hub.crm.bulk import one_of
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope, utcnow
 

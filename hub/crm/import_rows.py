@@ -134,6 +134,7 @@ class NewContact:
     name: str
     title: str | None = None
     phone: str | None = None
+    phone_ext: str | None = None
     email: str | None = None
 
 
