@@ -21,7 +21,7 @@ from hub.crm.exports import neutralize
 Number = int | float | None
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 56
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 56
 COLOURS = ("#2f6db5", "#e07b39", "#3a9a5b", "#c0392b", "#8e6bbf", "#7f8c8d", "#d4a017")
 
 
@@ -90,14 +90,25 @@ def show(value: Number, unit: str = "") -> str:
     return text + unit
 
 
-def _nice_max(value: float) -> float:
+def _nice_max(value: float, whole: bool = True) -> float:
+    """The top of the axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten (whole
+    steps for counts)."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+        return 4.0 if whole else 1.0
+    quarter = value / 4
+    magnitude = 10 ** math.floor(math.log10(quarter))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if quarter <= m * magnitude)
+    if whole:
+        step = max(1.0, math.ceil(step))
+    return 4 * step
+
+
+def _tick(value: float, unit: str) -> str:
+    """Axis numbers short enough for the margin: 2.5M, 40k."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}{unit}"
+    return f"{value:g}{unit}"
 
 
 def _attrs(**values: Any) -> str:
@@ -116,7 +127,7 @@ def _frame(chart: Chart, low: float, high: float, body: list[str], labels: Seque
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         out.append(
             f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
-            f"{escape(show(number(value), chart.unit))}</text>"
+            f"{escape(_tick(value, chart.unit))}</text>"
         )
     out.extend(body)
     if labels:  # x labels, thinned so they do not overlap
@@ -144,7 +155,8 @@ def _hover(chart: Chart, row: int, series: int, label: str, value: Number) -> st
 
 def _bars_svg(chart: Chart) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    high = _nice_max(max((v or 0 for _l, vs in chart.rows for v in vs), default=0))
+    values = [v or 0 for _l, vs in chart.rows for v in vs]
+    high = _nice_max(max(values, default=0), all(isinstance(v, int) for v in values))
     labels = [label for label, _v in chart.rows]
     body = []
     if chart.rows:
@@ -167,8 +179,9 @@ def _line_svg(chart: Chart) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [v for _l, vs in chart.rows for v in vs if v is not None]
     low = min(0.0, min(values, default=0))
-    low = -_nice_max(-low) if low < 0 else 0.0
-    high = _nice_max(max(values, default=0))
+    whole = all(isinstance(v, int) for v in values)
+    low = -_nice_max(-low, whole) if low < 0 else 0.0
+    high = _nice_max(max(values, default=0), whole)
     labels = [label for label, _v in chart.rows]
     body = []
     if chart.rows:
