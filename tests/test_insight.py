@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.crm.classification import suggest_by_revenue
-from hub.insight import agent, director, specialist
+from hub.insight import agent, director, specialist, summaries
 from hub.insight.filters import Filters, parse_filters
 from hub.validation import ValidationError
 from tests.insight_data import END, NOW, START, build
@@ -20,7 +20,10 @@ WEEKS = ["2026-01-01", "2026-01-08", "2026-01-15", "2026-01-22", "2026-01-29", "
 @pytest.fixture
 def world(app, db, make_user):
     with app.test_request_context():
-        return build(db, make_user("agent", name="Ann"), make_user("agent", name="Bob"))
+        world = build(db, make_user("agent", name="Ann"), make_user("agent", name="Bob"))
+        summaries.refresh_all(db, UTC, NOW)
+        db.commit()
+        return world
 
 
 def f(**kw):
@@ -206,3 +209,30 @@ def test_a_bad_filter_names_its_field(ctx, args, field):
 def test_default_range_is_the_last_90_days(ctx):
     parsed = parse_filters({}, NOW, UTC)
     assert (parsed.start.isoformat(), parsed.end.isoformat()) == ("2025-12-16", "2026-03-15")
+
+
+def test_the_scheduled_job_brings_the_summaries_up_to_date(app, db, world, redis_conn, run_jobs):
+    from hub.crm.followups import FollowUp
+    from hub.db import utcnow
+    from hub.schedule import PERIODIC, enqueue_due
+
+    now = utcnow()
+    db.add(FollowUp(customer_id=world.customers["gamma"].id, user_id=world.bob.id,
+                    channel="call", occurred_at=now))
+    db.commit()
+    today = Filters(now.date(), now.date(), now, UTC)
+    with app.test_request_context():
+        # The snapshot is as of the fixed day the data set was summarized on.
+        assert rows(director.follow_ups_per_rep(db, today)) == [
+            ("Ann", [0, 1, 1]), ("Bob", [0, 0, 1])
+        ]
+        recent = tuple(p for p in PERIODIC if p.name == "insight-recent")
+        assert enqueue_due(redis_conn, periodic=recent) == ["insight-recent"]
+        assert enqueue_due(redis_conn, periodic=recent) == []  # once a period
+        run_jobs()
+        db.expire_all()
+        # Today: Bob's new call counted; every dated next contact of the data set is past now.
+        assert rows(director.follow_ups_per_rep(db, today)) == [
+            ("Ann", [0, 0, 2]), ("Bob", [1, 0, 2])
+        ]
+        assert summaries.refreshed_at(db) >= now

@@ -10,6 +10,7 @@ from hub.auth import User
 from hub.crm.demo import generate_demo
 from hub.crm.reminders import business_tz
 from hub.db import utcnow
+from hub.insight import summaries
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST
 from hub.insight.filters import parse_filters
 from tests.browser_kit import ARTIFACTS, new_page
@@ -43,6 +44,7 @@ def drawn_values(chart) -> list[str]:
 def demo(app, db):
     with app.test_request_context():
         result = generate_demo(db, 300, seed=7)
+        summaries.refresh_all(db, business_tz())
         db.commit()
     return result.staff_password
 
@@ -95,6 +97,8 @@ def test_hovering_a_bar_shows_its_number(browser, live_server, make_user, db, ap
     ann = make_user("agent", name="Ann")
     with app.test_request_context():
         build(db, ann, make_user("agent", name="Bob"), now=utcnow())
+        summaries.refresh_all(db, business_tz())
+        db.commit()
     page = new_page(browser, locale="en-US")
     sign_in(page, live_server, ann, path="/insight/agent")
     page.wait_for_url(live_server + "/insight/agent")

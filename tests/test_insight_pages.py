@@ -10,6 +10,8 @@ import re
 import pytest
 
 from hub.campaigns.models import Campaign
+from hub.crm.reminders import business_tz
+from hub.insight import summaries
 from tests.insight_data import build
 
 RANGE = "start=2026-01-01&end=2026-03-15"
@@ -36,7 +38,10 @@ def csv_rows(response) -> list[list[str]]:
 @pytest.fixture
 def world(app, db, make_user):
     with app.test_request_context():
-        return build(db, make_user("agent", name="Ann"), make_user("agent", name="Bob"))
+        world = build(db, make_user("agent", name="Ann"), make_user("agent", name="Bob"))
+        summaries.refresh_all(db, business_tz())
+        db.commit()
+        return world
 
 
 @pytest.mark.parametrize(

@@ -17,15 +17,22 @@ from sqlalchemy.orm import Session
 
 from hub.auth import User
 from hub.crm.complaints import STEPS, Complaint, step_label
-from hub.crm.followups import FollowUp
 from hub.crm.labels import choice_label
-from hub.crm.models import Customer, Stage
+from hub.crm.models import Customer
 from hub.crm.opportunities import CLOSED_STAGES, Opportunity, stage_label
 from hub.crm.orders import Order
 from hub.crm.rules import get_rules
 from hub.insight.charts import Chart, number, percent
 from hub.insight.filters import Filters
-from hub.insight.slicing import customer_conditions, in_range, with_customer_filters
+from hub.insight.slicing import (
+    customer_conditions,
+    in_days,
+    in_range,
+    summary_conditions,
+    with_customer_filters,
+)
+from hub.insight.summaries import InsightCustomerFacts as Facts
+from hub.insight.summaries import InsightDaily as Daily
 
 TOP_REASONS = 8
 AGE_BUCKETS = ((2, "0–2"), (7, "3–7"), (30, "8–30"), (None, "> 30"))
@@ -109,11 +116,11 @@ def won_lost(db: Session, f: Filters) -> Chart:
 
 def customers_by_class(db: Session, f: Filters) -> Chart:
     stmt = (
-        sa.select(Customer.customer_class, sa.func.count())
-        .where(*customer_conditions(f))
-        .group_by(Customer.customer_class)
+        sa.select(Facts.customer_class, sa.func.sum(Facts.customers))
+        .where(*summary_conditions(Facts, f))
+        .group_by(Facts.customer_class)
     )
-    found = dict(db.execute(stmt).all())
+    found = {cls: int(n or 0) for cls, n in db.execute(stmt)}
     rows = [(c, [found.get(c, 0)]) for c in ("A", "B", "C")]
     return Chart(
         "customers_class", _("Customers by class"), "bars", _("Class"), [_("Customers")], rows,
@@ -130,8 +137,9 @@ def revenue_pareto(db: Session, f: Filters) -> Chart:
     of the customers above its group of equal revenue is under A% of the total.
     """
     percents = get_rules(db)["revenue_class_percent"]
-    customers = db.scalar(sa.select(sa.func.count()).select_from(Customer).where(
-        *customer_conditions(f))) or 0
+    customers = int(db.scalar(
+        sa.select(sa.func.sum(Facts.customers)).where(*summary_conditions(Facts, f))
+    ) or 0)
     revenue = (
         sa.select(Order.customer_id.label("cid"), sa.func.sum(Order.amount).label("rev"))
         .where(
@@ -162,23 +170,23 @@ def revenue_pareto(db: Session, f: Filters) -> Chart:
     # above < total * A% without a division (SQLite would divide whole numbers as integers).
     a_cut = ranked.c.total * int(percents["A"])
     b_cut = ranked.c.total * (int(percents["A"]) + int(percents["B"]))
+    counted = sa.select(
+        ranked.c.n, ranked.c.running, ranked.c.total, ranked.c.ranked,
+        sa.func.sum(sa.case((ranked.c.above * 100 < a_cut, 1), else_=0)).over().label("a"),
+        sa.func.sum(sa.case((ranked.c.above * 100 < b_cut, 1), else_=0)).over().label("b"),
+    ).subquery()
     points = db.execute(
-        sa.select(ranked.c.n, ranked.c.running, ranked.c.total).where(
-            sa.or_(ranked.c.n % step == 0, ranked.c.n == ranked.c.ranked)
-        ).order_by(ranked.c.n)
+        sa.select(counted.c.n, counted.c.running, counted.c.total, counted.c.a, counted.c.b)
+        .where(sa.or_(counted.c.n % step == 0, counted.c.n == counted.c.ranked))
+        .order_by(counted.c.n)
     ).all()
-    a_count, b_count = db.execute(
-        sa.select(
-            sa.func.count().filter(ranked.c.above * 100 < a_cut),
-            sa.func.count().filter(ranked.c.above * 100 < b_cut),
-        )
-    ).one()
+    a_count, b_count = (int(points[0].a), int(points[0].b)) if points else (0, 0)
     rows: list[tuple[str, list[Any]]] = []
     cuts: list[tuple[str, float]] = []
     if customers and points:
         total = Decimal(points[0].total)
         rows.append(("0", [0]))
-        for n, running, _total in points:
+        for n, running, *_rest in points:
             rows.append((_share(n, customers), [number(100 * Decimal(running) / total, 1)]))
         if points[-1].n < customers:
             rows.append(("100", [100]))
@@ -199,32 +207,27 @@ def _share(n: int, of: int) -> str:
 
 def follow_ups_per_rep(db: Session, f: Filters) -> Chart:
     """Per rep: follow-ups logged in the range; customers due today and overdue."""
-    done_stmt = with_customer_filters(
-        sa.select(FollowUp.user_id, sa.func.count())
+    metric = "follow_up_cut" if f.customer_class or f.region else "follow_up"
+    done_stmt = (
+        sa.select(Daily.user_id, sa.func.sum(Daily.value))
         .where(
-            FollowUp.user_id.is_not(None),
-            FollowUp.channel != "system",
-            in_range(FollowUp.occurred_at, f),
+            Daily.metric == metric,
+            Daily.user_id.is_not(None),
+            in_days(Daily, f),
+            *summary_conditions(Daily, f, Daily.user_id),
         )
-        .group_by(FollowUp.user_id),
-        f,
-        FollowUp.customer_id,
-        FollowUp.user_id,
+        .group_by(Daily.user_id)
     )
     if f.channel is not None:
-        done_stmt = done_stmt.where(FollowUp.channel == f.channel)
-    done = dict(db.execute(done_stmt).all())
+        done_stmt = done_stmt.where(Daily.key == f.channel)
+    done = {user_id: int(n) for user_id, n in db.execute(done_stmt)}
     due_stmt = (
-        sa.select(
-            Customer.owner_id,
-            sa.func.count().filter(Customer.next_contact_on == f.today),
-            sa.func.count().filter(Customer.next_contact_on < f.today),
-        )
-        .where(Customer.owner_id.is_not(None), Customer.next_contact_on <= f.today)
-        .where(*customer_conditions(f))
-        .group_by(Customer.owner_id)
+        sa.select(Facts.owner_id, sa.func.sum(Facts.due_today), sa.func.sum(Facts.overdue))
+        .where(Facts.owner_id.is_not(None), *summary_conditions(Facts, f))
+        .group_by(Facts.owner_id)
+        .having(sa.func.sum(Facts.due_today) + sa.func.sum(Facts.overdue) > 0)
     )
-    due = {owner: (d, o) for owner, d, o in db.execute(due_stmt)}
+    due = {owner: (int(d), int(o)) for owner, d, o in db.execute(due_stmt)}
     ids = set(done) | set(due)
     users = (
         db.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.name, User.email)).all()
@@ -274,16 +277,27 @@ def complaints_open(db: Session, f: Filters) -> Chart:
 def lead_counts(db: Session, f: Filters, by_source: bool = True) -> dict[str, tuple[int, int]]:
     """{source: (leads, converted)}: customers that came in as leads in the range (still a lead,
     or converted since), and how many of them became customers."""
-    was_lead = sa.or_(Customer.stage == Stage.LEAD.value, Customer.converted_at.is_not(None))
-    key = Customer.lead_source if by_source else sa.literal("all")
+    key = Daily.key if by_source else sa.literal("all")
     stmt = (
-        sa.select(key, sa.func.count(), sa.func.count(Customer.converted_at))
-        .where(was_lead, in_range(Customer.created_at, f), *customer_conditions(f))
+        sa.select(
+            key,
+            sa.func.sum(Daily.value).filter(Daily.metric == "lead"),
+            sa.func.sum(Daily.value).filter(Daily.metric == "lead_converted"),
+        )
+        .where(
+            Daily.metric.in_(("lead", "lead_converted")),
+            in_days(Daily, f),
+            *summary_conditions(Daily, f),
+        )
         .group_by(key)
     )
     if f.channel is not None:
-        stmt = stmt.where(Customer.lead_source == f.channel)
-    return {source: (leads, converted) for source, leads, converted in db.execute(stmt)}
+        stmt = stmt.where(Daily.key == f.channel)
+    return {
+        source: (int(leads or 0), int(converted or 0))
+        for source, leads, converted in db.execute(stmt)
+        if leads
+    }
 
 
 def leads_by_source(db: Session, f: Filters) -> Chart:
@@ -311,22 +325,18 @@ def conversion_by_source(db: Session, f: Filters) -> Chart:
 
 def credit_reviews_due(db: Session, f: Filters) -> Chart:
     """Credit reviews overdue, due within a week and within a month, by class."""
-    today = f.today
-    bucket = sa.case(
-        (Customer.next_credit_review < today, 0),
-        (Customer.next_credit_review <= today + timedelta(days=7), 1),
-        else_=2,
-    )
+    columns = (Facts.credit_overdue, Facts.credit_week, Facts.credit_month)
     stmt = (
-        sa.select(bucket, Customer.customer_class, sa.func.count())
-        .where(
-            Customer.next_credit_review <= today + timedelta(days=30), *customer_conditions(f)
-        )
-        .group_by(bucket, Customer.customer_class)
+        sa.select(Facts.customer_class, *(sa.func.sum(c) for c in columns))
+        .where(*summary_conditions(Facts, f))
+        .group_by(Facts.customer_class)
     )
-    found = {(b, c): n for b, c, n in db.execute(stmt)}
+    found = {cls: [int(v or 0) for v in values] for cls, *values in db.execute(stmt)}
     labels = [_("Overdue"), _("Within 7 days"), _("Within 30 days")]
-    rows = [(label, [found.get((i, c), 0) for c in ("A", "B", "C")]) for i, label in enumerate(labels)]
+    rows = [
+        (label, [found.get(c, [0, 0, 0])[i] for c in ("A", "B", "C")])
+        for i, label in enumerate(labels)
+    ]
     return Chart(
         "credit_reviews", _("Credit reviews due"), "bars", _("When"),
         [_("Class %(name)s", name=c) for c in ("A", "B", "C")], rows, note=_("Today."),

@@ -54,6 +54,14 @@ class Buckets:
             return [d.strftime("%Y-%m") for d in self.starts]
         return [d.isoformat() for d in self.starts]
 
+    def index_days(self, column: Any) -> Any:
+        """The period number of a date column (the summary tables' days)."""
+        if len(self.starts) < 2:
+            return sa.literal(0)
+        return sa.case(
+            *((column < d, i) for i, d in enumerate(self.starts[1:])), else_=len(self.starts) - 1
+        )
+
     def index(self, column: Any, f: Filters) -> Any:
         """A CASE giving each row's period number (rows outside the range are filtered apart)."""
         bounds = [datetime.combine(d, time(0), tzinfo=f.tz) for d in self.starts[1:]]
@@ -78,6 +86,23 @@ def buckets(f: Filters) -> Buckets:
             break
         starts.append(following)
     return Buckets(starts, f.end + timedelta(days=1), True)
+
+
+def summary_conditions(table: Any, f: Filters, owner_column: Any = None) -> list[Any]:
+    """The filters on a summary table's owner, class and region columns."""
+    owner = table.owner_id if owner_column is None else owner_column
+    conditions: list[Any] = []
+    if f.owner_id is not None:
+        conditions.append(owner == f.owner_id)
+    if f.customer_class is not None:
+        conditions.append(table.customer_class == f.customer_class)
+    if f.region is not None:
+        conditions.append(table.region == f.region)
+    return conditions
+
+
+def in_days(table: Any, f: Filters) -> Any:
+    return sa.and_(table.day >= f.start, table.day <= f.end)
 
 
 def in_range(column: Any, f: Filters) -> Any:

@@ -7,16 +7,23 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from hub.campaigns.models import Campaign, SurveyResponse
-from hub.channels.call_models import Call
-from hub.channels.models import Message, Suppression
+from hub.channels.models import Suppression
 from hub.channels.suppressions import REASONS, reason_label
 from hub.crm.labels import choice_label
 from hub.insight.charts import Chart, percent
 from hub.insight.filters import Filters
-from hub.insight.slicing import buckets, in_range, with_customer_filters
+from hub.insight.slicing import (
+    buckets,
+    in_days,
+    in_range,
+    summary_conditions,
+    with_customer_filters,
+)
+from hub.insight.summaries import InsightCampaignStats as Stats
+from hub.insight.summaries import InsightDaily as Daily
 
 MAX_CAMPAIGNS = 12
 DELIVERED = ("delivered", "opened", "clicked")
@@ -25,7 +32,8 @@ OPT_OUTS = ("stop", "unsubscribe")
 
 
 def campaign_figures(db: Session, f: Filters) -> list[tuple[str, dict[str, int]]]:
-    """The campaigns launched in the range (the latest first), each with its counts.
+    """The campaigns launched in the range (the latest first), each with its counts, from the
+    summary table (hub.insight.summaries.refresh_campaigns).
 
     Sent: handed to the provider. Delivered, opened, clicked: how far the message got (a status
     only moves forward, so a clicked email was delivered and opened). Replied: an inbound
@@ -40,35 +48,20 @@ def campaign_figures(db: Session, f: Filters) -> list[tuple[str, dict[str, int]]
     ).all()
     if not campaigns:
         return []
-    reply = aliased(Message)
-    replied = (
-        sa.select(reply.id).where(reply.in_reply_to_id == Message.id, reply.direction == "inbound")
-    ).exists()
-    unsubscribed = (
-        sa.select(Suppression.id).where(
-            Suppression.channel == Message.channel,
-            Suppression.address == Message.to_address,
-            Suppression.reason.in_(OPT_OUTS),
-            Suppression.created_at >= Message.sent_at,
-        )
-    ).exists()
-    counts = with_customer_filters(
-        sa.select(
-            Message.campaign_id,
-            sa.func.count(Message.provider_id),
-            sa.func.count().filter(Message.status.in_(DELIVERED)),
-            sa.func.count().filter(Message.status.in_(OPENED)),
-            sa.func.count().filter(Message.status == "clicked"),
-            sa.func.count().filter(replied),
-            sa.func.count().filter(unsubscribed),
-        )
-        .where(Message.campaign_id.in_([c.id for c in campaigns]))
-        .group_by(Message.campaign_id),
-        f,
-        Message.customer_id,
-    )
     names = ("sent", "delivered", "opened", "clicked", "replied", "unsubscribed")
-    found = {row[0]: dict(zip(names, row[1:], strict=True)) for row in db.execute(counts)}
+    counts = (
+        sa.select(
+            Stats.campaign_id, *(sa.func.sum(getattr(Stats, name)) for name in names)
+        )
+        .where(
+            Stats.campaign_id.in_([c.id for c in campaigns]), *summary_conditions(Stats, f)
+        )
+        .group_by(Stats.campaign_id)
+    )
+    found = {
+        row[0]: {name: int(v or 0) for name, v in zip(names, row[1:], strict=True)}
+        for row in db.execute(counts)
+    }
     return [(c.name, found.get(c.id, dict.fromkeys(names, 0))) for c in campaigns]
 
 
@@ -111,33 +104,18 @@ def channels_over_time(db: Session, f: Filters) -> Chart:
     """Outbound messages sent and delivered per channel, and calls made and answered, by period."""
     b = buckets(f)
     channels = [c for c in ("sms", "email", "call") if f.channel in (None, c)]
-    period = b.index(Message.sent_at, f)
-    messages = with_customer_filters(
-        sa.select(
-            period,
-            Message.channel,
-            sa.func.count(),
-            sa.func.count().filter(Message.status.in_(DELIVERED)),
-        )
-        .where(Message.direction == "outbound", in_range(Message.sent_at, f))
-        .group_by(period, Message.channel),
-        f,
-        Message.customer_id,
-    )
-    found: dict[tuple[int, str], tuple[int, int]] = {
-        (i, ch): (sent, delivered) for i, ch, sent, delivered in db.execute(messages)
+    period = b.index_days(Daily.day)
+    metrics = {
+        "message_sent": 0, "message_delivered": 1, "call_made": 0, "call_answered": 1,
     }
-    if "call" in channels:
-        call_period = b.index(Call.created_at, f)
-        calls = with_customer_filters(
-            sa.select(call_period, sa.func.count(), sa.func.count(Call.answered_at))
-            .where(in_range(Call.created_at, f))
-            .group_by(call_period),
-            f,
-            Call.customer_id,
-        )
-        for i, made, answered in db.execute(calls):
-            found[(i, "call")] = (made, answered)
+    stmt = (
+        sa.select(period, Daily.key, Daily.metric, sa.func.sum(Daily.value))
+        .where(Daily.metric.in_(metrics), in_days(Daily, f), *summary_conditions(Daily, f))
+        .group_by(period, Daily.key, Daily.metric)
+    )
+    found: dict[tuple[int, str], list[int]] = {}
+    for i, channel, metric, n in db.execute(stmt):
+        found.setdefault((i, channel), [0, 0])[metrics[metric]] = int(n or 0)
     series: list[str] = []
     for ch in channels:
         name = choice_label("channel", ch)

@@ -12,6 +12,7 @@ from hub.auth import Role, User, login_required, require_user, roles_required
 from hub.crm.exports import csv_stream
 from hub.crm.reminders import business_tz
 from hub.db import utcnow
+from hub.insight import summaries
 from hub.insight.charts import COLOURS
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST, Dashboard
 from hub.insight.filters import CHANNELS, CLASSES, Filters, parse_filters
@@ -37,11 +38,13 @@ def _page(dashboard: Dashboard) -> tuple[str, int]:
         errors = exc.as_dict()
     owners = []
     if not dashboard.own_work:
-        owners = s.scalars(
-            sa.select(User).where(User.active).order_by(User.name, User.email)
-        ).all()
+        owners = s.scalars(sa.select(User).where(User.active).order_by(User.name, User.email)).all()
+    refreshed = summaries.refreshed_at(s)
     page = render_template(
         "insight.html",
+        refreshed=refreshed.astimezone(business_tz()).strftime("%Y-%m-%d %H:%M")
+        if refreshed
+        else None,
         dashboard=dashboard,
         charts=charts,
         filters=filters,
@@ -61,9 +64,7 @@ def _csv(dashboard: Dashboard, chart_key: str) -> Response:
     return Response(
         csv_stream(iter(rows), headings),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{dashboard.name}-{chart.key}.csv"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{dashboard.name}-{chart.key}.csv"'},
     )
 
 
@@ -101,5 +102,3 @@ def agent() -> tuple[str, int]:
 @login_required
 def agent_csv(chart: str) -> Response:
     return _csv(AGENT, chart)
-
-
