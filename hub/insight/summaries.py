@@ -291,6 +291,9 @@ def refresh_recent(db: Session, tz: ZoneInfo | None = None, now: datetime | None
     """The last week of daily figures, the leads, today's snapshot and recent campaigns."""
     tz = tz or ZoneInfo("UTC")
     now = now or utcnow()
+    if db.get(InsightRefresh, "all") is None:  # never built: the first run builds everything
+        refresh_all(db, tz, now)
+        return
     today = now.astimezone(tz).date()
     refresh_daily(db, today - timedelta(days=RECENT_DAYS), tz)
     refresh_leads(db, tz)
@@ -307,7 +310,7 @@ def refreshed_at(db: Session) -> datetime | None:
 # --- jobs ---------------------------------------------------------------------------------------
 
 
-def _business_tz() -> ZoneInfo:
+def business_timezone() -> ZoneInfo:
     from hub.crm.reminders import business_tz
 
     return business_tz()
@@ -315,12 +318,12 @@ def _business_tz() -> ZoneInfo:
 
 def refresh_recent_job() -> None:
     with session_scope() as s:
-        refresh_recent(s, _business_tz())
+        refresh_recent(s, business_timezone())
 
 
 def refresh_all_job() -> None:
     with session_scope() as s:
-        refresh_all(s, _business_tz())
+        refresh_all(s, business_timezone())
 
 
 def enqueue_refresh_recent(conn: Redis) -> list[str]:
