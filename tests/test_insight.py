@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.crm.classification import suggest_by_revenue
+from hub.crm.reminders import business_tz
 from hub.insight import agent, director, specialist, summaries
 from hub.insight.filters import Filters, parse_filters
 from hub.validation import ValidationError
@@ -220,8 +221,10 @@ def test_the_scheduled_job_brings_the_summaries_up_to_date(app, db, world, redis
     db.add(FollowUp(customer_id=world.customers["gamma"].id, user_id=world.bob.id,
                     channel="call", occurred_at=now))
     db.commit()
-    today = Filters(now.date(), now.date(), now, UTC)
     with app.test_request_context():
+        tz = business_tz()  # the job's days are the business's
+        local = now.astimezone(tz).date()
+        today = Filters(local, local, now, tz)
         # The snapshot is as of the fixed day the data set was summarized on.
         assert rows(director.follow_ups_per_rep(db, today)) == [
             ("Ann", [0, 1, 1]), ("Bob", [0, 0, 1])
