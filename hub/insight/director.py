@@ -28,6 +28,7 @@ from hub.insight.slicing import (
     customer_conditions,
     in_days,
     in_range,
+    once_per_request,
     summary_conditions,
     with_customer_filters,
 )
@@ -277,15 +278,24 @@ def complaints_open(db: Session, f: Filters) -> Chart:
 def lead_counts(db: Session, f: Filters, by_source: bool = True) -> dict[str, tuple[int, int]]:
     """{source: (leads, converted)}: customers that came in as leads in the range (still a lead,
     or converted since), and how many of them became customers."""
+    return once_per_request(
+        f"leads:{by_source}", f, lambda: _lead_counts(db, f, by_source)
+    )
+
+
+def _lead_counts(db: Session, f: Filters, by_source: bool) -> dict[str, tuple[int, int]]:
+    # Without owner, class or region the coarse rows (a few a day) answer.
+    cut = f.owner_id is not None or f.customer_class is not None or f.region is not None
+    metrics = ("lead_cut", "lead_converted_cut") if cut else ("lead", "lead_converted")
     key = Daily.key if by_source else sa.literal("all")
     stmt = (
         sa.select(
             key,
-            sa.func.sum(Daily.value).filter(Daily.metric == "lead"),
-            sa.func.sum(Daily.value).filter(Daily.metric == "lead_converted"),
+            sa.func.sum(Daily.value).filter(Daily.metric == metrics[0]),
+            sa.func.sum(Daily.value).filter(Daily.metric == metrics[1]),
         )
         .where(
-            Daily.metric.in_(("lead", "lead_converted")),
+            Daily.metric.in_(metrics),
             in_days(Daily, f),
             *summary_conditions(Daily, f),
         )

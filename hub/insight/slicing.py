@@ -3,15 +3,18 @@ group the same way on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 
 from hub.crm.models import Customer
 from hub.insight.filters import Filters
 
+T = TypeVar("T")
 WEEKLY_UP_TO_DAYS = 182  # longer ranges are grouped by month
 
 
@@ -86,6 +89,17 @@ def buckets(f: Filters) -> Buckets:
             break
         starts.append(following)
     return Buckets(starts, f.end + timedelta(days=1), True)
+
+
+def once_per_request(name: str, f: Filters, compute: Callable[[], T]) -> T:
+    """`compute()` once per request for these filters: two charts of a page share a query."""
+    if not has_request_context():
+        return compute()
+    cache = g.setdefault("insight_cache", {})
+    key = (name, f)
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
 
 
 def summary_conditions(table: Any, f: Filters, owner_column: Any = None) -> list[Any]:

@@ -19,6 +19,7 @@ from hub.insight.slicing import (
     buckets,
     in_days,
     in_range,
+    once_per_request,
     summary_conditions,
     with_customer_filters,
 )
@@ -32,6 +33,10 @@ OPT_OUTS = ("stop", "unsubscribe")
 
 
 def campaign_figures(db: Session, f: Filters) -> list[tuple[str, dict[str, int]]]:
+    return once_per_request("campaigns", f, lambda: _campaign_figures(db, f))
+
+
+def _campaign_figures(db: Session, f: Filters) -> list[tuple[str, dict[str, int]]]:
     """The campaigns launched in the range (the latest first), each with its counts, from the
     summary table (hub.insight.summaries.refresh_campaigns).
 
@@ -137,6 +142,10 @@ def channels_over_time(db: Session, f: Filters) -> Chart:
 
 def _nps_counts(db: Session, f: Filters) -> list[tuple[str, list[int]]]:
     """Per period: promoters (9–10), passives (7–8), detractors (0–6)."""
+    return once_per_request("nps", f, lambda: _count_nps(db, f))
+
+
+def _count_nps(db: Session, f: Filters) -> list[tuple[str, list[int]]]:
     b = buckets(f)
     period = b.index(SurveyResponse.answered_at, f)
     kind = sa.case((SurveyResponse.score >= 9, 0), (SurveyResponse.score >= 7, 1), else_=2)
@@ -177,6 +186,12 @@ def nps_score(db: Session, f: Filters) -> Chart:
 
 
 def _suppressions(db: Session, f: Filters) -> tuple[list[str], list[tuple[str, list[int]]], int]:
+    return once_per_request("suppressions", f, lambda: _count_suppressions(db, f))
+
+
+def _count_suppressions(
+    db: Session, f: Filters
+) -> tuple[list[str], list[tuple[str, list[int]]], int]:
     b = buckets(f)
     period = b.index(Suppression.created_at, f)
     stmt = (

@@ -194,11 +194,17 @@ def refresh_leads(db: Session, tz: ZoneInfo) -> None:
     every day is counted again."""
     day = local_day(db, Customer.created_at, tz).label("day")
     was_lead = sa.or_(Customer.stage == Stage.LEAD.value, Customer.converted_at.is_not(None))
+    no_user = sa.literal(None, sa.Integer).label("user_id")
+    blank = [sa.literal(None, sa.Integer).label("owner_id"), sa.literal("").label("customer_class"),
+             sa.literal("").label("region")]
     for metric, value in (("lead", sa.func.count()),
                           ("lead_converted", sa.func.count(Customer.converted_at))):
+        # Coarse (day and source) for the whole company; cut by owner, class and region.
         _daily(db, metric, sa.select(
-            day, Customer.lead_source.label("key"), sa.literal(None, sa.Integer).label("user_id"),
-            *_dims(), value.label("value"),
+            day, Customer.lead_source.label("key"), no_user, *blank, value.label("value"),
+        ).where(was_lead).group_by(day, Customer.lead_source), None, tz)
+        _daily(db, f"{metric}_cut", sa.select(
+            day, Customer.lead_source.label("key"), no_user, *_dims(), value.label("value"),
         ).where(was_lead).group_by(day, Customer.lead_source, *_dims()), None, tz)
 
 
