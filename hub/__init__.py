@@ -83,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         worklist_views,
     )
     from hub.crm import views as crm_views
+    from hub.insight import views as insight_views
 
     db.init_app(app)
     services.init_app(app)
@@ -126,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         campaigns_api,
         campaigns_views,
         survey_views,
+        insight_views,
     ):
         app.register_blueprint(module.bp)
     return app

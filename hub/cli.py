@@ -243,8 +243,10 @@ def demo(customers: int, seed: int | None) -> None:
     from hub.crm.demo import generate_demo
     from hub.db import session_scope
 
+    app = _app()
     with (
-        session_scope(_app()) as s,
+        app.app_context(),  # the business time zone, for the dashboards' summaries
+        session_scope(app) as s,
         click.progressbar(length=customers, label="customers", file=sys.stderr) as bar,
     ):
         result = generate_demo(s, customers, seed=seed, progress=bar.update)

@@ -31,6 +31,12 @@ from hub.crm.opportunities import Opportunity
 from hub.crm.orders import Order, OrderLine
 from hub.crm.reminders import Digest
 from hub.db import Base
+from hub.insight.summaries import (
+    InsightCampaignStats,
+    InsightCustomerFacts,
+    InsightDaily,
+    InsightRefresh,
+)
 from hub.system import WorkerHeartbeat
 
 metadata = Base.metadata
@@ -57,6 +63,10 @@ __all__ = [
     "DuplicateCandidate",
     "FollowUp",
     "ImportRun",
+    "InsightCampaignStats",
+    "InsightCustomerFacts",
+    "InsightDaily",
+    "InsightRefresh",
     "LeadForm",
     "Message",
     "MessageTemplate",

@@ -20,6 +20,7 @@ from hub.channels.stranded import enqueue_stranded
 from hub.crm.duplicates import enqueue_duplicates_job
 from hub.crm.import_expiry import enqueue_import_expiry
 from hub.crm.opportunity_pipeline import enqueue_nurture_job
+from hub.insight.summaries import enqueue_refresh_all, enqueue_refresh_recent
 from hub.system import request_worker_check
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("campaigns", 10, enqueue_sweep),
     Periodic("care-messages", 2 * 86400, enqueue_care, at_hour=10),
     Periodic("import-files", 2 * 86400, enqueue_import_expiry, at_hour=3),
+    Periodic("insight-recent", 300, enqueue_refresh_recent),
+    Periodic("insight-all", 2 * 86400, enqueue_refresh_all, at_hour=3),
 )
 
 

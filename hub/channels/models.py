@@ -55,6 +55,8 @@ class Message(Base):
     __table_args__ = (
         sa.UniqueConstraint("campaign_id", "contact_id"),
         sa.Index("ix_messages_campaign_status", "campaign_id", "status", "id"),
+        # The agent dashboard: a user's one-to-one messages today and this week.
+        sa.Index("ix_messages_user_created", "user_id", "created_at"),
         sa.CheckConstraint(sa.column("channel").in_(["sms", "email"]), name="channel_known"),
         sa.CheckConstraint(sa.column("direction").in_(["outbound", "inbound"]), name="direction_known"),
     )

@@ -226,8 +226,9 @@ def generate_demo(
     progress: Callable[[int], None] | None = None,
     chunk: int = 1000,
 ) -> DemoResult:
-    """Add demo customers with contacts and a follow-up history, owned by the demo agents, and
-    opportunities, orders and complaints on some of them (added alongside existing data)."""
+    """Add demo customers with contacts and a follow-up history, owned by the demo agents,
+    opportunities, orders and complaints on some of them, and campaigns, survey answers, calls
+    and messages for the dashboards (added alongside existing data)."""
     if customers < 0:
         raise ValueError("the number of customers cannot be negative")
     rng = random.Random(seed)
@@ -257,6 +258,13 @@ def generate_demo(
             progress(size)
     if new_ids:
         _demo_sales(db, rng, new_ids, staff)
+        from hub.insight.demo_activity import demo_activity
+
+        demo_activity(db, rng, new_ids, staff, today)
+        # Older activity than the five-minute refresh covers: the dashboards see it at once.
+        from hub.insight.summaries import business_timezone, refresh_all
+
+        refresh_all(db, business_timezone())
     return DemoResult(customers=customers, staff_created=created, staff_password=password)
 
 

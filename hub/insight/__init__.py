@@ -1,0 +1,1 @@
+"""Dashboards and charts: aggregate figures for directors, specialists and agents."""

@@ -1,0 +1,367 @@
+"""The director's figures: pipeline, won and lost, classes and the revenue Pareto, follow-up work
+per rep, open complaints, leads by source, credit reviews due.
+
+Each function takes a session and the filters and returns one `Chart`. Figures marked "today"
+are the state now; the others count what happened in the date range.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from hub.auth import User
+from hub.crm.complaints import STEPS, Complaint, step_label
+from hub.crm.labels import choice_label
+from hub.crm.models import Customer
+from hub.crm.opportunities import CLOSED_STAGES, Opportunity, stage_label
+from hub.crm.orders import Order
+from hub.crm.rules import get_rules
+from hub.insight.charts import Chart, number, percent
+from hub.insight.filters import Filters
+from hub.insight.slicing import (
+    customer_conditions,
+    in_days,
+    in_range,
+    once_per_request,
+    summary_conditions,
+    with_customer_filters,
+)
+from hub.insight.summaries import InsightCustomerFacts as Facts
+from hub.insight.summaries import InsightDaily as Daily
+
+TOP_REASONS = 8
+AGE_BUCKETS = ((2, "0–2"), (7, "3–7"), (30, "8–30"), (None, "> 30"))
+PARETO_POINTS = 100
+
+
+def pipeline_by_stage(db: Session, f: Filters) -> Chart:
+    """Open opportunities today: their value by stage."""
+    stages = [s for s in get_rules(db)["pipeline_stages"] if s not in CLOSED_STAGES]
+    stmt = with_customer_filters(
+        sa.select(Opportunity.stage, sa.func.sum(Opportunity.amount), sa.func.count())
+        .where(Opportunity.stage.not_in(CLOSED_STAGES))
+        .group_by(Opportunity.stage),
+        f,
+        Opportunity.customer_id,
+        Opportunity.owner_id,
+    )
+    found = {stage: (total, count) for stage, total, count in db.execute(stmt)}
+    rows = [(stage_label(s), [number(found.get(s, (0, 0))[0] or 0)]) for s in stages]
+    hints = {(i, 0): _("%(count)d open", count=found.get(s, (0, 0))[1]) for i, s in enumerate(stages)}
+    return Chart(
+        "pipeline_stage", _("Pipeline value by stage"), "bars", _("Stage"), [_("Value")], rows,
+        note=_("Open opportunities today."), hints=hints,
+    )
+
+
+def pipeline_by_month(db: Session, f: Filters) -> Chart:
+    """Open opportunities today: their value by the month they are expected to close."""
+    year = sa.cast(sa.extract("year", Opportunity.expected_close), sa.Integer)
+    month = sa.cast(sa.extract("month", Opportunity.expected_close), sa.Integer)
+    stmt = with_customer_filters(
+        sa.select(year, month, sa.func.sum(Opportunity.amount))
+        .where(Opportunity.stage.not_in(CLOSED_STAGES))
+        .group_by(year, month),
+        f,
+        Opportunity.customer_id,
+        Opportunity.owner_id,
+    )
+    found = sorted(
+        ((y, m, total) for y, m, total in db.execute(stmt)),
+        key=lambda r: (r[0] is None, r[0] or 0, r[1] or 0),
+    )
+    rows = [
+        (f"{y:04d}-{m:02d}" if y is not None else _("No date"), [number(total or 0)])
+        for y, m, total in found
+    ]
+    return Chart(
+        "pipeline_month", _("Pipeline value by expected month"), "bars", _("Month"),
+        [_("Value")], rows, note=_("Open opportunities today."),
+    )
+
+
+def won_lost(db: Session, f: Filters) -> Chart:
+    """Opportunities closed in the range: won, and lost by reason (the most common first)."""
+    stmt = with_customer_filters(
+        sa.select(Opportunity.stage, Opportunity.lost_reason, sa.func.count())
+        .where(Opportunity.stage.in_(CLOSED_STAGES), in_range(Opportunity.closed_at, f))
+        .group_by(Opportunity.stage, Opportunity.lost_reason),
+        f,
+        Opportunity.customer_id,
+        Opportunity.owner_id,
+    )
+    won = 0
+    lost: dict[str, int] = {}
+    for stage, reason, count in db.execute(stmt):
+        if stage == "won":
+            won += count
+        else:
+            key = (reason or "").strip() or _("No reason given")
+            lost[key] = lost.get(key, 0) + count
+    ranked = sorted(lost.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows: list[tuple[str, list[Any]]] = [(str(stage_label("won")), [won])]
+    rows += [(_("Lost: %(reason)s", reason=r), [n]) for r, n in ranked[:TOP_REASONS]]
+    if len(ranked) > TOP_REASONS:
+        rows.append((_("Lost: other reasons"), [sum(n for _r, n in ranked[TOP_REASONS:])]))
+    return Chart(
+        "won_lost", _("Won and lost, with reasons"), "bars", _("Outcome"), [_("Opportunities")],
+        rows, note=_("Closed in the date range."),
+    )
+
+
+def customers_by_class(db: Session, f: Filters) -> Chart:
+    stmt = (
+        sa.select(Facts.customer_class, sa.func.sum(Facts.customers))
+        .where(*summary_conditions(Facts, f))
+        .group_by(Facts.customer_class)
+    )
+    found = {cls: int(n or 0) for cls, n in db.execute(stmt)}
+    rows = [(c, [found.get(c, 0)]) for c in ("A", "B", "C")]
+    return Chart(
+        "customers_class", _("Customers by class"), "bars", _("Class"), [_("Customers")], rows,
+        note=_("Today."),
+    )
+
+
+def revenue_pareto(db: Session, f: Filters) -> Chart:
+    """Cumulative share of revenue against share of customers, with the A/B cut lines.
+
+    Revenue is non-cancelled orders dated in the range; every customer matching the filters
+    counts in the share of customers, with or without revenue. Cut lines follow the revenue
+    class rule (hub.crm.classification.suggest_by_revenue): a customer is A while the revenue
+    of the customers above its group of equal revenue is under A% of the total.
+    """
+    percents = get_rules(db)["revenue_class_percent"]
+    customers = int(db.scalar(
+        sa.select(sa.func.sum(Facts.customers)).where(*summary_conditions(Facts, f))
+    ) or 0)
+    revenue = (
+        sa.select(Order.customer_id.label("cid"), sa.func.sum(Order.amount).label("rev"))
+        .where(
+            Order.status != "cancelled",
+            Order.order_date >= f.start,
+            Order.order_date <= f.end,
+        )
+        .group_by(Order.customer_id)
+    )
+    if customer_conditions(f):
+        revenue = revenue.join(Customer, Customer.id == Order.customer_id).where(
+            *customer_conditions(f)
+        )
+    positive = revenue.having(sa.func.sum(Order.amount) > 0).subquery()
+    order = (positive.c.rev.desc(), positive.c.cid)
+    ranked = sa.select(
+        sa.func.row_number().over(order_by=order).label("n"),
+        sa.func.sum(positive.c.rev).over(order_by=order, rows=(None, 0)).label("running"),
+        # The sum of every revenue above this customer's group of equal ones.
+        (
+            sa.func.sum(positive.c.rev).over(order_by=positive.c.rev.desc())
+            - positive.c.rev * sa.func.count().over(partition_by=positive.c.rev)
+        ).label("above"),
+        sa.func.sum(positive.c.rev).over().label("total"),
+        sa.func.count().over().label("ranked"),
+    ).subquery()
+    step = max(1, customers // PARETO_POINTS)
+    # above < total * A% without a division (SQLite would divide whole numbers as integers).
+    a_cut = ranked.c.total * int(percents["A"])
+    b_cut = ranked.c.total * (int(percents["A"]) + int(percents["B"]))
+    counted = sa.select(
+        ranked.c.n, ranked.c.running, ranked.c.total, ranked.c.ranked,
+        sa.func.sum(sa.case((ranked.c.above * 100 < a_cut, 1), else_=0)).over().label("a"),
+        sa.func.sum(sa.case((ranked.c.above * 100 < b_cut, 1), else_=0)).over().label("b"),
+    ).subquery()
+    points = db.execute(
+        sa.select(counted.c.n, counted.c.running, counted.c.total, counted.c.a, counted.c.b)
+        .where(sa.or_(counted.c.n % step == 0, counted.c.n == counted.c.ranked))
+        .order_by(counted.c.n)
+    ).all()
+    a_count, b_count = (int(points[0].a), int(points[0].b)) if points else (0, 0)
+    rows: list[tuple[str, list[Any]]] = []
+    cuts: list[tuple[str, float]] = []
+    if customers and points:
+        total = Decimal(points[0].total)
+        rows.append(("0", [0]))
+        for n, running, *_rest in points:
+            rows.append((_share(n, customers), [number(100 * Decimal(running) / total, 1)]))
+        if points[-1].n < customers:
+            rows.append(("100", [100]))
+        cuts = [
+            (_("A cut"), number(100 * a_count / customers, 1)),
+            (_("B cut"), number(100 * b_count / customers, 1)),
+        ]
+    return Chart(
+        "pareto", _("Revenue Pareto"), "pareto", _("Share of customers (%)"),
+        [_("Share of revenue (%)")], rows, unit="%", cuts=cuts,
+        note=_("Orders dated in the range; cut lines from the revenue class rule."),
+    )
+
+
+def _share(n: int, of: int) -> str:
+    return str(number(100 * n / of, 1))
+
+
+def follow_ups_per_rep(db: Session, f: Filters) -> Chart:
+    """Per rep: follow-ups logged in the range; customers due today and overdue."""
+    metric = "follow_up_cut" if f.customer_class or f.region else "follow_up"
+    done_stmt = (
+        sa.select(Daily.user_id, sa.func.sum(Daily.value))
+        .where(
+            Daily.metric == metric,
+            Daily.user_id.is_not(None),
+            in_days(Daily, f),
+            *summary_conditions(Daily, f, Daily.user_id),
+        )
+        .group_by(Daily.user_id)
+    )
+    if f.channel is not None:
+        done_stmt = done_stmt.where(Daily.key == f.channel)
+    done = {user_id: int(n) for user_id, n in db.execute(done_stmt)}
+    due_stmt = (
+        sa.select(Facts.owner_id, sa.func.sum(Facts.due_today), sa.func.sum(Facts.overdue))
+        .where(Facts.owner_id.is_not(None), *summary_conditions(Facts, f))
+        .group_by(Facts.owner_id)
+        .having(sa.func.sum(Facts.due_today) + sa.func.sum(Facts.overdue) > 0)
+    )
+    due = {owner: (int(d), int(o)) for owner, d, o in db.execute(due_stmt)}
+    ids = set(done) | set(due)
+    users = (
+        db.scalars(sa.select(User).where(User.id.in_(ids)).order_by(User.name, User.email)).all()
+        if ids
+        else []
+    )
+    rows = [
+        (u.display_name, [done.get(u.id, 0), *due.get(u.id, (0, 0))]) for u in users
+    ]
+    return Chart(
+        "follow_ups_rep", _("Follow-ups per rep"), "bars", _("Rep"),
+        [_("Done in range"), _("Due today"), _("Overdue")], rows,
+        note=_("Done: logged in the date range. Due and overdue: today."),
+    )
+
+
+def complaints_open(db: Session, f: Filters) -> Chart:
+    """Complaints not yet followed up, by step and by days since they were received."""
+    now = f.now
+    bounds = []
+    for days, _label in AGE_BUCKETS:
+        bounds.append(now - timedelta(days=days + 1) if days is not None else None)
+    age = sa.case(
+        *((Complaint.received_at > b, i) for i, b in enumerate(bounds) if b is not None),
+        else_=len(bounds) - 1,
+    )
+    stmt = with_customer_filters(
+        sa.select(Complaint.step, age, sa.func.count())
+        .where(Complaint.step != "followed_up")
+        .group_by(Complaint.step, age),
+        f,
+        Complaint.customer_id,
+        Complaint.owner_id,
+    )
+    found = {(step, i): n for step, i, n in db.execute(stmt)}
+    steps = [s for s in STEPS if s != "followed_up"]
+    rows = [
+        (step_label(s), [found.get((s, i), 0) for i in range(len(AGE_BUCKETS))]) for s in steps
+    ]
+    return Chart(
+        "complaints_open", _("Open complaints by step and age"), "bars", _("Step"),
+        [_("%(days)s days", days=label) for _d, label in AGE_BUCKETS], rows,
+        note=_("Today; age since the complaint was received."),
+    )
+
+
+def lead_counts(db: Session, f: Filters, by_source: bool = True) -> dict[str, tuple[int, int]]:
+    """{source: (leads, converted)}: customers that came in as leads in the range (still a lead,
+    or converted since), and how many of them became customers."""
+    return once_per_request(
+        f"leads:{by_source}", f, lambda: _lead_counts(db, f, by_source)
+    )
+
+
+def _lead_counts(db: Session, f: Filters, by_source: bool) -> dict[str, tuple[int, int]]:
+    # Without owner, class or region the coarse rows (a few a day) answer.
+    cut = f.owner_id is not None or f.customer_class is not None or f.region is not None
+    metrics = ("lead_cut", "lead_converted_cut") if cut else ("lead", "lead_converted")
+    key = Daily.key if by_source else sa.literal("all")
+    stmt = (
+        sa.select(
+            key,
+            sa.func.sum(Daily.value).filter(Daily.metric == metrics[0]),
+            sa.func.sum(Daily.value).filter(Daily.metric == metrics[1]),
+        )
+        .where(
+            Daily.metric.in_(metrics),
+            in_days(Daily, f),
+            *summary_conditions(Daily, f),
+        )
+        .group_by(key)
+    )
+    if f.channel is not None:
+        stmt = stmt.where(Daily.key == f.channel)
+    return {
+        source: (int(leads or 0), int(converted or 0))
+        for source, leads, converted in db.execute(stmt)
+        if leads
+    }
+
+
+def leads_by_source(db: Session, f: Filters) -> Chart:
+    found = sorted(lead_counts(db, f).items(), key=lambda kv: (-kv[1][0], kv[0]))
+    rows = [(choice_label("lead_source", s), [leads, conv]) for s, (leads, conv) in found]
+    return Chart(
+        "leads_source", _("Leads by source"), "bars", _("Source"), [_("Leads"), _("Converted")],
+        rows, note=_("Leads created in the date range."),
+    )
+
+
+def conversion_by_source(db: Session, f: Filters) -> Chart:
+    found = sorted(lead_counts(db, f).items(), key=lambda kv: (-kv[1][0], kv[0]))
+    rows = [(choice_label("lead_source", s), [percent(conv, leads)]) for s, (leads, conv) in found]
+    hints = {
+        (i, 0): _("%(part)d of %(whole)d", part=conv, whole=leads)
+        for i, (_s, (leads, conv)) in enumerate(found)
+    }
+    return Chart(
+        "conversion_source", _("Lead conversion rate by source"), "bars", _("Source"),
+        [_("Converted (%)")], rows, unit="%", hints=hints,
+        note=_("Leads created in the date range that became customers."),
+    )
+
+
+def credit_reviews_due(db: Session, f: Filters) -> Chart:
+    """Credit reviews overdue, due within a week and within a month, by class."""
+    columns = (Facts.credit_overdue, Facts.credit_week, Facts.credit_month)
+    stmt = (
+        sa.select(Facts.customer_class, *(sa.func.sum(c) for c in columns))
+        .where(*summary_conditions(Facts, f))
+        .group_by(Facts.customer_class)
+    )
+    found = {cls: [int(v or 0) for v in values] for cls, *values in db.execute(stmt)}
+    labels = [_("Overdue"), _("Within 7 days"), _("Within 30 days")]
+    rows = [
+        (label, [found.get(c, [0, 0, 0])[i] for c in ("A", "B", "C")])
+        for i, label in enumerate(labels)
+    ]
+    return Chart(
+        "credit_reviews", _("Credit reviews due"), "bars", _("When"),
+        [_("Class %(name)s", name=c) for c in ("A", "B", "C")], rows, note=_("Today."),
+    )
+
+
+CHARTS = {
+    "pipeline_stage": pipeline_by_stage,
+    "pipeline_month": pipeline_by_month,
+    "won_lost": won_lost,
+    "customers_class": customers_by_class,
+    "pareto": revenue_pareto,
+    "follow_ups_rep": follow_ups_per_rep,
+    "complaints_open": complaints_open,
+    "leads_source": leads_by_source,
+    "conversion_source": conversion_by_source,
+    "credit_reviews": credit_reviews_due,
+}
