@@ -51,7 +51,13 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A process killed whose parent died too may stay a zombie until init reaps it (some never
+    # do): it answers signal 0 but runs nothing, and must not keep a restarted hub out.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): signal 0 is all there is
 
 
 def connect(url: str) -> Redis:

@@ -60,9 +60,14 @@ def _up(home: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("hub up did not become healthy within 60 s")
 
 
-def _kill_everything(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to every process of it (web, worker, scheduler, embedded Redis), no goodbyes."""
+def _kill_everything(proc: subprocess.Popen[bytes], home: Path) -> None:
+    """SIGKILL to every process of it (web, worker, scheduler, embedded Redis), no goodbyes. The
+    processes are left as they fall: unreaped (zombies), and the embedded Redis's file stays."""
     pids = _descendants(proc.pid) | {proc.pid}
+    try:
+        pids.add(int(json.loads((home / "instance" / "embedded-redis.json").read_text())["pid"]))
+    except (OSError, ValueError, KeyError):
+        pass
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -103,7 +108,7 @@ def test_hub_up_killed_mid_campaign_resumes_and_completes(tmp_path):
             time.sleep(0.2)
         assert 100 <= sent < RECIPIENTS, f"not caught mid-campaign: {sent} sent"
     finally:
-        _kill_everything(proc)
+        _kill_everything(proc, home)
 
     proc = _up(home, port)  # the same folder, as an operator would after a crash
     try:
