@@ -25,10 +25,13 @@ def test_create_launch_and_read_counts(hub_with_sim, make_user, db):  # noqa: F8
     bad = http.post("/campaigns", json={"name": "x", "channel": "sms", "segment_id": seg, "template_id": tpl, "send_at": "yesterday", "quiet_start": "25:00"})
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json["errors"]} == {"template_id", "send_at", "quiet_start"}
-    created = http.post("/campaigns", json={"name": "Spring", "channel": "email", "segment_id": seg, "template_id": tpl, "rate": 50})
+    defaults = http.post("/campaigns", json={"name": "Defaults", "channel": "email", "segment_id": seg, "template_id": tpl})
+    assert (defaults.json["quiet_start"], defaults.json["quiet_end"], defaults.json["rate"]) == ("21:00", "08:00", 10)
+    # No quiet hours for the one that sends: the test must not depend on the hour it runs at.
+    created = http.post("/campaigns", json={"name": "Spring", "channel": "email", "segment_id": seg, "template_id": tpl, "rate": 50, "quiet_start": "00:00", "quiet_end": "00:00"})
     assert created.status_code == 201, created.json
     cid = created.json["id"]
-    assert created.json["state"] == "draft" and created.json["quiet_start"] == "21:00"
+    assert created.json["state"] == "draft" and created.json["quiet_start"] == "00:00"
     assert http.post(f"/campaigns/{cid}/pause").status_code == 409
     launched = http.post(f"/campaigns/{cid}/launch")
     assert launched.json["state"] == "running"
@@ -47,7 +50,7 @@ def test_pause_holds_resume_finishes_cancel_stops(hub_with_sim, make_user, db): 
     db.commit()
     http = api(app.test_client(), token_for(app, make_user("director")))
     seg, tpl = _setup(http)
-    cid = http.post("/campaigns", json={"name": "P", "channel": "email", "segment_id": seg, "template_id": tpl}).json["id"]
+    cid = http.post("/campaigns", json={"name": "P", "channel": "email", "segment_id": seg, "template_id": tpl, "quiet_start": "00:00", "quiet_end": "00:00"}).json["id"]
     http.post(f"/campaigns/{cid}/launch")
     assert http.post(f"/campaigns/{cid}/pause").json["state"] == "paused"
     work(app)  # the queued jobs find the campaign paused and send nothing
@@ -57,7 +60,7 @@ def test_pause_holds_resume_finishes_cancel_stops(hub_with_sim, make_user, db): 
     work(app)
     assert http.get(f"/campaigns/{cid}").json["counts"]["sent"] == 1200
 
-    other = http.post("/campaigns", json={"name": "C", "channel": "email", "segment_id": seg, "template_id": tpl}).json["id"]
+    other = http.post("/campaigns", json={"name": "C", "channel": "email", "segment_id": seg, "template_id": tpl, "quiet_start": "00:00", "quiet_end": "00:00"}).json["id"]
     http.post(f"/campaigns/{other}/launch")
     cancelled = http.post(f"/campaigns/{other}/cancel").json
     work(app)
@@ -73,7 +76,7 @@ def test_a_scheduled_campaign_starts_when_its_time_comes(hub_with_sim, make_user
     http = api(app.test_client(), token_for(app, make_user("specialist")))
     seg, tpl = _setup(http)
     later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
-    cid = http.post("/campaigns", json={"name": "S", "channel": "email", "segment_id": seg, "template_id": tpl, "send_at": later}).json["id"]
+    cid = http.post("/campaigns", json={"name": "S", "channel": "email", "segment_id": seg, "template_id": tpl, "send_at": later, "quiet_start": "00:00", "quiet_end": "00:00"}).json["id"]
     assert http.post(f"/campaigns/{cid}/launch").json["state"] == "scheduled"
     sweep(app)
     work(app)
