@@ -124,13 +124,24 @@ def _pause(attempt: int) -> None:
     time.sleep(delay * (0.5 + random.random()))  # jitter: workers do not retry in step
 
 
-def send_email(channel: Channel, batch: Sequence[OutboundMessage], ledger: Ledger) -> list[Outcome]:
-    """One SendGrid request for the batch, retried with backoff on 429/5xx/timeouts."""
+def send_email(
+    channel: Channel,
+    batch: Sequence[OutboundMessage],
+    ledger: Ledger,
+    stopped: Callable[[], bool] = lambda: False,
+) -> list[Outcome]:
+    """One SendGrid request for the batch, retried with backoff on 429/5xx or no connection.
+
+    No attempt starts once `stopped()` (the campaign paused, or the claim's lease running out: a
+    request still going after the sweep took the batch back could send it twice)."""
     ids = [m.message_id for m in batch]
     last: RetryLater | None = None
     for attempt in range(len(RETRY_DELAYS) + 1):
         if attempt:
             _pause(attempt - 1)
+        if stopped():
+            # Not tried again: a retry later (or, before any try, simply pending again).
+            return [Outcome(i, error=last) for i in ids] if last is not None else []
         ledger.going(ids)
         try:
             results = channel.send(batch)

@@ -229,7 +229,7 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
     misconfigured: ChannelMisconfigured | None = None
     try:
         if prepared.outbound and channel_name == "email":
-            outcomes = send_email(email_channel(app), prepared.outbound, ledger)
+            outcomes = send_email(email_channel(app), prepared.outbound, ledger, watch.stopped)
         elif prepared.outbound:
             limiter = RateLimit(conn, f"campaign:{campaign_id}", rate)
             outcomes = send_sms(lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped)
