@@ -232,3 +232,34 @@ def test_a_template_failing_for_one_recipient_fails_only_that_one(hub_with_sim, 
         assert [m.to_address for m in failed] == ["b@example.com"]
         assert "division by zero" in failed[0].error
     assert counts(app, campaign_id)["sent"] == 1
+
+
+def test_a_batch_the_provider_refuses_every_time_waits_in_the_queue_and_goes_later(hub_with_sim, db):
+    """SendGrid answering 429 to every try of a batch (an outage of some seconds): the batch goes
+    back to the queue with a due time, and is sent once the provider is back."""
+    from hub.campaigns.planner import plan_campaign
+    from hub.campaigns.sender import send_batch
+
+    app, sim = hub_with_sim
+    bulk_contacts(db, 20, "email")
+    db.commit()
+    campaign_id = make_campaign(app, "email")
+    plan_campaign(app, campaign_id)
+    sim.set_faults(Faults(rate_429=1.0))
+    with app.app_context():
+        assert send_batch(app, campaign_id) == 20
+    with session_scope(app) as s:
+        rows = s.execute(sa.select(Message.status, Message.due_at, Message.attempts, Message.error)
+                         .where(Message.campaign_id == campaign_id)).all()
+    assert {r.status for r in rows} == {"pending"} and all(r.due_at is not None for r in rows)
+    assert {r.attempts for r in rows} == {1} and all("429" in r.error for r in rows)
+    assert counts(app, campaign_id)["pending"] == 20
+    sim.set_faults(Faults())
+    with app.app_context():  # half a minute later, the retry is due
+        assert send_batch(app, campaign_id, now=datetime.now(UTC) + timedelta(seconds=31)) == 20
+    with session_scope(app) as s:
+        assert s.get(Campaign, campaign_id).state == "completed"
+    sent_to = Counter(p["to"][0]["email"] for r in sim.requests() if r["kind"] == "mail"
+                      for p in r["body"]["personalizations"])
+    assert len(sent_to) == 20 and set(sent_to.values()) == {1}
+    assert counts(app, campaign_id)["sent"] == 20

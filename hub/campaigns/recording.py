@@ -175,10 +175,11 @@ def apply_rows(
             )
         )
         db.execute(stmt, [{k: r.get(k) for k in ("mid", "error", "code", "subject", "body")} for r in provider_failed])
-    for row in waiting:
-        row.setdefault("error", None)
-    _update(db, waiting, due_at=None, quiet_wait=None, attempts=None, error=None)
+    # Back to the queue (or cancelled with the campaign): a retry or quiet hours wait in
+    # `pending` with a due time; left `sending` with no lease, nothing would ever take them.
     back = "cancelled" if state == "cancelled" else "pending"
+    waiting = [{"error": None, **row, "status": back} for row in waiting]
+    _update(db, waiting, status=None, due_at=None, quiet_wait=None, attempts=None, error=None)
     _update(db, [{**r, "status": back} for r in unsent], status=None)
     followed = [] if postgres else [r["mid"] for r in sent]
     write_follow_ups(db, campaign_name, followed + [r["mid"] for r in provider_failed], now)

@@ -4,6 +4,7 @@ send jobs for messages that came due (quiet hours over, retry backoff done), com
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.models import Message
 from hub.db import session_scope, utcnow
+
+log = logging.getLogger(__name__)
 
 UNKNOWN = (
     "outcome unknown: the worker stopped during the provider request and the provider could not "
@@ -127,11 +130,15 @@ def _ask_provider(
             found = channel.find_sent([r.to_address for r in group], claimed_at,
                                       tag=claim_tag(campaign_id, claimed_at))
         except LookupUnavailable as exc:
+            log.warning("campaign %s: %s cannot say what it received: %s", campaign_id, channel_name, exc.reason)
             _undecided(group, now, exc.reason, out, give_up_now=True)
             continue
         except ChannelError as exc:
+            log.info("campaign %s: %s did not answer the lookup: %s", campaign_id, channel_name, exc.reason)
             _undecided(group, now, exc.reason, out, give_up_now=False)
             continue
+        log.info("campaign %s, claim %s: asked %s about %d, %d found", campaign_id,
+                 claim_tag(campaign_id, claimed_at), channel_name, len(group), len(found))
         # A message the hub already recorded (another campaign's, a one-to-one) is not this one.
         candidates = [f.provider_id for fs in found.values() for f in fs]
         known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates)))) if candidates and channel_name == "sms" else set()
