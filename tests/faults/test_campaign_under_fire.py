@@ -101,11 +101,16 @@ class Workers:
         self.kills = 0
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub", "worker", "--without-scheduler"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        log = os.environ.get("HUB_FAULT_WORKER_LOG")  # a file to keep the workers' logs in
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "hub", "worker", "--without-scheduler"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        finally:
+            if log:
+                out.close()
 
     def kill(self, i: int) -> None:
         """SIGKILL the worker and the work horse it forked, wherever they are."""
