@@ -35,7 +35,7 @@ from tests.test_campaign_engine import counts, make_campaign
 
 pytestmark = pytest.mark.slow
 
-CHAOS_SECONDS = 25
+CHAOS_SECONDS = 15
 FINISH_SECONDS = 120
 
 
