@@ -56,14 +56,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _api(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+def _api(
+    base: str, token: str, method: str, path: str, body: dict | None = None, timeout: float = 10
+) -> dict:
     request = urllib.request.Request(
         base + "/api/v1" + path,
         method=method,
         data=json.dumps(body).encode() if body else None,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 

@@ -32,6 +32,7 @@ from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import free_port
 from tests.test_campaign_engine import counts, make_campaign
+from tests.test_up import _descendants
 
 pytestmark = pytest.mark.slow
 
@@ -83,17 +84,6 @@ def under_fire(app_config, db, tmp_path, no_proxy) -> Iterator[tuple]:
     hubdb.engine_for(app).dispose()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
 class Workers:
     def __init__(self, env: dict[str, str], n: int):
         self.env = env
@@ -115,7 +105,7 @@ class Workers:
     def kill(self, i: int) -> None:
         """SIGKILL the worker and the work horse it forked, wherever they are."""
         proc = self.procs[i]
-        for pid in [*_children(proc.pid), proc.pid]:
+        for pid in [*_descendants(proc.pid), proc.pid]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from hub.channels.sim_store import read_request_log
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import free_port
+from tests.test_up import _api as _up_api
 from tests.test_up import _clean_env, _descendants, _get
 
 pytestmark = pytest.mark.slow
@@ -30,14 +30,8 @@ RECIPIENTS = 600
 
 
 def _api(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
-    """The API as a script calls it; patient, since on SQLite the web server also takes every
-    delivery callback of the campaign while it sends."""
-    request = urllib.request.Request(
-        base + "/api/v1" + path, method=method, data=json.dumps(body).encode() if body else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+    """Patient: on SQLite the web server also takes every delivery callback while it sends."""
+    return _up_api(base, token, method, path, body, timeout=60)
 
 
 def _up(home: Path, port: int) -> subprocess.Popen[bytes]:
