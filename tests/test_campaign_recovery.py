@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from hub import create_app
 from hub import db as hubdb
 from hub.campaigns.delivery import results_key
-from hub.campaigns.recovery import sweep
+from hub.campaigns.recovery import start_work, sweep
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message
 from hub.channels.sim_faults import Faults
 from hub.channels.simulator import ProviderSimulator
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
+from tests.conftest import work
 from tests.test_campaign_engine import counts, hub_with_sim, make_campaign, run_to_end  # noqa: F401
 
 
@@ -160,11 +161,20 @@ def test_email_requests_whose_answer_was_lost_are_looked_up_not_sent_again(impat
     app, sim = impatient_hub
     bulk_contacts(db, 3000, "email")
     db.commit()
-    # A third of the requests are taken but answered after the hub stopped waiting.
-    sim.set_faults(Faults(lost_answers=0.34, slow_seconds=1.5, seed=11))
+    # Every batch is taken, but answered after the hub stopped waiting: three requests of a
+    # thousand recipients each, all unconfirmed.
+    sim.set_faults(Faults(lost_answers=1.0, slow_seconds=1.5))
     campaign_id = make_campaign(app, "email")
+    with app.app_context():
+        start_work(app, campaign_id)
+    work(app)
+    assert counts(app, campaign_id)["sending"] == 3000
+    sim.set_faults(Faults())
+    # The sweep asks SendGrid's Email Activity by each claim's tag: every recipient of a batch
+    # shares the request's X-Message-Id, and each must be found (not only the first).
     run_to_end(app, campaign_id, rounds=10)
     mails = [r for r in sim.requests() if r["kind"] == "mail"]
+    assert len(mails) == 3
     per_address = Counter(p["to"][0]["email"] for r in mails for p in r["body"]["personalizations"])
     with session_scope(app) as s:
         rows = s.execute(sa.select(Message.to_address, Message.status, Message.provider_id, Message.body)

@@ -139,15 +139,21 @@ def _ask_provider(
             continue
         log.info("campaign %s, claim %s: asked %s about %d, %d found", campaign_id,
                  claim_tag(campaign_id, claimed_at), channel_name, len(group), len(found))
-        # A message the hub already recorded (another campaign's, a one-to-one) is not this one.
-        candidates = [f.provider_id for fs in found.values() for f in fs]
-        known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates)))) if candidates and channel_name == "sms" else set()
+        # Twilio answers by number: a message the hub already recorded there (another campaign's,
+        # a one-to-one, another row of this group) is not this one. SendGrid answers by this
+        # claim's tag, and its recipients share their request's id: each address's match is its own.
+        known: set[str] = set()
+        if channel_name == "sms":
+            candidates = [f.provider_id for fs in found.values() for f in fs]
+            if candidates:
+                known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates))))
         for r in group:
             match = next((f for f in found.get(r.to_address, []) if f.provider_id not in known), None)
             if match is None:
                 out.unsent.append({"mid": r.id})
             else:
-                known.add(match.provider_id)
+                if channel_name == "sms":
+                    known.add(match.provider_id)
                 out.sent.append(_sent(r, match.provider_id, match))
 
 

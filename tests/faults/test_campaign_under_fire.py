@@ -128,11 +128,6 @@ def _open(app, campaign_ids) -> bool:
     return states != {"completed"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, not yet fixed: under this fault mix an email batch is sometimes sent twice "
-    "(a second claim ~10-15 s after the first, within the lease); see docs/reliability.md",
-)
 def test_campaigns_survive_killed_workers_a_redis_restart_and_a_faulty_provider(under_fire, db):
     app, sim, redis, config = under_fire
     rng = random.Random(20261126)
