@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hub import create_app
 from hub import db as hubdb
 from hub.campaigns.delivery import results_key
+from hub.campaigns.models import Campaign
 from hub.campaigns.recovery import start_work, sweep
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message
@@ -204,3 +205,48 @@ def test_sms_requests_whose_answer_was_lost_are_looked_up_not_sent_again(impatie
     assert set(requests.values()) == {1} and set(requests) == {r.to_address for r in rows}
     sids = {r["body"]["To"]: r["ids"]["sid"] for r in sim.requests() if r["kind"] == "message"}
     assert all(r.provider_id == sids[r.to_address] for r in rows)
+
+
+def test_a_send_job_that_outlived_its_lease_leaves_the_next_claim_alone(hub_with_sim, db):  # noqa: F811
+    """A job stalls after the provider turned its batch away (429s until it gave up); its lease
+    runs out, recovery puts the batch back to pending, a second job claims it and is sending.
+    When the first job finally records "retry later", nothing it writes may touch the second
+    claim's messages: setting them pending would have a third job send them again."""
+    from hub.campaigns.delivery import Outcome
+    from hub.campaigns.planner import plan_campaign
+    from hub.campaigns.recording import record_outcomes
+    from hub.campaigns.sender import claim, prepare
+    from hub.channels.base import RetryLater
+
+    app, sim = hub_with_sim
+    bulk_contacts(db, 4, "sms")
+    db.commit()
+    campaign_id = make_campaign(app, "sms")
+    plan_campaign(app, campaign_id)
+    lease = timedelta(seconds=20)
+    first = datetime.now(UTC)
+    with session_scope(app) as s:
+        ids = claim(s, campaign_id, 10, first, lease)
+    assert len(ids) == 4
+    with session_scope(app) as s:
+        campaign = s.get(Campaign, campaign_id)
+        prepared = prepare(s, campaign, ids, first, "Asia/Shanghai", "")
+    turned_away = [Outcome(i, error=RetryLater("Twilio 429: too many requests")) for i in ids]
+
+    # The lease and the settle time are over: Twilio has no message to those numbers, so the
+    # sweep puts them back to pending, and a second job claims them.
+    assert "recovered {'pending': 4}" in sweep(app, first + timedelta(minutes=2))[campaign_id]
+    second = first + timedelta(minutes=3)
+    with session_scope(app) as s:
+        assert claim(s, campaign_id, 10, second, lease) == ids
+
+    with session_scope(app) as s:
+        held = record_outcomes(s, campaign_id, campaign.name, ids, prepared, turned_away,
+                               first + timedelta(minutes=4), "running", lease=first + lease)
+    assert held == []
+    with session_scope(app) as s:
+        rows = s.execute(sa.select(Message.status, Message.lease_until, Message.due_at, Message.attempts)
+                         .where(Message.campaign_id == campaign_id)).all()
+    assert {(r.status, r.lease_until, r.attempts) for r in rows} == {("sending", second + lease, 0)}
+    assert all(r.due_at is None or r.due_at <= first for r in rows)  # no retry delay was set
+    assert not [r for r in sim.requests() if r["kind"] == "message"]

@@ -15,6 +15,7 @@ from hub.campaigns.delivery import Outcome
 from hub.channels import suppressions
 from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
 from hub.channels.models import Message
+from hub.crm.bulk import one_of
 from hub.crm.followups import FollowUp
 
 if TYPE_CHECKING:
@@ -68,13 +69,20 @@ def bulk_update(
     db.execute(stmt, [{f"b_{k}": value for k, value in zip(keys, row, strict=True)} for row in rows])
 
 
-def _update(db: Session, rows: list[dict[str, Any]], **values: Any) -> None:
+def _held(lease: datetime | None) -> list[Any]:
+    """A send job writes only the rows its claim still holds: the claim's lease, exactly. A job
+    that outlived its lease finds its messages taken back by recovery, maybe claimed again by
+    another job, and still `sending`: its late outcome must not touch them."""
+    return [] if lease is None else [T.c.lease_until == lease]
+
+
+def _update(db: Session, rows: list[dict[str, Any]], lease: datetime | None, **values: Any) -> None:
     """Executemany UPDATE of rows still `sending` (a row recovery moved on is left alone)."""
     if not rows:
         return
     stmt = (
         T.update()
-        .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+        .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
         .values(lease_until=None, **{k: sa.bindparam(k) for k in values})
     )
     db.execute(stmt, [{"mid": r["mid"], **{k: r[k] for k in values}} for r in rows])
@@ -90,9 +98,12 @@ def record_outcomes(
     now: datetime,
     state: str,
     settle: timedelta = timedelta(seconds=30),
-) -> None:
-    """Apply everything one send job learned about its claimed messages. A message whose request
-    went unanswered stays `sending` until `settle` has passed, then the sweep asks the provider."""
+    lease: datetime | None = None,
+) -> list[int]:
+    """Apply everything one send job learned about its claimed messages, only those still under
+    the claim's `lease`; returns their ids. A message whose request went unanswered stays
+    `sending` until `settle` has passed, then the sweep asks the provider."""
+    held = ids if lease is None else held_ids(db, ids, lease)
     by_id = {o.message_id: o for o in outcomes}
     attempts = prepared.attempts
     waiting = [
@@ -120,13 +131,13 @@ def record_outcomes(
             failed.append({"mid": msg.message_id, "status": "failed", "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
             if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
                 refused_to_suppress.append((msg.message_id, outcome.error))
-    apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent)
+    apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent, lease)
     if unconfirmed:
         # Still `sending`, with the text it was sent with; the sweep asks the provider once the
         # short lease is over (the claim time in status_at names the request).
         db.execute(
             T.update()
-            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
             .values(lease_until=now + settle, subject=sa.bindparam("subject"),
                     body=sa.bindparam("body"), error=sa.bindparam("error")),
             unconfirmed,
@@ -135,6 +146,16 @@ def record_outcomes(
         message = db.get(Message, message_id)
         if message is not None:
             suppressions.suppress(db, message.channel, message.to_address, "provider_opt_out", source=error.reason)
+    return held
+
+
+def held_ids(db: Session, ids: list[int], lease: datetime) -> list[int]:
+    """The claimed messages still under `lease`; on PostgreSQL locked until the recording commits,
+    so that recovery cannot take them between this read and the writes."""
+    pick = sa.select(T.c.id).where(one_of(db, T.c.id, ids), T.c.lease_until == lease)
+    if db.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update()
+    return list(db.scalars(pick))
 
 
 def apply_rows(
@@ -147,27 +168,30 @@ def apply_rows(
     failed: list[dict[str, Any]],
     waiting: list[dict[str, Any]],
     unsent: list[dict[str, Any]],
+    lease: datetime | None = None,
 ) -> None:
-    """The statements themselves, shared by send jobs and recovery."""
+    """The statements themselves, shared by send jobs (with their claim's `lease`) and recovery
+    (without: it read the rows it settles with their lease run out)."""
     postgres = db.get_bind().dialect.name == "postgresql"
     if sent and postgres:
-        record_sent(db, campaign_name, sent, now)  # with their follow-up records
+        record_sent(db, campaign_name, sent, now, lease)  # with their follow-up records
     elif sent:
         keys = ("mid", "provider_id", "subject", "body", "attempts")
         rows = [tuple(r[k] for k in keys) for r in sent]
         # Callbacks that came first moved some on: they keep their status, and get the rest.
         # (an OR of equalities: executemany cannot expand an IN list)
         ahead = [T.c.lease_until.is_not(None), sa.or_(*(T.c.status == st for st in REACHED_BY_CALLBACKS))]
-        bulk_update(db, rows, keys, {"lease_until": None, "sent_at": now}, only_sending=False, where=ahead)
+        bulk_update(db, rows, keys, {"lease_until": None, "sent_at": now}, only_sending=False,
+                    where=ahead + _held(lease))
         fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
-        bulk_update(db, rows, keys, fixed)
+        bulk_update(db, rows, keys, fixed, where=_held(lease))
     plain_failed = [r for r in failed if "body" not in r]
     provider_failed = [r for r in failed if "body" in r]
-    _update(db, plain_failed, status=None, error=None, status_at=None)
+    _update(db, plain_failed, lease, status=None, error=None, status_at=None)
     if provider_failed:
         stmt = (
             T.update()
-            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending")
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
             .values(
                 status="failed", lease_until=None, error=sa.bindparam("error"),
                 error_code=sa.bindparam("code"), status_at=now,
@@ -179,8 +203,8 @@ def apply_rows(
     # `pending` with a due time; left `sending` with no lease, nothing would ever take them.
     back = "cancelled" if state == "cancelled" else "pending"
     waiting = [{"error": None, **row, "status": back} for row in waiting]
-    _update(db, waiting, status=None, due_at=None, quiet_wait=None, attempts=None, error=None)
-    _update(db, [{**r, "status": back} for r in unsent], status=None)
+    _update(db, waiting, lease, status=None, due_at=None, quiet_wait=None, attempts=None, error=None)
+    _update(db, [{**r, "status": back} for r in unsent], lease, status=None)
     followed = [] if postgres else [r["mid"] for r in sent]
     write_follow_ups(db, campaign_name, followed + [r["mid"] for r in provider_failed], now)
 
@@ -190,7 +214,7 @@ def apply_rows(
 # statement found it), and the insert writes exactly those records, so a message recovery moved
 # on gets none and none is written twice. The foreign key from the message to its record is
 # checked at the end of the statement, when both rows exist.
-RECORD_SENT = sa.text(
+RECORD_SENT_SQL = (
     "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
     " AS v(mid int, provider_id text, subject text, body text, attempts int)),"
     " upd AS (UPDATE messages SET"
@@ -204,7 +228,7 @@ RECORD_SENT = sa.text(
     " FROM v JOIN messages o ON o.id = v.mid"
     " WHERE messages.id = v.mid AND (messages.status = 'sending' OR (messages.lease_until"
     " IS NOT NULL AND messages.status IN ('sent', 'delivered', 'undelivered', 'failed', 'bounced',"
-    " 'dropped', 'opened', 'clicked')))"
+    " 'dropped', 'opened', 'clicked'))){held}"
     " RETURNING messages.id, messages.follow_up_id, o.follow_up_id IS NULL AS fresh,"
     " messages.customer_id, messages.contact_id, messages.channel, messages.status,"
     " messages.subject, messages.body)"
@@ -214,17 +238,26 @@ RECORD_SENT = sa.text(
     " :prefix || COALESCE(upd.subject, left(upd.body, 300)), upd.status, upd.id::text, :now"
     " FROM upd WHERE upd.fresh AND upd.follow_up_id IS NOT NULL"
 )
+RECORD_SENT = sa.text(RECORD_SENT_SQL.format(held=""))
+RECORD_SENT_HELD = sa.text(RECORD_SENT_SQL.format(held=" AND messages.lease_until = :lease"))
 
 
-def record_sent(db: Session, campaign_name: str, sent: list[dict[str, Any]], now: datetime) -> None:
+def record_sent(
+    db: Session, campaign_name: str, sent: list[dict[str, Any]], now: datetime, lease: datetime | None = None
+) -> None:
     """PostgreSQL: statuses, provider ids and follow-up records of sent messages, one statement."""
     keys = ("mid", "provider_id", "subject", "body", "attempts")
     rows = as_json([{k: r[k] for k in keys} for r in sent])
-    db.execute(RECORD_SENT, {"rows": rows, "now": now, "prefix": f"{campaign_name}: "})
+    params = {"rows": rows, "now": now, "prefix": f"{campaign_name}: "}
+    if lease is None:
+        db.execute(RECORD_SENT, params)
+    else:
+        db.execute(RECORD_SENT_HELD, {**params, "lease": lease})
 
 
 def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:
-    """One follow-up record per message, in two statements, linked both ways."""
+    """One follow-up record per message, in two statements, linked both ways: for the messages
+    this recording moved (sent or failed at `now`), not for one its guards left to another claim."""
     if not message_ids:
         return
     if db.get_bind().dialect.name == "postgresql":
@@ -236,7 +269,8 @@ def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], no
                 " SELECT m.customer_id, m.contact_id, m.channel, 'outbound', :now,"
                 " :prefix || COALESCE(m.subject, left(m.body, 300)), m.status, m.id::text, :now"
                 " FROM messages m WHERE m.id = ANY(:ids) AND m.follow_up_id IS NULL"
-                " AND m.customer_id IS NOT NULL RETURNING id, message_ref)"
+                " AND m.customer_id IS NOT NULL AND (m.sent_at = :now OR m.status_at = :now)"
+                " RETURNING id, message_ref)"
                 " UPDATE messages SET follow_up_id = ins.id FROM ins"
                 " WHERE messages.id = ins.message_ref::int"
             ),
@@ -247,7 +281,7 @@ def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], no
         sa.select(Message.id, Message.customer_id, Message.contact_id, Message.channel,
                   Message.status, Message.subject, Message.body)
         .where(Message.id.in_(message_ids), Message.follow_up_id.is_(None),
-               Message.customer_id.is_not(None))
+               Message.customer_id.is_not(None), sa.or_(Message.sent_at == now, Message.status_at == now))
     ).all()
     if not rows:
         return

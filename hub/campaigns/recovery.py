@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis import Redis
-from sqlalchemy.orm import Session
 
 from hub import services
 from hub.campaigns.delivery import Ledger, Outcome, claim_tag
@@ -23,6 +22,7 @@ from hub.campaigns.recording import REACHED_BY_CALLBACKS, apply_rows
 from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.models import Message
+from hub.crm.bulk import one_of
 from hub.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,14 @@ class Settled:
 
 def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, int]:
     """Messages left `sending` past their lease: sent if the provider's answer is in Redis;
-    pending again if Redis says the request never went; otherwise the provider is asked."""
+    pending again if Redis says the request never went; otherwise the provider is asked.
+
+    Recovery first takes the messages under a lease of its own, so that two sweeps running at
+    once (a slow lookup outlasting the sweep period) never both settle one message: the second
+    could otherwise put back to pending a message that the first already sent again."""
     conn = services.redis(app)
     ledger = Ledger(conn, campaign_id)
+    settings = app.config["SETTINGS"]
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
         rows = s.execute(
@@ -67,38 +72,70 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
         ).all()
         if campaign is None or not rows:
             return {}
-        settle = app.config["SETTINGS"].provider_settle
-        ids = [r.id for r in rows]
-        remembered = ledger.remembered([claim_tag(campaign_id, r.status_at) for r in rows])
-        out, ask = Settled(), []
-        for r, answer, mark in zip(rows, ledger.answers(ids), ledger.marks(ids), strict=True):
-            if r.status != "sending" and (answer is None or Outcome.from_json(r.id, answer).error):
-                # The provider's callbacks came (it went) but its job never recorded it.
-                out.sent.append(_sent(r, None))
-            elif answer is not None:
-                outcome = Outcome.from_json(r.id, answer)
-                if outcome.error is None:
-                    out.sent.append(_sent(r, outcome.provider_id))
-                else:
-                    out.failed.append({"mid": r.id, "status": "failed",
-                                       "error": outcome.error.reason[:500], "status_at": now})
-            elif mark is None and claim_tag(campaign_id, r.status_at) in remembered:
-                out.unsent.append({"mid": r.id})  # claimed, never handed to the provider
-            elif now < r.lease_until + settle:
-                # A request started just before the lease ran out may still be on its way: ask
-                # only once it must have landed or timed out.
-                out.later.append(r.id)
+        channel_name, campaign_name, state = campaign.channel, campaign.name, campaign.state
+    settle = settings.provider_settle
+    ids = [r.id for r in rows]
+    remembered = ledger.remembered([claim_tag(campaign_id, r.status_at) for r in rows])
+    out, ask = Settled(), []
+    for r, answer, mark in zip(rows, ledger.answers(ids), ledger.marks(ids), strict=True):
+        if r.status != "sending" and (answer is None or Outcome.from_json(r.id, answer).error):
+            # The provider's callbacks came (it went) but its job never recorded it.
+            out.sent.append(_sent(r, None))
+        elif answer is not None:
+            outcome = Outcome.from_json(r.id, answer)
+            if outcome.error is None:
+                out.sent.append(_sent(r, outcome.provider_id))
             else:
-                ask.append(r)
-        if ask:
-            _ask_provider(app, s, campaign.channel, campaign_id, ask, now, out)
-        apply_rows(s, campaign_id, campaign.name, now, campaign.state, out.sent, out.failed, [], out.unsent)
+                out.failed.append({"mid": r.id, "status": "failed",
+                                   "error": outcome.error.reason[:500], "status_at": now})
+        elif mark is None and claim_tag(campaign_id, r.status_at) in remembered:
+            out.unsent.append({"mid": r.id})  # claimed, never handed to the provider
+        elif now < r.lease_until + settle:
+            # A request started just before the lease ran out may still be on its way: ask
+            # only once it must have landed or timed out.
+            out.later.append(r.id)
+        else:
+            ask.append(r)
+    lease = now + timedelta(seconds=settings.campaign_lease)
+    later = set(out.later)
+    taken = _take(app, [r for r in rows if r.id not in later], lease)
+    if len(taken) + len(later) < len(rows):
+        log.info("campaign %s: %d expired messages were taken by another sweep", campaign_id,
+                 len(rows) - len(later) - len(taken))
+        out.sent, out.failed, out.unsent = (
+            [row for row in rows_ if row["mid"] in taken] for rows_ in (out.sent, out.failed, out.unsent))
+        ask = [r for r in ask if r.id in taken]
+    if ask:
+        _ask_provider(app, channel_name, campaign_id, ask, now, out)
+    with session_scope(app) as s:
+        apply_rows(s, campaign_id, campaign_name, now, state, out.sent, out.failed, [], out.unsent, lease)
         if out.open:
-            s.execute(sa.update(Message).where(Message.id.in_(out.open), Message.status == "sending")
+            s.execute(sa.update(Message)
+                      .where(Message.id.in_(out.open), Message.status == "sending", Message.lease_until == lease)
                       .values(lease_until=now + settle, attempts=Message.attempts + 1))
-    ledger.forget([i for i in ids if i not in set(out.open) | set(out.later)])
+    ledger.forget([i for i in taken if i not in set(out.open)])
     return {k: n for k, n in (("sent", len(out.sent)), ("failed", len(out.failed)),
                               ("pending", len(out.unsent)), ("asking", len(out.open))) if n}
+
+
+def _take(app: Flask, rows: list[Any], lease: datetime) -> set[int]:
+    """Move the expired rows' lease to recovery's own, each only if it is still the lease that was
+    read (one statement per claim: its rows share it); returns the ids taken. Committed at once,
+    so that another sweep sees them taken while this one asks the provider."""
+    by_lease: dict[datetime, list[int]] = defaultdict(list)
+    for r in rows:
+        by_lease[r.lease_until].append(r.id)
+    taken: set[int] = set()
+    with session_scope(app) as s:
+        for expired, ids in by_lease.items():
+            taken.update(s.scalars(
+                sa.update(Message)
+                .where(one_of(s, Message.id, ids), Message.lease_until == expired)
+                .values(lease_until=lease)
+                .returning(Message.id)
+                .execution_options(synchronize_session=False)
+            ))
+    return taken
 
 
 def _sent(row: Any, provider_id: str | None, found: Found | None = None) -> dict[str, Any]:
@@ -108,8 +145,7 @@ def _sent(row: Any, provider_id: str | None, found: Found | None = None) -> dict
 
 
 def _ask_provider(
-    app: Flask, db: Session, channel_name: str, campaign_id: int, rows: list[Any], now: datetime,
-    out: Settled,
+    app: Flask, channel_name: str, campaign_id: int, rows: list[Any], now: datetime, out: Settled
 ) -> None:
     """Settle requests whose answer was lost by asking the provider what it received: found is
     sent (with the provider's id), not found goes back to pending, and a provider that cannot say
@@ -146,7 +182,8 @@ def _ask_provider(
         if channel_name == "sms":
             candidates = [f.provider_id for fs in found.values() for f in fs]
             if candidates:
-                known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates))))
+                with session_scope(app) as db:
+                    known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates))))
         for r in group:
             match = next((f for f in found.get(r.to_address, []) if f.provider_id not in known), None)
             if match is None:

@@ -4,6 +4,7 @@ provider ids and the follow-up records in bulk."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from hub.channels.models import Message
 from hub.crm.bulk import one_of
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope, utcnow
+
+log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)  # HUB_CAMPAIGN_LEASE's default
 SMS_BATCH_SECONDS = 30  # a batch should take about this long at the campaign's rate
@@ -214,7 +217,8 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
         limit = BATCH[campaign.channel]
         if campaign.channel == "sms":
             limit = max(1, min(limit, campaign.rate * SMS_BATCH_SECONDS))
-        ids = claim(s, campaign_id, limit, now, timedelta(seconds=settings.campaign_lease))
+        lease = timedelta(seconds=settings.campaign_lease)
+        ids = claim(s, campaign_id, limit, now, lease)
     if not ids:
         finish_if_done(app, campaign_id)
         return 0
@@ -236,14 +240,18 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
     except ChannelMisconfigured as exc:
         misconfigured = exc
     with session_scope(app) as s:
-        record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state,
-                        settings.provider_settle)
+        held = record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state,
+                               settings.provider_settle, lease=now + lease)
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
             s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
+    if len(held) < len(ids):
+        # The job outlived its lease: recovery took those back and settles them from Redis.
+        log.warning("campaign %s: %d of %d messages were taken back before this job recorded them",
+                    campaign_id, len(ids) - len(held), len(ids))
     # An unconfirmed request keeps its mark: recovery needs it to know to ask the provider.
     unconfirmed = {o.message_id for o in outcomes if isinstance(o.error, Unconfirmed)}
-    ledger.forget([i for i in ids if i not in unconfirmed])
+    ledger.forget([i for i in held if i not in unconfirmed])
     if misconfigured is not None:
         raise misconfigured
     if finish:
