@@ -131,6 +131,9 @@ def record_outcomes(
             failed.append({"mid": msg.message_id, "status": "failed", "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
             if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
                 refused_to_suppress.append((msg.message_id, outcome.error))
+    if lease is not None and len(held) < len(ids):
+        sent, failed, waiting, unsent, unconfirmed = only_held(set(held), sent, failed, waiting, unsent, unconfirmed)
+        refused_to_suppress = [(i, e) for i, e in refused_to_suppress if i in set(held)]
     apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent, lease)
     if unconfirmed:
         # Still `sending`, with the text it was sent with; the sweep asks the provider once the
@@ -150,12 +153,18 @@ def record_outcomes(
 
 
 def held_ids(db: Session, ids: list[int], lease: datetime) -> list[int]:
-    """The claimed messages still under `lease`; on PostgreSQL locked until the recording commits,
-    so that recovery cannot take them between this read and the writes."""
-    pick = sa.select(T.c.id).where(one_of(db, T.c.id, ids), T.c.lease_until == lease)
+    """The messages of `ids` still under `lease`. On PostgreSQL they are locked until the
+    transaction commits, so that recovery cannot take them between this read and the writes; the
+    lease is compared here, not in SQL: `lease_until = <constant>` has the planner scan the table
+    for the few rows it guesses match, instead of looking the batch up by id."""
     if db.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update()
-    return list(db.scalars(pick))
+        pick = sa.select(T.c.id, T.c.lease_until).where(one_of(db, T.c.id, ids)).order_by(T.c.id).with_for_update()
+        return [i for i, until in db.execute(pick) if until == lease]
+    return list(db.scalars(sa.select(T.c.id).where(T.c.id.in_(ids), T.c.lease_until == lease)))
+
+
+def only_held(held: set[int], *lists: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [[row for row in rows if row["mid"] in held] for rows in lists]
 
 
 def apply_rows(
@@ -170,11 +179,12 @@ def apply_rows(
     unsent: list[dict[str, Any]],
     lease: datetime | None = None,
 ) -> None:
-    """The statements themselves, shared by send jobs (with their claim's `lease`) and recovery
-    (without: it read the rows it settles with their lease run out)."""
+    """The statements themselves, shared by send jobs and recovery. With a `lease`, the rows are
+    those `held_ids` returned (on PostgreSQL locked by it); on SQLite, whose single writer may
+    come between that read and these writes, every statement checks the lease again."""
     postgres = db.get_bind().dialect.name == "postgresql"
     if sent and postgres:
-        record_sent(db, campaign_name, sent, now, lease)  # with their follow-up records
+        record_sent(db, campaign_name, sent, now)  # with their follow-up records
     elif sent:
         keys = ("mid", "provider_id", "subject", "body", "attempts")
         rows = [tuple(r[k] for k in keys) for r in sent]
@@ -214,7 +224,7 @@ def apply_rows(
 # statement found it), and the insert writes exactly those records, so a message recovery moved
 # on gets none and none is written twice. The foreign key from the message to its record is
 # checked at the end of the statement, when both rows exist.
-RECORD_SENT_SQL = (
+RECORD_SENT = sa.text(
     "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
     " AS v(mid int, provider_id text, subject text, body text, attempts int)),"
     " upd AS (UPDATE messages SET"
@@ -228,7 +238,7 @@ RECORD_SENT_SQL = (
     " FROM v JOIN messages o ON o.id = v.mid"
     " WHERE messages.id = v.mid AND (messages.status = 'sending' OR (messages.lease_until"
     " IS NOT NULL AND messages.status IN ('sent', 'delivered', 'undelivered', 'failed', 'bounced',"
-    " 'dropped', 'opened', 'clicked'))){held}"
+    " 'dropped', 'opened', 'clicked')))"
     " RETURNING messages.id, messages.follow_up_id, o.follow_up_id IS NULL AS fresh,"
     " messages.customer_id, messages.contact_id, messages.channel, messages.status,"
     " messages.subject, messages.body)"
@@ -238,21 +248,13 @@ RECORD_SENT_SQL = (
     " :prefix || COALESCE(upd.subject, left(upd.body, 300)), upd.status, upd.id::text, :now"
     " FROM upd WHERE upd.fresh AND upd.follow_up_id IS NOT NULL"
 )
-RECORD_SENT = sa.text(RECORD_SENT_SQL.format(held=""))
-RECORD_SENT_HELD = sa.text(RECORD_SENT_SQL.format(held=" AND messages.lease_until = :lease"))
 
 
-def record_sent(
-    db: Session, campaign_name: str, sent: list[dict[str, Any]], now: datetime, lease: datetime | None = None
-) -> None:
+def record_sent(db: Session, campaign_name: str, sent: list[dict[str, Any]], now: datetime) -> None:
     """PostgreSQL: statuses, provider ids and follow-up records of sent messages, one statement."""
     keys = ("mid", "provider_id", "subject", "body", "attempts")
     rows = as_json([{k: r[k] for k in keys} for r in sent])
-    params = {"rows": rows, "now": now, "prefix": f"{campaign_name}: "}
-    if lease is None:
-        db.execute(RECORD_SENT, params)
-    else:
-        db.execute(RECORD_SENT_HELD, {**params, "lease": lease})
+    db.execute(RECORD_SENT, {"rows": rows, "now": now, "prefix": f"{campaign_name}: "})
 
 
 def write_follow_ups(db: Session, campaign_name: str, message_ids: list[int], now: datetime) -> None:

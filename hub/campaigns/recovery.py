@@ -18,7 +18,7 @@ from hub import services
 from hub.campaigns.delivery import Ledger, Outcome, claim_tag
 from hub.campaigns.models import Campaign
 from hub.campaigns.planner import BATCH, enqueue_senders, planning_key, start_planner
-from hub.campaigns.recording import REACHED_BY_CALLBACKS, apply_rows
+from hub.campaigns.recording import REACHED_BY_CALLBACKS, apply_rows, held_ids, only_held
 from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.models import Message
@@ -102,40 +102,54 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
     if len(taken) + len(later) < len(rows):
         log.info("campaign %s: %d expired messages were taken by another sweep", campaign_id,
                  len(rows) - len(later) - len(taken))
-        out.sent, out.failed, out.unsent = (
-            [row for row in rows_ if row["mid"] in taken] for rows_ in (out.sent, out.failed, out.unsent))
+        out.sent, out.failed, out.unsent = only_held(taken, out.sent, out.failed, out.unsent)
         ask = [r for r in ask if r.id in taken]
     if ask:
         _ask_provider(app, channel_name, campaign_id, ask, now, out)
     with session_scope(app) as s:
+        held = set(held_ids(s, sorted(taken), lease)) if taken else set()
+        out.sent, out.failed, out.unsent = only_held(held, out.sent, out.failed, out.unsent)
+        out.open = [i for i in out.open if i in held]
         apply_rows(s, campaign_id, campaign_name, now, state, out.sent, out.failed, [], out.unsent, lease)
         if out.open:
             s.execute(sa.update(Message)
                       .where(Message.id.in_(out.open), Message.status == "sending", Message.lease_until == lease)
                       .values(lease_until=now + settle, attempts=Message.attempts + 1))
-    ledger.forget([i for i in taken if i not in set(out.open)])
+    ledger.forget([i for i in held if i not in set(out.open)])
     return {k: n for k, n in (("sent", len(out.sent)), ("failed", len(out.failed)),
                               ("pending", len(out.unsent)), ("asking", len(out.open))) if n}
 
 
 def _take(app: Flask, rows: list[Any], lease: datetime) -> set[int]:
     """Move the expired rows' lease to recovery's own, each only if it is still the lease that was
-    read (one statement per claim: its rows share it); returns the ids taken. Committed at once,
-    so that another sweep sees them taken while this one asks the provider."""
-    by_lease: dict[datetime, list[int]] = defaultdict(list)
-    for r in rows:
-        by_lease[r.lease_until].append(r.id)
-    taken: set[int] = set()
+    read; returns the ids taken. Committed at once, so that another sweep sees them taken while
+    this one asks the provider."""
+    if not rows:
+        return set()
+    read = {r.id: r.lease_until for r in rows}
     with session_scope(app) as s:
+        if s.get_bind().dialect.name == "postgresql":
+            # Locked and compared here: `lease_until = <constant>` in SQL would have the planner
+            # scan the table instead of looking the rows up by id (see held_ids).
+            pick = (sa.select(Message.id, Message.lease_until).where(one_of(s, Message.id, list(read)))
+                    .order_by(Message.id).with_for_update())
+            taken = {i for i, until in s.execute(pick) if until == read[i]}
+            if taken:
+                s.execute(sa.update(Message).where(one_of(s, Message.id, sorted(taken)))
+                          .values(lease_until=lease).execution_options(synchronize_session=False))
+            return taken
+        # SQLite: one statement a claim (its rows share the lease), so no writer comes between.
+        by_lease: dict[datetime, list[int]] = defaultdict(list)
+        for i, until in read.items():
+            by_lease[until].append(i)
+        taken = set()
         for expired, ids in by_lease.items():
             taken.update(s.scalars(
-                sa.update(Message)
-                .where(one_of(s, Message.id, ids), Message.lease_until == expired)
-                .values(lease_until=lease)
-                .returning(Message.id)
+                sa.update(Message).where(Message.id.in_(ids), Message.lease_until == expired)
+                .values(lease_until=lease).returning(Message.id)
                 .execution_options(synchronize_session=False)
             ))
-    return taken
+        return taken
 
 
 def _sent(row: Any, provider_id: str | None, found: Found | None = None) -> dict[str, Any]:
