@@ -75,7 +75,8 @@ def test_an_email_goes_out_through_sendgrid_with_our_id_in_custom_args(hub_with_
     [mail] = [r for r in sim.requests() if r["provider"] == "sendgrid"]
     personalization = mail["body"]["personalizations"][0]
     assert personalization["to"] == [{"email": "li.na@example.com"}]
-    assert personalization["custom_args"] == {"hub_message_id": str(message_id)}
+    # Our id, and the tag SendGrid's Email Activity can find it by if the answer is ever lost.
+    assert personalization["custom_args"] == {"hub_message_id": str(message_id), "hub_send": f"m{message_id}"}
     assert mail["ids"]["x_message_id"] == message.provider_id
     assert mail["body"]["content"][0]["value"] == "报价单已附上。"
 
@@ -178,3 +179,52 @@ def test_refused_recipients_and_timeouts_are_told_apart(hub_with_sim):
     with pytest.raises(RetryLater, match="unreachable") as raised:
         nowhere_email.send([OutboundMessage(6, "a@example.com", "hi", subject="s")])
     assert not isinstance(raised.value, Unconfirmed)
+
+
+@pytest.fixture
+def impatient_hub(app_config, tmp_path):
+    """hub_with_sim with a provider timeout of one second, so a slow answer is a lost one."""
+    instance = tmp_path / "instance"
+    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), "HUB_PROVIDER_TIMEOUT": "1"})
+    sim = ProviderSimulator(instance / "simulator", load_or_create(instance))
+    sim.start()
+    yield app, sim
+    sim.stop()
+
+
+@pytest.mark.parametrize("channel", ["sms", "email"])
+@pytest.mark.parametrize("taken", [True, False], ids=["provider-took-it", "provider-did-not"])
+def test_a_message_whose_answer_never_came_is_looked_up_before_it_is_sent_again(
+    impatient_hub, make_user, db, channel, taken
+):
+    """The first try times out: the provider either took the message (its answer came too late)
+    or failed after the hub stopped waiting. The retry asks the provider first: the recipient
+    gets the message exactly once either way, recorded with the provider's id."""
+    import time
+
+    app, sim = impatient_hub
+    if taken:
+        sim.set_faults(Faults(lost_answers=1.0, slow_seconds=1.5))
+    else:
+        sim.set_faults(Faults(slow=1.0, slow_seconds=1.5, rate_500=1.0))
+    address = {"sms": {"phone": "138 0013 8000"}, "email": {"email": "li.na@example.com"}}[channel]
+    _, message_id, _ = _send(app, make_user, channel, **address)
+    _work(app)
+    message = db.get(Message, message_id)
+    assert (message.status, message.error_code) == ("queued", "unconfirmed")
+    assert "no answer" in message.error
+
+    sim.set_faults(Faults())
+    time.sleep(5.5)  # the job's first retry interval
+    run_worker(app, ["high", "default", "bulk"], burst=True, with_scheduler=True)
+    db.expire_all()
+    message = db.get(Message, message_id)
+    if channel == "sms":
+        requests = [r for r in sim.requests() if r["kind"] == "message"]
+        ids = [r["ids"]["sid"] for r in requests]
+    else:
+        requests = [r for r in sim.requests() if r["kind"] == "mail"]
+        ids = [r["ids"]["x_message_id"] for r in requests]
+    assert len(requests) == 1  # taken the first time: not sent again; not taken: sent once now
+    assert (message.status, message.provider_id, message.error, message.error_code) == ("sent", ids[0], None, None)
+    assert db.get(FollowUp, message.follow_up_id).status == "sent"

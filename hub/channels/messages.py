@@ -3,6 +3,7 @@ by a job through the channel adapter, and moved along (never backwards) by provi
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from rq import Retry, get_current_job
@@ -14,9 +15,13 @@ from hub.channels import suppressions
 from hub.channels.base import (
     Channel,
     ChannelMisconfigured,
+    Found,
+    LookupUnavailable,
     OutboundMessage,
     RecipientRefused,
     RetryLater,
+    SendResult,
+    Unconfirmed,
 )
 from hub.channels.models import STATUS_RANK, Message
 from hub.crm.customers import can_edit, consent_state
@@ -27,6 +32,13 @@ from hub.validation import Conflict, FieldError, Forbidden, ValidationError
 
 SMS_MAX = 1600  # Twilio's limit for one message body
 SUBJECT_MAX = 300
+# error_code of a queued message whose last request may have reached the provider: the next try
+# asks the provider first (a retried timeout would otherwise send it twice).
+UNCONFIRMED = "unconfirmed"
+OUTCOME_UNKNOWN = (
+    "outcome unknown: the provider did not answer the request and cannot say whether it took it; "
+    "not sent again, so that it cannot arrive twice"
+)
 
 
 class SendRefused(Conflict):
@@ -163,10 +175,14 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
     """Hand one queued message to its channel and record what the provider said.
 
     RetryLater and ChannelMisconfigured propagate: the job retries the first and fails loudly on
-    the second.
+    the second. After an `Unconfirmed` try (a timeout: the provider may have taken it) the message
+    stays queued with that mark, and the next try asks the provider before sending again.
     """
     if message.status != "queued":
         return  # sent already (a job run twice), or refused
+    tag = f"m{message.id}" if message.channel == "email" else None  # what SendGrid can be searched by
+    if message.error_code == UNCONFIRMED and _found_at_provider(db, message, channel, tag):
+        return
     body, unsubscribe = message.body, None
     if message.channel == "email" and callback_base:
         from hub.channels.unsubscribe import footer, unsubscribe_url
@@ -184,13 +200,23 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
         subject=message.subject,
         status_callback=status_callback,
         unsubscribe_url=unsubscribe,
+        send_tag=tag,
     )
-    [result] = channel.send([outbound])
+    tried_at = utcnow()
+    try:
+        [result] = channel.send([outbound])
+    except Unconfirmed as exc:  # SendGrid's adapter raises what concerns the whole request
+        result = SendResult(message.id, error=exc)
     if result.error is None:
         message.provider_id = result.provider_id
         message.sent_at = utcnow()
+        message.error = message.error_code = None
         set_status(db, message, "sent")
         return
+    if isinstance(result.error, Unconfirmed):
+        message.error, message.error_code = result.error.reason[:500], UNCONFIRMED
+        message.status_at = tried_at  # where the lookup starts
+        raise result.error
     if isinstance(result.error, RetryLater):
         raise result.error
     set_status(db, message, "failed", error=result.error.reason, error_code=result.error.code)
@@ -200,6 +226,31 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
         )
 
 
+def _found_at_provider(db: Session, message: Message, channel: Channel, tag: str | None) -> bool:
+    """Settle an unconfirmed try by asking the provider: found is sent (True); not found, False,
+    and it is sent now. A provider that cannot say fails it as unknown (True: nothing more to do);
+    one that does not answer now raises RetryLater, to ask again at the next try."""
+    try:
+        found = channel.find_sent([message.to_address], message.status_at or message.created_at, tag=tag)
+    except LookupUnavailable as exc:
+        set_status(db, message, "failed", error=f"{OUTCOME_UNKNOWN} ({exc.reason})", error_code=UNCONFIRMED)
+        return True
+    candidates = found.get(message.to_address, [])
+    if message.channel == "sms":
+        # Twilio answers by number: not one the hub recorded already, and with this text.
+        ids = [f.provider_id for f in candidates]
+        known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(ids)))) if ids else set()
+        candidates = [f for f in candidates if f.provider_id not in known and f.body in (None, message.body)]
+    match: Found | None = candidates[0] if candidates else None
+    if match is None:
+        return False
+    message.provider_id = match.provider_id
+    message.sent_at = utcnow()
+    message.error = message.error_code = None
+    set_status(db, message, "sent")
+    return True
+
+
 def send_message_job(message_id: int) -> str:
     """RQ job: send one queued message. Returns its status."""
     from hub.channels.providers import email_channel, sms_channel
@@ -207,6 +258,7 @@ def send_message_job(message_id: int) -> str:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     callback_base = app.config["SETTINGS"].public_url
     misconfigured: ChannelMisconfigured | None = None
+    retry: RetryLater | None = None
     with session_scope() as s:
         message = s.get(Message, message_id)
         if message is None:
@@ -217,12 +269,17 @@ def send_message_job(message_id: int) -> str:
         except RetryLater as exc:
             job = get_current_job()
             if job is not None and job.retries_left:
-                raise  # RQ runs it again after the interval
-            set_status(s, message, "failed", error=f"{exc.reason} (gave up after retries)")
+                retry = exc  # raised once the unconfirmed mark is committed
+            elif message.error_code == UNCONFIRMED:
+                set_status(s, message, "failed", error=f"{OUTCOME_UNKNOWN} ({exc.reason})")
+            else:
+                set_status(s, message, "failed", error=f"{exc.reason} (gave up after retries)")
         except ChannelMisconfigured as exc:
             set_status(s, message, "failed", error=exc.reason)
             misconfigured = exc
         status = message.status
+    if retry is not None:
+        raise retry  # RQ runs it again after the interval
     if misconfigured is not None:
         raise misconfigured  # kept as "failed" above; the failed job tells the operator why
     return status
