@@ -178,9 +178,10 @@ def test_email_requests_whose_answer_was_lost_are_looked_up_not_sent_again(impat
     assert len(mails) == 3
     per_address = Counter(p["to"][0]["email"] for r in mails for p in r["body"]["personalizations"])
     with session_scope(app) as s:
-        rows = s.execute(sa.select(Message.to_address, Message.status, Message.provider_id, Message.body)
-                         .where(Message.campaign_id == campaign_id)).all()
+        rows = s.execute(sa.select(Message.to_address, Message.status, Message.provider_id, Message.body,
+                                   Message.error).where(Message.campaign_id == campaign_id)).all()
     assert len(rows) == 3000 and {r.status for r in rows} == {"sent"}
+    assert {r.error for r in rows} == {None}  # the timeout's "no answer" is not left on a sent message
     assert set(per_address.values()) == {1} and set(per_address) == {r.to_address for r in rows}
     xid_of = {p["to"][0]["email"]: r["ids"]["x_message_id"] for r in mails for p in r["body"]["personalizations"]}
     assert all(r.provider_id == xid_of[r.to_address] for r in rows)

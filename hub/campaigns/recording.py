@@ -193,7 +193,7 @@ def apply_rows(
         ahead = [T.c.lease_until.is_not(None), sa.or_(*(T.c.status == st for st in REACHED_BY_CALLBACKS))]
         bulk_update(db, rows, keys, {"lease_until": None, "sent_at": now}, only_sending=False,
                     where=ahead + _held(lease))
-        fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now}
+        fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now, "error": None}
         bulk_update(db, rows, keys, fixed, where=_held(lease))
     plain_failed = [r for r in failed if "body" not in r]
     provider_failed = [r for r in failed if "body" in r]
@@ -230,6 +230,7 @@ RECORD_SENT = sa.text(
     " upd AS (UPDATE messages SET"
     " status = CASE WHEN messages.status = 'sending' THEN 'sent' ELSE messages.status END,"
     " status_at = CASE WHEN messages.status = 'sending' THEN :now ELSE messages.status_at END,"
+    " error = CASE WHEN messages.status = 'sending' THEN NULL ELSE messages.error END,"
     " lease_until = NULL, sent_at = :now,"
     " provider_id = COALESCE(v.provider_id, messages.provider_id), subject = v.subject, body = v.body,"
     " attempts = v.attempts, follow_up_id = CASE WHEN messages.follow_up_id IS NULL"
