@@ -17,10 +17,10 @@ from hub.crm.classification import suggest_by_revenue
 from hub.crm.models import Customer
 from hub.crm.opportunities import CLOSED_STAGES, Opportunity
 from hub.crm.orders import Order
-from hub.insight import director, summaries
+from hub.insight import director, pareto, summaries
 from hub.insight.charts import number
 from hub.insight.filters import Filters
-from hub.insight.slicing import customer_conditions, with_customer_filters
+from hub.insight.slicing import customer_conditions, summary_conditions, with_customer_filters
 from tests.insight_data import NOW
 
 UTC = ZoneInfo("UTC")
@@ -106,7 +106,7 @@ def plain_pareto_points(db: Any, f: Filters, customers: int, percents: dict[str,
         sa.func.sum(positive.c.rev).over().label("total"),
         sa.func.count().over().label("ranked"),
     ).subquery()
-    step = max(1, customers // director.PARETO_POINTS)
+    step = max(1, customers // pareto.PARETO_POINTS)
     a_cut = ranked.c.total * int(percents["A"])
     b_cut = ranked.c.total * (int(percents["A"]) + int(percents["B"]))
     counted = sa.select(
@@ -147,11 +147,11 @@ def check_pareto(db: Any, f: Filters) -> None:
     percents = {"A": 70, "B": 20}
     chart = director.revenue_pareto(db, f)
     customers = int(db.scalar(sa.select(sa.func.sum(summaries.InsightCustomerFacts.customers))
-                              .where(*director.summary_conditions(
+                              .where(*summary_conditions(
                                   summaries.InsightCustomerFacts, f))) or 0)
     plain = plain_pareto_points(db, f, customers, percents)
-    new = db.execute(director._pareto_points(db, f, 70, 20,
-                                             max(1, customers // director.PARETO_POINTS))).all()
+    new = db.execute(pareto._pareto_points(db, f, 70, 20,
+                                             max(1, customers // pareto.PARETO_POINTS))).all()
     assert [r.n for r in new] == [r.n for r in plain]
     assert [(int(r.a), int(r.b)) for r in new] == [(int(r.a), int(r.b)) for r in plain]
     scale = 100 if db.get_bind().dialect.name == "postgresql" else 1  # cents there
@@ -163,11 +163,11 @@ def check_pareto(db: Any, f: Filters) -> None:
         assert chart.rows == [] and chart.cuts == []
         return
     total = sum(ranked)
-    step = max(1, customers // director.PARETO_POINTS)
+    step = max(1, customers // pareto.PARETO_POINTS)
     expected = [("0", [0])]
     for n in range(1, len(ranked) + 1):
         if n % step == 0 or n == len(ranked):
-            expected.append((director._share(n, customers),
+            expected.append((pareto._share(n, customers),
                              [number(100 * sum(ranked[:n]) / total, 1)]))
     if len(ranked) < customers:
         expected.append(("100", [100]))
