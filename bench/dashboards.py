@@ -3,9 +3,13 @@ opportunities, orders, complaints, campaign messages, suppressions, survey answe
 proportion), each dashboard requested through the real app by a signed-in user.
 
     python bench/dashboards.py [--customers 1000000] [--follow-ups 10000000] [--repeat 15]
+        [--keep-database NAME [--keep-summaries]]
 
 HUB_BENCH_DATABASE_URL names a PostgreSQL server (default postgresql://postgres@127.0.0.1/test);
-a scratch database is created next to it and dropped afterwards. HUB_BENCH_REDIS_URL is the Redis
+a scratch database is created next to it and dropped afterwards, or, with --keep-database NAME,
+a database of that name is kept: the first run generates into it, later runs with the same sizes
+reuse the data (migrations still run; the summary tables are built again unless
+--keep-summaries). HUB_BENCH_REDIS_URL is the Redis
 the app uses for sign-in (default redis://127.0.0.1:6379/15; nothing in it is flushed).
 
 The data is generated inside PostgreSQL (INSERT ... SELECT over generate_series, with a fixed
@@ -25,10 +29,12 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import Flask
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -43,10 +49,10 @@ from customer_list import (  # noqa: E402 - bench/ is on the path when run
     time_case,
     vacuum_analyze,
 )
-from scratch import scratch_postgres  # noqa: E402
+from scratch import kept_postgres, scratch_postgres  # noqa: E402
 
 from hub import create_app  # noqa: E402
-from hub.auth import create_user  # noqa: E402
+from hub.auth import User, create_user  # noqa: E402
 from hub.db import engine_for, session_scope  # noqa: E402
 from hub.maintenance import upgrade_database  # noqa: E402
 
@@ -252,7 +258,11 @@ def measure(app: Flask, cases: list[tuple[Case, object]], repeat: int, explain_m
 def run(args: argparse.Namespace, report: Callable[[str], None]) -> None:
     base = os.environ.get("HUB_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1/test")
     redis_url = os.environ.get("HUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-    with scratch_postgres(base) as url, tempfile.TemporaryDirectory() as instance:
+    if args.keep_database:
+        database = kept_postgres(base, args.keep_database)
+    else:
+        database = _fresh(scratch_postgres(base))
+    with database as (url, existed), tempfile.TemporaryDirectory() as instance:
         app = create_app({
             "HUB_DATABASE_URL": url,
             "HUB_REDIS_URL": redis_url,
@@ -260,20 +270,28 @@ def run(args: argparse.Namespace, report: Callable[[str], None]) -> None:
             "HUB_SECRET_KEY": secrets.token_urlsafe(32),
         })
         upgrade_database(app)
-        with session_scope(app) as s:
-            director = create_user(s, "director@bench.example", "director", PASSWORD)
-            specialist = create_user(s, "specialist@bench.example", "specialist", PASSWORD)
-            agents = [
-                create_user(s, f"agent{i}@bench.example", "agent", PASSWORD)
-                for i in range(AGENTS)
-            ]
-            s.flush()
-            agent_ids = [a.id for a in agents]
-        started = time.perf_counter()
-        generate(app, args.customers, args.follow_ups, agent_ids, report)
-        vacuum_analyze(app)
-        report(f"generated in {time.perf_counter() - started:.0f} s (then VACUUM ANALYZE)")
-        if args.summaries:
+        reused = existed and _generated_sizes(app) == (args.customers, args.follow_ups)
+        if existed and not reused:
+            raise SystemExit(f"database {args.keep_database} holds no finished bench data of "
+                             "these sizes; drop it or name another")
+        if reused:
+            report(f"reusing the data in {args.keep_database} ({args.customers:,} customers, "
+                   f"{args.follow_ups:,} follow-ups)")
+        else:
+            with session_scope(app) as s:
+                create_user(s, "director@bench.example", "director", PASSWORD)
+                create_user(s, "specialist@bench.example", "specialist", PASSWORD)
+                for i in range(AGENTS):
+                    create_user(s, f"agent{i}@bench.example", "agent", PASSWORD)
+            with session_scope(app) as s:
+                agent_ids = list(s.scalars(
+                    sa.select(User.id).where(User.role == "agent").order_by(User.id)))
+            started = time.perf_counter()
+            generate(app, args.customers, args.follow_ups, agent_ids, report)
+            vacuum_analyze(app)
+            report(f"generated in {time.perf_counter() - started:.0f} s (then VACUUM ANALYZE)")
+            _mark_generated(app, args.customers, args.follow_ups)
+        if args.summaries and not (reused and args.keep_summaries):
             from hub.insight import summaries
 
             started = time.perf_counter()
@@ -282,11 +300,10 @@ def run(args: argparse.Namespace, report: Callable[[str], None]) -> None:
             vacuum_analyze(app)
             report(f"summary tables built in {time.perf_counter() - started:.1f} s")
 
-        clients = {}
-        for user in (director, specialist, agents[0]):
-            clients[user.email] = app.test_client()
-            sign_in(clients[user.email], user.email)
-        d, sp, ag = (clients[u.email] for u in (director, specialist, agents[0]))
+        emails = ["director@bench.example", "specialist@bench.example", "agent0@bench.example"]
+        d, sp, ag = (app.test_client() for _email in emails)
+        for client, email in zip((d, sp, ag), emails, strict=True):
+            sign_in(client, email)
         cases = [
             (Case("floor: /healthz", "/healthz"), d),
             (Case("director dashboard (last 90 days)", "/insight/director"), d),
@@ -301,6 +318,30 @@ def run(args: argparse.Namespace, report: Callable[[str], None]) -> None:
         ]
         measure(app, cases, args.repeat, args.explain_ms, "As built", report)
         engine_for(app).dispose()
+
+
+@contextmanager
+def _fresh(scratch: AbstractContextManager[str]) -> Iterator[tuple[str, bool]]:
+    with scratch as url:
+        yield url, False
+
+
+def _generated_sizes(app: Flask) -> tuple[int, int] | None:
+    """The sizes a finished generation recorded in this database, if any."""
+    with engine_for(app).connect() as conn:
+        if not sa.inspect(conn).has_table("bench_generated"):
+            return None
+        row = conn.execute(sa.text("SELECT customers, follow_ups FROM bench_generated")).first()
+    return (row[0], row[1]) if row else None
+
+
+def _mark_generated(app: Flask, customers: int, follow_ups: int) -> None:
+    # Written last, so an interrupted generation is never taken for a finished one.
+    with engine_for(app).begin() as conn:
+        conn.execute(sa.text("CREATE TABLE bench_generated (customers bigint, follow_ups bigint, "
+                             "generated_at timestamptz DEFAULT now())"))
+        conn.execute(sa.text("INSERT INTO bench_generated (customers, follow_ups) VALUES (:c, :f)"),
+                     {"c": customers, "f": follow_ups})
 
 
 def _first_region() -> str:
@@ -324,6 +365,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--explain-ms", type=float, default=TARGET_MS,
                         help="profile requests whose p95 is at least this slow (0: never)")
+    parser.add_argument("--keep-database", metavar="NAME",
+                        help="generate into this database and keep it; reuse it when it holds "
+                             "data of the same sizes")
+    parser.add_argument("--keep-summaries", action="store_true",
+                        help="with reused data, do not build the summary tables again")
     parser.add_argument("--no-summaries", dest="summaries", action="store_false",
                         help="measure without building the summary tables (empty dashboards)")
     args = parser.parse_args()

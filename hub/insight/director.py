@@ -7,7 +7,7 @@ are the state now; the others count what happened in the date range.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 from hub.auth import User
 from hub.crm.complaints import STEPS, Complaint, step_label
 from hub.crm.labels import choice_label
-from hub.crm.models import Customer
 from hub.crm.opportunities import CLOSED_STAGES, Opportunity, stage_label
-from hub.crm.orders import Order
 from hub.crm.rules import get_rules
 from hub.insight.charts import Chart, number, percent
 from hub.insight.filters import Filters
+from hub.insight.pareto import revenue_pareto
 from hub.insight.slicing import (
-    customer_conditions,
     in_days,
     in_range,
     once_per_request,
@@ -37,22 +35,43 @@ from hub.insight.summaries import InsightDaily as Daily
 
 TOP_REASONS = 8
 AGE_BUCKETS = ((2, "0–2"), (7, "3–7"), (30, "8–30"), (None, "> 30"))
-PARETO_POINTS = 100
+
+
+def open_pipeline(db: Session, f: Filters) -> dict[tuple[str, date | None], tuple[Decimal, int]]:
+    """{(stage, expected close): (value, count)} of the open opportunities today, once a request.
+
+    One scan serves both pipeline charts; months are folded here from the dates (a few hundred
+    groups), which costs the database less than taking the year and month of every row.
+    """
+    return once_per_request("pipeline", f, lambda: _open_pipeline(db, f))
+
+
+def _open_pipeline(db: Session, f: Filters) -> dict[tuple[str, date | None], tuple[Decimal, int]]:
+    stmt = with_customer_filters(
+        sa.select(
+            Opportunity.stage, Opportunity.expected_close, sa.func.sum(Opportunity.amount),
+            sa.func.count(),
+        )
+        .where(Opportunity.stage.not_in(CLOSED_STAGES))
+        .group_by(Opportunity.stage, Opportunity.expected_close),
+        f,
+        Opportunity.customer_id,
+        Opportunity.owner_id,
+    )
+    return {
+        (stage, closes): (Decimal(total or 0), count)
+        for stage, closes, total, count in db.execute(stmt)
+    }
 
 
 def pipeline_by_stage(db: Session, f: Filters) -> Chart:
     """Open opportunities today: their value by stage."""
     stages = [s for s in get_rules(db)["pipeline_stages"] if s not in CLOSED_STAGES]
-    stmt = with_customer_filters(
-        sa.select(Opportunity.stage, sa.func.sum(Opportunity.amount), sa.func.count())
-        .where(Opportunity.stage.not_in(CLOSED_STAGES))
-        .group_by(Opportunity.stage),
-        f,
-        Opportunity.customer_id,
-        Opportunity.owner_id,
-    )
-    found = {stage: (total, count) for stage, total, count in db.execute(stmt)}
-    rows = [(stage_label(s), [number(found.get(s, (0, 0))[0] or 0)]) for s in stages]
+    found: dict[str, tuple[Decimal, int]] = {}
+    for (stage, _closes), (total, count) in open_pipeline(db, f).items():
+        value, n = found.get(stage, (Decimal(0), 0))
+        found[stage] = (value + total, n + count)
+    rows = [(stage_label(s), [number(found.get(s, (0, 0))[0])]) for s in stages]
     hints = {(i, 0): _("%(count)d open", count=found.get(s, (0, 0))[1]) for i, s in enumerate(stages)}
     return Chart(
         "pipeline_stage", _("Pipeline value by stage"), "bars", _("Stage"), [_("Value")], rows,
@@ -62,23 +81,14 @@ def pipeline_by_stage(db: Session, f: Filters) -> Chart:
 
 def pipeline_by_month(db: Session, f: Filters) -> Chart:
     """Open opportunities today: their value by the month they are expected to close."""
-    year = sa.cast(sa.extract("year", Opportunity.expected_close), sa.Integer)
-    month = sa.cast(sa.extract("month", Opportunity.expected_close), sa.Integer)
-    stmt = with_customer_filters(
-        sa.select(year, month, sa.func.sum(Opportunity.amount))
-        .where(Opportunity.stage.not_in(CLOSED_STAGES))
-        .group_by(year, month),
-        f,
-        Opportunity.customer_id,
-        Opportunity.owner_id,
-    )
-    found = sorted(
-        ((y, m, total) for y, m, total in db.execute(stmt)),
-        key=lambda r: (r[0] is None, r[0] or 0, r[1] or 0),
-    )
+    by_month: dict[tuple[int, int] | None, Decimal] = {}
+    for (_stage, closes), (total, _count) in open_pipeline(db, f).items():
+        month = (closes.year, closes.month) if closes is not None else None
+        by_month[month] = by_month.get(month, Decimal(0)) + total
+    found = sorted(by_month.items(), key=lambda kv: (kv[0] is None, kv[0] or (0, 0)))
     rows = [
-        (f"{y:04d}-{m:02d}" if y is not None else _("No date"), [number(total or 0)])
-        for y, m, total in found
+        (f"{m[0]:04d}-{m[1]:02d}" if m is not None else _("No date"), [number(total)])
+        for m, total in found
     ]
     return Chart(
         "pipeline_month", _("Pipeline value by expected month"), "bars", _("Month"),
@@ -127,83 +137,6 @@ def customers_by_class(db: Session, f: Filters) -> Chart:
         "customers_class", _("Customers by class"), "bars", _("Class"), [_("Customers")], rows,
         note=_("Today."),
     )
-
-
-def revenue_pareto(db: Session, f: Filters) -> Chart:
-    """Cumulative share of revenue against share of customers, with the A/B cut lines.
-
-    Revenue is non-cancelled orders dated in the range; every customer matching the filters
-    counts in the share of customers, with or without revenue. Cut lines follow the revenue
-    class rule (hub.crm.classification.suggest_by_revenue): a customer is A while the revenue
-    of the customers above its group of equal revenue is under A% of the total.
-    """
-    percents = get_rules(db)["revenue_class_percent"]
-    customers = int(db.scalar(
-        sa.select(sa.func.sum(Facts.customers)).where(*summary_conditions(Facts, f))
-    ) or 0)
-    revenue = (
-        sa.select(Order.customer_id.label("cid"), sa.func.sum(Order.amount).label("rev"))
-        .where(
-            Order.status != "cancelled",
-            Order.order_date >= f.start,
-            Order.order_date <= f.end,
-        )
-        .group_by(Order.customer_id)
-    )
-    if customer_conditions(f):
-        revenue = revenue.join(Customer, Customer.id == Order.customer_id).where(
-            *customer_conditions(f)
-        )
-    positive = revenue.having(sa.func.sum(Order.amount) > 0).subquery()
-    order = (positive.c.rev.desc(), positive.c.cid)
-    ranked = sa.select(
-        sa.func.row_number().over(order_by=order).label("n"),
-        sa.func.sum(positive.c.rev).over(order_by=order, rows=(None, 0)).label("running"),
-        # The sum of every revenue above this customer's group of equal ones.
-        (
-            sa.func.sum(positive.c.rev).over(order_by=positive.c.rev.desc())
-            - positive.c.rev * sa.func.count().over(partition_by=positive.c.rev)
-        ).label("above"),
-        sa.func.sum(positive.c.rev).over().label("total"),
-        sa.func.count().over().label("ranked"),
-    ).subquery()
-    step = max(1, customers // PARETO_POINTS)
-    # above < total * A% without a division (SQLite would divide whole numbers as integers).
-    a_cut = ranked.c.total * int(percents["A"])
-    b_cut = ranked.c.total * (int(percents["A"]) + int(percents["B"]))
-    counted = sa.select(
-        ranked.c.n, ranked.c.running, ranked.c.total, ranked.c.ranked,
-        sa.func.sum(sa.case((ranked.c.above * 100 < a_cut, 1), else_=0)).over().label("a"),
-        sa.func.sum(sa.case((ranked.c.above * 100 < b_cut, 1), else_=0)).over().label("b"),
-    ).subquery()
-    points = db.execute(
-        sa.select(counted.c.n, counted.c.running, counted.c.total, counted.c.a, counted.c.b)
-        .where(sa.or_(counted.c.n % step == 0, counted.c.n == counted.c.ranked))
-        .order_by(counted.c.n)
-    ).all()
-    a_count, b_count = (int(points[0].a), int(points[0].b)) if points else (0, 0)
-    rows: list[tuple[str, list[Any]]] = []
-    cuts: list[tuple[str, float]] = []
-    if customers and points:
-        total = Decimal(points[0].total)
-        rows.append(("0", [0]))
-        for n, running, *_rest in points:
-            rows.append((_share(n, customers), [number(100 * Decimal(running) / total, 1)]))
-        if points[-1].n < customers:
-            rows.append(("100", [100]))
-        cuts = [
-            (_("A cut"), number(100 * a_count / customers, 1)),
-            (_("B cut"), number(100 * b_count / customers, 1)),
-        ]
-    return Chart(
-        "pareto", _("Revenue Pareto"), "pareto", _("Share of customers (%)"),
-        [_("Share of revenue (%)")], rows, unit="%", cuts=cuts,
-        note=_("Orders dated in the range; cut lines from the revenue class rule."),
-    )
-
-
-def _share(n: int, of: int) -> str:
-    return str(number(100 * n / of, 1))
 
 
 def follow_ups_per_rep(db: Session, f: Filters) -> Chart:
