@@ -232,6 +232,22 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def impatient_hub(app_config: dict[str, Any], tmp_path: Path, no_proxy: None) -> Iterator[tuple[Flask, Any]]:
+    """An app on the provider simulator with a provider timeout of one second, so that the
+    simulator's slow or held-back answers are answers the hub never gets."""
+    from hub.channels.credentials import load_or_create
+    from hub.channels.simulator import ProviderSimulator
+
+    instance = tmp_path / "instance"
+    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), "HUB_PROVIDER_TIMEOUT": "1"})
+    sim = ProviderSimulator(instance / "simulator", load_or_create(instance))
+    sim.start()
+    yield app, sim
+    sim.stop()
+    hubdb.engine_for(app).dispose()
+
+
+@pytest.fixture
 def live_hub(
     app_config: dict[str, Any], tmp_path: Path, no_proxy: None
 ) -> Iterator[tuple[Any, ...]]:

@@ -9,18 +9,13 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
-from hub import create_app
-from hub import db as hubdb
 from hub.campaigns.delivery import results_key
 from hub.campaigns.models import Campaign
 from hub.campaigns.recovery import start_work, sweep
-from hub.channels.credentials import load_or_create
 from hub.channels.models import Message
 from hub.channels.sim_faults import Faults
-from hub.channels.simulator import ProviderSimulator
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import work
@@ -144,18 +139,6 @@ def test_redis_losing_everything_mid_batch_still_sends_each_recipient_exactly_on
     assert sent_now == asked  # every request the provider took is recorded, with nothing resent
     assert stranded > 0
     _finish_and_check(app, sim, campaign_id, env)
-
-
-@pytest.fixture
-def impatient_hub(app_config, tmp_path, no_proxy):
-    """Like hub_with_sim, with a provider timeout of one second."""
-    instance = tmp_path / "instance"
-    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), "HUB_PROVIDER_TIMEOUT": "1"})
-    sim = ProviderSimulator(instance / "simulator", load_or_create(instance))
-    sim.start()
-    yield app, sim
-    sim.stop()
-    hubdb.engine_for(app).dispose()
 
 
 def test_email_requests_whose_answer_was_lost_are_looked_up_not_sent_again(impatient_hub, db):

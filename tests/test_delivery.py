@@ -181,17 +181,6 @@ def test_refused_recipients_and_timeouts_are_told_apart(hub_with_sim):
     assert not isinstance(raised.value, Unconfirmed)
 
 
-@pytest.fixture
-def impatient_hub(app_config, tmp_path):
-    """hub_with_sim with a provider timeout of one second, so a slow answer is a lost one."""
-    instance = tmp_path / "instance"
-    app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), "HUB_PROVIDER_TIMEOUT": "1"})
-    sim = ProviderSimulator(instance / "simulator", load_or_create(instance))
-    sim.start()
-    yield app, sim
-    sim.stop()
-
-
 @pytest.mark.parametrize("channel", ["sms", "email"])
 @pytest.mark.parametrize("taken", [True, False], ids=["provider-took-it", "provider-did-not"])
 def test_a_message_whose_answer_never_came_is_looked_up_before_it_is_sent_again(
