@@ -132,8 +132,9 @@ def record_outcomes(
             if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
                 refused_to_suppress.append((msg.message_id, outcome.error))
     if lease is not None and len(held) < len(ids):
-        sent, failed, waiting, unsent, unconfirmed = only_held(set(held), sent, failed, waiting, unsent, unconfirmed)
-        refused_to_suppress = [(i, e) for i, e in refused_to_suppress if i in set(held)]
+        mine = set(held)
+        sent, failed, waiting, unsent, unconfirmed = only_held(mine, sent, failed, waiting, unsent, unconfirmed)
+        refused_to_suppress = [(i, e) for i, e in refused_to_suppress if i in mine]
     apply_rows(db, campaign_id, campaign_name, now, state, sent, failed, waiting, unsent, lease)
     if unconfirmed:
         # Still `sending`, with the text it was sent with; the sweep asks the provider once the
@@ -158,9 +159,15 @@ def held_ids(db: Session, ids: list[int], lease: datetime) -> list[int]:
     lease is compared here, not in SQL: `lease_until = <constant>` has the planner scan the table
     for the few rows it guesses match, instead of looking the batch up by id."""
     if db.get_bind().dialect.name == "postgresql":
-        pick = sa.select(T.c.id, T.c.lease_until).where(one_of(db, T.c.id, ids)).order_by(T.c.id).with_for_update()
-        return [i for i, until in db.execute(pick) if until == lease]
+        return [i for i, until in locked_leases(db, ids).items() if until == lease]
     return list(db.scalars(sa.select(T.c.id).where(T.c.id.in_(ids), T.c.lease_until == lease)))
+
+
+def locked_leases(db: Session, ids: list[int]) -> dict[int, datetime | None]:
+    """PostgreSQL: the messages' leases, their rows locked (in id order) until the transaction
+    ends; found by id, so the planner never guesses from a lease value."""
+    pick = sa.select(T.c.id, T.c.lease_until).where(one_of(db, T.c.id, ids)).order_by(T.c.id).with_for_update()
+    return {i: until for i, until in db.execute(pick)}
 
 
 def only_held(held: set[int], *lists: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -18,9 +18,16 @@ from hub import services
 from hub.campaigns.delivery import Ledger, Outcome, claim_tag
 from hub.campaigns.models import Campaign
 from hub.campaigns.planner import BATCH, enqueue_senders, planning_key, start_planner
-from hub.campaigns.recording import REACHED_BY_CALLBACKS, apply_rows, held_ids, only_held
+from hub.campaigns.recording import (
+    REACHED_BY_CALLBACKS,
+    apply_rows,
+    held_ids,
+    locked_leases,
+    only_held,
+)
 from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
+from hub.channels.messages import recorded_provider_ids
 from hub.channels.models import Message
 from hub.crm.bulk import one_of
 from hub.db import session_scope, utcnow
@@ -102,8 +109,7 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
     if len(taken) + len(later) < len(rows):
         log.info("campaign %s: %d expired messages were taken by another sweep", campaign_id,
                  len(rows) - len(later) - len(taken))
-        out.sent, out.failed, out.unsent = only_held(taken, out.sent, out.failed, out.unsent)
-        ask = [r for r in ask if r.id in taken]
+        ask = [r for r in ask if r.id in taken]  # the verdicts are narrowed to what is held below
     if ask:
         _ask_provider(app, channel_name, campaign_id, ask, now, out)
     with session_scope(app) as s:
@@ -129,11 +135,7 @@ def _take(app: Flask, rows: list[Any], lease: datetime) -> set[int]:
     read = {r.id: r.lease_until for r in rows}
     with session_scope(app) as s:
         if s.get_bind().dialect.name == "postgresql":
-            # Locked and compared here: `lease_until = <constant>` in SQL would have the planner
-            # scan the table instead of looking the rows up by id (see held_ids).
-            pick = (sa.select(Message.id, Message.lease_until).where(one_of(s, Message.id, list(read)))
-                    .order_by(Message.id).with_for_update())
-            taken = {i for i, until in s.execute(pick) if until == read[i]}
+            taken = {i for i, until in locked_leases(s, list(read)).items() if until == read[i]}
             if taken:
                 s.execute(sa.update(Message).where(one_of(s, Message.id, sorted(taken)))
                           .values(lease_until=lease).execution_options(synchronize_session=False))
@@ -194,10 +196,8 @@ def _ask_provider(
         # claim's tag, and its recipients share their request's id: each address's match is its own.
         known: set[str] = set()
         if channel_name == "sms":
-            candidates = [f.provider_id for fs in found.values() for f in fs]
-            if candidates:
-                with session_scope(app) as db:
-                    known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(candidates))))
+            with session_scope(app) as db:
+                known = recorded_provider_ids(db, [f.provider_id for fs in found.values() for f in fs])
         for r in group:
             match = next((f for f in found.get(r.to_address, []) if f.provider_id not in known), None)
             if match is None:

@@ -208,10 +208,7 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
     except Unconfirmed as exc:  # SendGrid's adapter raises what concerns the whole request
         result = SendResult(message.id, error=exc)
     if result.error is None:
-        message.provider_id = result.provider_id
-        message.sent_at = utcnow()
-        message.error = message.error_code = None
-        set_status(db, message, "sent")
+        _mark_sent(db, message, result.provider_id)
         return
     if isinstance(result.error, Unconfirmed):
         message.error, message.error_code = result.error.reason[:500], UNCONFIRMED
@@ -226,6 +223,21 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
         )
 
 
+def _mark_sent(db: Session, message: Message, provider_id: str | None) -> None:
+    message.provider_id = provider_id
+    message.sent_at = utcnow()
+    message.error = message.error_code = None
+    set_status(db, message, "sent")
+
+
+def recorded_provider_ids(db: Session, provider_ids: list[str]) -> set[str]:
+    """Which of these provider ids a message of the hub already carries (a lookup by number
+    finds every message to that number, not only the one asked about)."""
+    if not provider_ids:
+        return set()
+    return set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(provider_ids))))
+
+
 def _found_at_provider(db: Session, message: Message, channel: Channel, tag: str | None) -> bool:
     """Settle an unconfirmed try by asking the provider: found is sent (True); not found, False,
     and it is sent now. A provider that cannot say fails it as unknown (True: nothing more to do);
@@ -238,16 +250,12 @@ def _found_at_provider(db: Session, message: Message, channel: Channel, tag: str
     candidates = found.get(message.to_address, [])
     if message.channel == "sms":
         # Twilio answers by number: not one the hub recorded already, and with this text.
-        ids = [f.provider_id for f in candidates]
-        known = set(db.scalars(sa.select(Message.provider_id).where(Message.provider_id.in_(ids)))) if ids else set()
+        known = recorded_provider_ids(db, [f.provider_id for f in candidates])
         candidates = [f for f in candidates if f.provider_id not in known and f.body in (None, message.body)]
     match: Found | None = candidates[0] if candidates else None
     if match is None:
         return False
-    message.provider_id = match.provider_id
-    message.sent_at = utcnow()
-    message.error = message.error_code = None
-    set_status(db, message, "sent")
+    _mark_sent(db, message, match.provider_id)
     return True
 
 
