@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from hub.crm.models import Customer
 from hub.crm.orders import Order
+from hub.crm.reminders import business_today
 from tests.crm_helpers import api, token_for
 
 
@@ -14,7 +15,9 @@ def test_due_list_follows_the_cadence_and_is_private_to_its_rep(app, make_user, 
     c = me.post("/customers", json={"name": "B Co", "customer_class": "B"}).json
     me.post("/follow-ups", json={"customer_id": c["id"], "channel": "call"})
     assert me.get("/due").json["contacts"] == []  # due in 3 days, not today
-    db.get(Customer, c["id"]).next_contact_on = date.today() - timedelta(days=1)
+    with app.app_context():  # the business's day (HUB_TIMEZONE), not the machine's
+        yesterday = business_today() - timedelta(days=1)
+    db.get(Customer, c["id"]).next_contact_on = yesterday
     db.commit()
     due = me.get("/due").json
     assert [(e["customer_id"], e["overdue_days"]) for e in due["contacts"]] == [(c["id"], 1)]
