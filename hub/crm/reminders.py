@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hub.auth import Role, User
+from hub.clock import business_today, day_end, utcnow
+from hub.clock import business_zone as business_tz
 from hub.crm.complaints import Complaint
 from hub.crm.models import Customer
 from hub.crm.rules import Rules
-from hub.db import Base, session_scope, utcnow
+from hub.db import Base, session_scope
 from hub.pagination import Page, paginate
 from hub.validation import NotFound
 
@@ -41,20 +42,6 @@ class Digest(Base):
 
 
 # --- business days ------------------------------------------------------------------------------
-
-
-def business_tz() -> ZoneInfo:
-    """The time zone the business keeps its days in (HUB_TIMEZONE)."""
-    return ZoneInfo(current_app.config["SETTINGS"].timezone)
-
-
-def business_today() -> date:
-    return utcnow().astimezone(business_tz()).date()
-
-
-def end_of_day(day: date, tz: ZoneInfo) -> datetime:
-    """The first instant after `day` in `tz`: a deadline before it falls on that day or earlier."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 
 
 def add_months(day: date, months: int) -> date:
@@ -161,7 +148,7 @@ def _complaints_due(user_id: int, today: date, tz: ZoneInfo) -> sa.ColumnElement
     return sa.and_(
         Complaint.owner_id == user_id,
         Complaint.step != "followed_up",
-        Complaint.step_due_at < end_of_day(today, tz),
+        Complaint.step_due_at < day_end(today, tz),
     )
 
 
@@ -283,7 +270,7 @@ def team_counts(db: Session, today: date, tz: ZoneInfo | None = None) -> list[Re
     complaint_rows = db.execute(
         sa.select(
             Complaint.owner_id,
-            sa.func.count(Complaint.id).filter(Complaint.step_due_at < end_of_day(today, tz)),
+            sa.func.count(Complaint.id).filter(Complaint.step_due_at < day_end(today, tz)),
         )
         .where(Complaint.owner_id.is_not(None), Complaint.step != "followed_up")
         .group_by(Complaint.owner_id)

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from hub.channels.call_models import Call
 from hub.channels.models import Message
+from hub.clock import day_end
 from hub.crm.complaints import Complaint
 from hub.crm.models import Customer
 from hub.crm.opportunities import Opportunity
-from hub.crm.reminders import end_of_day
 from hub.insight.charts import Chart, percent
 from hub.insight.director import customers_by_class, lead_counts
 from hub.insight.filters import Filters
@@ -71,7 +71,7 @@ def due_list(db: Session, f: Filters) -> Chart:
     )
     complaints = with_customer_filters(
         sa.select(sa.func.count()).select_from(Complaint).where(
-            Complaint.step != "followed_up", Complaint.step_due_at < end_of_day(f.today, f.tz)
+            Complaint.step != "followed_up", Complaint.step_due_at < day_end(f.today, f.tz)
         ),
         f,
         Complaint.customer_id,
