@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -101,13 +100,16 @@ def worker(queues: str, burst: bool, with_scheduler: bool, parent_pid: int) -> N
 def scheduler() -> None:
     """Enqueue the periodic jobs when due (safe to run on several machines)."""
     from hub import services
+    from hub.clock import business_zone
     from hub.schedule import run_scheduler
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     app = _app()
-    run_scheduler(services.redis(app), stop, ZoneInfo(app.config["SETTINGS"].timezone))
+    with app.app_context():
+        tz = business_zone()
+    run_scheduler(services.redis(app), stop, tz)
 
 
 @main.command("redis")

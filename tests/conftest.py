@@ -9,6 +9,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from hub import create_app, services
 from hub import db as hubdb
 from hub.auth import User, create_user
+from hub.clock import business_today
 from hub.maintenance import upgrade_database
 from hub.models import metadata
 
@@ -233,6 +235,12 @@ def free_port() -> int:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def business_day(app: Flask) -> date:
+    """Today where the business is (HUB_TIMEZONE): the day the hub counts in, not the machine's."""
+    with app.app_context():
+        return business_today()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ Screenshots land in test-artifacts/.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
@@ -17,6 +17,7 @@ from hub.channels.call_models import AgentProfile, Call
 from hub.crm.followups import FollowUp, log_follow_up
 from hub.crm.models import Contact, Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
+from tests.conftest import business_day
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +86,7 @@ def test_a_call_pops_on_the_console_and_its_outcome_lands_on_the_timeline_as_one
     page.screenshot(path=ARTIFACTS / "console-pop.png", full_page=True)
     card.locator(".call-status", has_text="completed").wait_for()  # the agent hung up
 
-    next_on = date.today() + timedelta(days=5)
+    next_on = business_day(app) + timedelta(days=5)
     card.get_by_label("Outcome").select_option("callback_requested")
     card.get_by_label("Notes").fill("Call back after the board meeting")
     card.get_by_label("Next contact").fill(next_on.isoformat())

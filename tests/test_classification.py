@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from hub.auth import User
+from hub.clock import business_today
 from hub.crm import classification as svc
 from hub.crm.lifecycle import set_class
 from hub.crm.models import AuditEntry, Customer
 from hub.crm.opportunities import Opportunity
 from hub.crm.orders import Order
-from hub.crm.reminders import add_months, business_today
+from hub.crm.reminders import add_months
 from hub.crm.rules import update_rules
 from hub.validation import Forbidden
 from tests.conftest import csrf_token

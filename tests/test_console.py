@@ -15,7 +15,7 @@ from hub.crm.followups import FollowUp, log_follow_up
 from hub.crm.models import Consent, Contact, Customer
 from hub.crm.opportunities import Opportunity
 from hub.crm.orders import Order
-from tests.conftest import csrf_token
+from tests.conftest import business_day, csrf_token
 
 CALLER = "+8613800138000"
 
@@ -95,7 +95,7 @@ def test_the_outcome_completes_the_calls_own_record(app, client, signed_in, db):
     call = _ringing(app, db, agent)
     assert client.get("/console/live").json == {"calls": [call.id]}
     before = db.scalar(sa.select(sa.func.count()).select_from(FollowUp))
-    next_on = date.today() + timedelta(days=9)
+    next_on = business_day(app) + timedelta(days=9)
     answer = client.post(
         f"/console/calls/{call.id}/outcome",
         data={

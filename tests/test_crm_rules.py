@@ -82,3 +82,27 @@ def test_agents_and_specialists_cannot_edit_the_rules(app, make_user):
         client = app.test_client()
         login(client, make_user(role).email)
         assert client.get("/admin/crm-rules").status_code == 403
+
+
+def test_class_a_is_explained_as_follow_up_until_closed(app, client, signed_in, db):
+    from hub.crm.models import Customer
+
+    user = signed_in("director")
+    rules = client.get("/admin/crm-rules").get_data(as_text=True)
+    assert "Class A means follow up until the deal is closed" in rules
+    customer = Customer(name="Hint Co", owner_id=user.id)
+    db.add(customer)
+    db.commit()
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert (
+        "Left empty, the next contact follows the class: A every day until the deal closes "
+        "(relentless follow-up, no fixed gap); B after 3 days; C after 7 days." in page
+    )
+    token = csrf_token(client, "/admin/crm-rules")
+    values = {**DEFAULTS, "follow_up_cadence_days": {"A": 2, "B": 1, "C": 10}}
+    client.post("/admin/crm-rules", data=form_for(values, token))
+    page = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "A every 2 days until the deal closes; B after 1 day; C after 10 days." in page
+    client.post("/language", data={"lang": "zh_Hans", "next": "/", "csrf_token": token})
+    zh = client.get(f"/customers/{customer.id}").get_data(as_text=True)
+    assert "A 类每 2 天跟进一次，直到成交" in zh

@@ -1,12 +1,12 @@
 """The customer pages: add, find, read, change, and everything done on a customer's page."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from hub.crm.followups import FollowUp
 from hub.crm.models import Assignment, AuditEntry, Contact, Customer
-from tests.conftest import csrf_token
+from tests.conftest import business_day, csrf_token
 
 
 def _new_customer(client, **fields):
@@ -96,7 +96,9 @@ def test_edit_is_audited_and_shown_on_the_customer_page(client, signed_in, db):
     assert entry.changes["credit_limit"] == [None, "200000.00"]
 
 
-def test_a_follow_up_on_a_b_customer_sets_the_next_contact_three_days_on(client, signed_in, db):
+def test_a_follow_up_on_a_b_customer_sets_the_next_contact_three_days_on(
+    app, client, signed_in, db
+):
     signed_in("agent")
     cid = _id(_new_customer(client))
     db.get(Customer, cid).customer_class = "B"
@@ -117,7 +119,7 @@ def test_a_follow_up_on_a_b_customer_sets_the_next_contact_three_days_on(client,
     assert "Follow-up recorded" in body
     assert "Wants a quote for 200 units &lt;b&gt;soon&lt;/b&gt;" in body
     db.expire_all()
-    assert db.get(Customer, cid).next_contact_on == date.today() + timedelta(days=3)
+    assert db.get(Customer, cid).next_contact_on == business_day(app) + timedelta(days=3)
     assert db.scalar(sa.select(FollowUp.outcome)) == "reached"
     emails = client.get(f"/customers/{cid}?channel=email").get_data(as_text=True)
     assert "Wants a quote" not in emails  # filtered by channel

@@ -1,11 +1,12 @@
 """Customers, contacts and follow-ups through /api/v1."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from hub.crm.models import AuditEntry, Customer
+from tests.conftest import business_day
 from tests.crm_helpers import api, token_for
 
 
@@ -175,7 +176,7 @@ def test_update_is_audited_with_before_and_after(director_api, db):
     assert entries[1].user_id == user.id
 
 
-def test_follow_up_without_a_date_takes_the_class_cadence(director_api):
+def test_follow_up_without_a_date_takes_the_class_cadence(director_api, app):
     client, _ = director_api
     c = client.post("/customers", json={"name": "B Co", "customer_class": "B"}).json
     r = client.post(
@@ -188,7 +189,7 @@ def test_follow_up_without_a_date_takes_the_class_cadence(director_api):
         },
     )
     assert r.status_code == 201
-    assert r.json["next_contact_on"] == (date.today() + timedelta(days=3)).isoformat()
+    assert r.json["next_contact_on"] == (business_day(app) + timedelta(days=3)).isoformat()
     assert client.get(f"/customers/{c['id']}").json["next_contact_on"] == r.json["next_contact_on"]
     past = client.post(
         "/follow-ups",

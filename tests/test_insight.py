@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.clock import business_zone
 from hub.crm.classification import suggest_by_revenue
-from hub.crm.reminders import business_tz
 from hub.insight import agent, director, specialist, summaries
 from hub.insight.filters import Filters, parse_filters
 from hub.validation import ValidationError
@@ -222,7 +222,7 @@ def test_the_scheduled_job_brings_the_summaries_up_to_date(app, db, world, redis
                     channel="call", occurred_at=now))
     db.commit()
     with app.test_request_context():
-        tz = business_tz()  # the job's days are the business's
+        tz = business_zone()  # the job's days are the business's
         local = now.astimezone(tz).date()
         today = Filters(local, local, now, tz)
         # The snapshot is as of the fixed day the data set was summarized on.

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from hub.auth import User
+from hub.clock import business_zone
 from hub.crm.demo import generate_demo
-from hub.crm.reminders import business_tz
 from hub.db import utcnow
 from hub.insight import summaries
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST
@@ -44,7 +44,7 @@ def drawn_values(chart) -> list[str]:
 def demo(app, db):
     with app.test_request_context():
         result = generate_demo(db, 300, seed=7)
-        summaries.refresh_all(db, business_tz())
+        summaries.refresh_all(db, business_zone())
         db.commit()
     return result.staff_password
 
@@ -71,7 +71,7 @@ def test_dashboard_on_demo_data_in_english_and_chinese(
     dashboard = {"director": DIRECTOR, "specialist": SPECIALIST, "agent": AGENT}[name]
     with app.test_request_context():
         viewer = db.scalar(sa.select(User).where(User.email == email))
-        filters = parse_filters({}, utcnow(), business_tz())
+        filters = parse_filters({}, utcnow(), business_zone())
         charts = {c.key: c for c in dashboard.render(db, viewer, filters)}
     assert sum(not c.empty for c in charts.values()) >= len(charts) - 1, "demo data too thin"
     for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
@@ -97,7 +97,7 @@ def test_hovering_a_bar_shows_its_number(browser, live_server, make_user, db, ap
     ann = make_user("agent", name="Ann")
     with app.test_request_context():
         build(db, ann, make_user("agent", name="Bob"), now=utcnow())
-        summaries.refresh_all(db, business_tz())
+        summaries.refresh_all(db, business_zone())
         db.commit()
     page = new_page(browser, locale="en-US")
     sign_in(page, live_server, ann, path="/insight/agent")

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from hub.campaigns.models import Campaign
-from hub.crm.reminders import business_tz
+from hub.clock import business_zone
 from hub.insight import summaries
 from tests.insight_data import build
 
@@ -39,7 +39,7 @@ def csv_rows(response) -> list[list[str]]:
 def world(app, db, make_user):
     with app.test_request_context():
         world = build(db, make_user("agent", name="Ann"), make_user("agent", name="Bob"))
-        summaries.refresh_all(db, business_tz())
+        summaries.refresh_all(db, business_zone())
         db.commit()
         return world
 

@@ -17,7 +17,7 @@ from hub.crm.orders import (
     turnover_by_month,
     turnover_by_year,
 )
-from tests.conftest import csrf_token
+from tests.conftest import business_day, csrf_token
 from tests.crm_helpers import api, token_for
 
 
@@ -250,7 +250,7 @@ def test_status_moves_write_follow_ups_and_ship_needs_a_date(client, signed_in, 
     assert "Shipped to Delivered" in records[-1].summary
 
 
-def test_to_ship_and_in_transit_lists(director_api, client, signed_in, db):
+def test_to_ship_and_in_transit_lists(director_api, app, client, signed_in, db):
     api_client, _ = director_api
     customer = _customer(db, None)
 
@@ -272,7 +272,7 @@ def test_to_ship_and_in_transit_lists(director_api, client, signed_in, db):
     order("C-1", status="confirmed")
     order("S-1", status="shipped", ship_date="2026-01-12")
     delivered = order("D-1", status="delivered", ship_date="2026-01-12")
-    assert delivered["delivered_on"] == date.today().isoformat()
+    assert delivered["delivered_on"] == business_day(app).isoformat()
     order("X-1", status="cancelled")
     signed_in("specialist")
     to_ship = client.get("/orders/to-ship").get_data(as_text=True)
@@ -426,7 +426,7 @@ def test_agents_get_403_on_another_agents_orders(app, client, signed_in, make_us
 # --- demo data -----------------------------------------------------------------------------------
 
 
-def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(db, make_user):
+def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(app, db, make_user):
     import random
 
     from hub.crm.complaints import STEPS, Complaint
@@ -453,7 +453,7 @@ def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(db, 
     orders = db.scalars(sa.select(Order)).all()
     assert all(o.amount == sum(ln.amount for ln in o.lines) for o in orders)
     oldest = min(o.order_date for o in orders)
-    assert (date.today() - oldest).days > 365
+    assert (business_day(app) - oldest).days > 365
     assert all(o.ship_date for o in orders if o.status in ("shipped", "delivered"))
     revenue = sorted(revenue_by_customer(db).values(), reverse=True)
     top = revenue[: max(1, len(revenue) // 5)]
@@ -474,7 +474,7 @@ def test_the_customer_page_section_shows_turnover_and_records(app, db, make_user
         customer,
         {
             "contract_number": "<HT-1>",
-            "order_date": date.today().isoformat(),
+            "order_date": business_day(app).isoformat(),
             "lines": [_line(quantity="3", unit_price="1000.50")],
         },
     )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from hub.campaigns import surveys
 from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
 from hub.campaigns.recovery import start_work
+from hub.clock import business_date_of
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
 from hub.db import session_scope
@@ -78,7 +79,9 @@ def test_email_link_answers_without_login_and_a_low_score_is_due_today(live_hub,
     assert (answer.kind, answer.score, answer.channel) == ("csat", 2, "email")
     db.expire_all()
     due = db.get(Customer, customer.id).next_contact_on
-    assert due is not None and due == db.scalar(sa.select(FollowUp.occurred_at).where(FollowUp.channel == "survey")).date()
+    answered_at = db.scalar(sa.select(FollowUp.occurred_at).where(FollowUp.channel == "survey"))
+    with app.app_context():  # due on the business day it was answered, not the UTC one
+        assert due is not None and due == business_date_of(answered_at)
 
 
 def test_campaign_page_shows_the_score_distribution(app, client, signed_in, db):

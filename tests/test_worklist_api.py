@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+from hub.clock import business_today
 from hub.crm.models import Customer
 from hub.crm.orders import Order
-from hub.crm.reminders import business_today
 from tests.crm_helpers import api, token_for
 
 

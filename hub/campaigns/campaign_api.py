@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
@@ -16,6 +15,7 @@ from hub.campaigns.api import ROLES, STAFF, TAG, bp
 from hub.campaigns.models import CAMPAIGN_STATES, Campaign
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.recovery import start_work
+from hub.clock import business_zone
 from hub.validation import FieldError, ValidationError
 
 COUNT_NAMES = (
@@ -46,10 +46,6 @@ OUT = fields_schema(
     finished_at={"type": ["string", "null"], "format": "date-time"},
     **TIME_PROPS,
 )
-
-
-def tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SETTINGS"].timezone)
 
 
 def campaign_json(c: Campaign, with_counts: bool = True) -> dict[str, Any]:
@@ -106,7 +102,7 @@ document(
 @roles_required(*STAFF)
 def create_campaign() -> tuple[Response, int, dict[str, str]]:
     s = db.session()
-    campaign = svc.create_campaign(s, require_user(), json_body(), tz())
+    campaign = svc.create_campaign(s, require_user(), json_body(), business_zone())
     s.commit()
     location = url_for("campaigns_api.get_campaign", campaign_id=campaign.id)
     return jsonify(campaign_json(campaign)), 201, {"Location": location}
@@ -131,7 +127,7 @@ document(
 @roles_required(*STAFF)
 def update_campaign(campaign_id: int) -> Response:
     s = db.session()
-    campaign = svc.update_campaign(s, svc.load_campaign(s, campaign_id), json_body(), tz())
+    campaign = svc.update_campaign(s, svc.load_campaign(s, campaign_id), json_body(), business_zone())
     s.commit()
     return jsonify(campaign_json(campaign))
 

@@ -4,7 +4,6 @@ not-sent recipients and CSV export."""
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import (
@@ -28,15 +27,12 @@ from hub.campaigns.models import CAMPAIGN_STATES, Campaign, MessageTemplate, Seg
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.recovery import start_work
 from hub.campaigns.segment_views import STAFF, bp
+from hub.clock import business_zone
 from hub.pagination import page_arg, paginate
 from hub.validation import Conflict, ValidationError
 
 ACTIONS = ("launch", "pause", "resume", "cancel")
 FORM_KEYS = ("name", "channel", "survey", "segment_id", "template_id", "rate", "send_at", "quiet_start", "quiet_end")
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(current_app.config["SETTINGS"].timezone)
 
 
 @bp.get("/")
@@ -82,7 +78,7 @@ def campaign_create() -> WerkzeugResponse | tuple[str, int]:
     values = {k: request.form.get(k, "") for k in FORM_KEYS}
     data = {k: v for k, v in values.items() if v != "" or k in ("name", "segment_id", "template_id")}
     try:
-        campaign = svc.create_campaign(s, require_user(), data, _tz())
+        campaign = svc.create_campaign(s, require_user(), data, business_zone())
     except ValidationError as exc:
         s.rollback()
         return _form(values, exc.as_dict())

@@ -3,7 +3,7 @@ once in `care_sent`, and queues a one-to-one message with its follow-up record."
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,16 +20,12 @@ from hub.campaigns.rendering import RenderError, context_for
 from hub.campaigns.surveys import survey_url
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send
 from hub.channels.models import Message
+from hub.clock import business_date_of, business_today, business_zone, day_bounds
 from hub.crm.complaints import Complaint
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Contact, Customer
 from hub.crm.orders import Order
-from hub.db import session_scope, utcnow
-
-
-def _day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tz)
-    return start, start + timedelta(days=1)
+from hub.db import session_scope
 
 
 def _first_contact(channel: str) -> Any:
@@ -63,7 +59,7 @@ def occasions(db: Session, rule: CareRule, today: date, tz: ZoneInfo) -> list[tu
         )
         return [(cid, f"order:{oid}") for cid, oid in rows if cid]
     if rule.occasion == "complaint_resolved":
-        start, end = _day_bounds(today - n, tz)
+        start, end = day_bounds(today - n, tz)
         rows = db.execute(
             sa.select(sa.func.coalesce(Complaint.contact_id, contact), Complaint.id)
             .join(Customer, Customer.id == Complaint.customer_id)
@@ -71,7 +67,7 @@ def occasions(db: Session, rule: CareRule, today: date, tz: ZoneInfo) -> list[tu
         )
         return [(cid, f"complaint:{kid}") for cid, kid in rows if cid]
     if rule.occasion == "lead_welcome":
-        since, _ = _day_bounds(today - max(n, timedelta(days=1)), tz)
+        since, _ = day_bounds(today - max(n, timedelta(days=1)), tz)
         rows = db.execute(
             sa.select(contact, Customer.id).where(
                 Customer.lead_source == "website", Customer.created_at >= since
@@ -79,13 +75,13 @@ def occasions(db: Session, rule: CareRule, today: date, tz: ZoneInfo) -> list[tu
         )
         return [(cid, f"welcome:{kid}") for cid, kid in rows if cid]
     # no_contact: once per lapse, keyed by the last contact's date
-    cutoff, _ = _day_bounds(today - n, tz)
+    cutoff, _ = day_bounds(today - n, tz)
     rows = db.execute(
         sa.select(contact, Customer.last_contact_at).where(
             Customer.last_contact_at < cutoff, Customer.stage != "inactive"
         )
     )
-    return [(cid, f"no_contact:{last.date().isoformat()}") for cid, last in rows if cid]
+    return [(cid, f"no_contact:{business_date_of(last, tz).isoformat()}") for cid, last in rows if cid]
 
 
 def _claim(db: Session, rule_id: int, contact_id: int, key: str) -> CareSent | None:
@@ -155,10 +151,10 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
 def run_care_rules(app: Flask, today: date | None = None) -> int:
     """Every active rule for today (in the business's zone); returns the messages queued."""
     settings = app.config["SETTINGS"]
-    tz = ZoneInfo(settings.timezone)
-    today = today or utcnow().astimezone(tz).date()
     ids: list[int] = []
     with app.app_context(), session_scope(app) as s:
+        tz = business_zone()
+        today = today or business_today()
         for rule in s.scalars(sa.select(CareRule).where(CareRule.active).order_by(CareRule.id)):
             ids += run_rule(s, rule, today, tz, (settings.public_url or "").rstrip("/"))
     for message_id in ids:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from hub.clock import contact_zone
 
 
-@lru_cache(maxsize=512)
 def zone(name: str | None, default: str) -> ZoneInfo:
     """The contact's zone; an unknown or empty name falls back to the business's zone."""
-    for candidate in (name, default):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
+    return contact_zone(name, default)
 
 
 def in_quiet_hours(minute: int, start: int, end: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from hub.clock import day_end, day_start
 from hub.crm.models import (
     Consent,
     Contact,
@@ -375,14 +376,14 @@ def _day(value: Any, where: str) -> date:
 def _date_rule(column: Any, op: str, value: Any, where: str) -> Any:
     if op in NO_VALUE_OPS:
         return column.is_(None) if op == "is_empty" else column.is_not(None)
-    # Timestamps compare against the start of a UTC day; plain dates compare as dates.
+    # Timestamps compare against the start of a business day; plain dates compare as dates.
     timestamp = isinstance(column.type, UTCDateTime | sa.DateTime)
 
     def start(d: date) -> Any:
-        return datetime.combine(d, time.min, UTC) if timestamp else d
+        return day_start(d) if timestamp else d
 
     def after_day(d: date) -> Any:
-        return datetime.combine(d + timedelta(days=1), time.min, UTC) if timestamp else d
+        return day_end(d) if timestamp else d
 
     if op == "between":
         low, high = _pair(value, where, _day)

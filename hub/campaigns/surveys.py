@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.models import Campaign, CareRule, CareSent, SurveyResponse
 from hub.channels.models import Message
+from hub.clock import business_date_of
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Customer
 from hub.db import utcnow
@@ -113,7 +114,7 @@ def record_answer(
         log_follow_up(
             db, None, customer, "survey", summary=summary, direction=Direction.INBOUND.value,
             contact_id=message.contact_id, occurred_at=now, status="answered",
-            outcome=f"{label} {score}", next_contact_on=now.date() if low else None,
+            outcome=f"{label} {score}", next_contact_on=business_date_of(now) if low else None,
             sets_next_contact=low,
         )
     if low and asked.complaint_id is not None:

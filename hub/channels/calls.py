@@ -14,6 +14,7 @@ from hub import services
 from hub.auth import User
 from hub.channels.agents import agent_by_target, agents_for
 from hub.channels.call_models import CALL_STATUS_RANK, AgentProfile, Call, Disposition
+from hub.clock import business_today
 from hub.crm.customers import can_view
 from hub.crm.followups import (
     Direction,
@@ -243,7 +244,7 @@ def record_outcome(
         )
     if len(notes) > MAX_NOTES:
         errors.append(FieldError("notes", _("At most %(count)d characters.", count=MAX_NOTES)))
-    today = today or utcnow().date()
+    today = today or business_today()
     if next_contact_on is not None and next_contact_on < today:
         errors.append(FieldError("next_contact_on", _("The next contact date is in the past.")))
     if errors:

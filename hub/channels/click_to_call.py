@@ -19,6 +19,7 @@ from hub.channels.agents import profile_of
 from hub.channels.base import ChannelError
 from hub.channels.call_models import Call
 from hub.channels.voice import TwilioVoice, VoiceUrls
+from hub.clock import contact_zone
 from hub.crm.customers import can_view
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Contact, Customer
@@ -29,12 +30,12 @@ from hub.validation import Conflict, Forbidden, NotFound
 def recipient_zone(contact: Contact | None, number: str, business_zone: str) -> ZoneInfo:
     """The contact's own time zone, else the one their number belongs to, else the business's."""
     if contact is not None and contact.timezone:
-        return ZoneInfo(contact.timezone)
+        return contact_zone(contact.timezone, business_zone)
     zones = number_timezones.time_zones_for_number(parse_number(number, None))
     # A number spanning several zones (a US mobile) says nothing certain: use the business's.
     if len(zones) == 1 and zones[0] != "Etc/Unknown":
-        return ZoneInfo(zones[0])
-    return ZoneInfo(business_zone)
+        return contact_zone(zones[0], business_zone)
+    return contact_zone(business_zone, business_zone)
 
 
 def _party(

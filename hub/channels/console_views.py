@@ -32,9 +32,10 @@ from hub.channels.providers import voice_channel
 from hub.channels.screen_pop import pop_card
 from hub.channels.voice import TwilioVoice
 from hub.channels.voice_webhooks import public_base
+from hub.clock import business_today
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
-from hub.crm.reminders import business_today, due_items
+from hub.crm.reminders import due_items
 from hub.crm.views import region
 from hub.db import utcnow
 from hub.login import safe_next

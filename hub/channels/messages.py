@@ -24,6 +24,7 @@ from hub.channels.base import (
     Unconfirmed,
 )
 from hub.channels.models import STATUS_RANK, Message
+from hub.clock import business_date_of
 from hub.crm.customers import can_edit, consent_state
 from hub.crm.followups import Direction, FollowUp, log_follow_up
 from hub.crm.models import Contact
@@ -64,7 +65,7 @@ def check_sendable(db: Session, contact: Contact, channel: str) -> str:
                 "%(address)s is on the suppression list (%(reason)s, %(when)s); it is not sent to.",
                 address=address,
                 reason=suppressions.reason_label(entry.reason),
-                when=entry.created_at.date().isoformat(),
+                when=business_date_of(entry.created_at).isoformat(),
             )
         )
     consent = consent_state(contact).get("sms" if channel == "sms" else "email")

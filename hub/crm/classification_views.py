@@ -11,8 +11,8 @@ from flask_babel import ngettext
 
 from hub import db, services
 from hub.auth import Role, require_user, roles_required
+from hub.clock import business_today
 from hub.crm import classification as svc
-from hub.crm.reminders import business_today
 from hub.pagination import Page
 from hub.validation import FieldError, ValidationError
 

@@ -26,6 +26,13 @@ RULE_LABELS = {
     "nurture_after_days": _l("Days without a follow-up before an opportunity goes to nurture"),
     "complaint_step_days": _l("Days a complaint step may take before it is overdue"),
 }
+RULE_HINTS = {
+    "follow_up_cadence_days": _l(
+        "Class A means follow up until the deal is closed: relentless, with no fixed gap. The "
+        "hub brings an A customer back every day unless you set more days; B and C come back "
+        "after the days set here. A follow-up recorded without a next-contact date takes this."
+    ),
+}
 KIND_LABELS = {
     "text": _l("Text"),
     "number": _l("Number"),
@@ -64,6 +71,7 @@ def _render_rules(values: dict[str, Any], errors: dict[str, str], status: int = 
         values={k: _as_text(v) for k, v in values.items()},
         defaults=DEFAULTS,
         labels=RULE_LABELS,
+        hints=RULE_HINTS,
         errors=errors,
     )
     return body, status

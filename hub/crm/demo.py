@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.auth import Role, User, create_user, generate_password
+from hub.clock import business_today, business_zone
 from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
 from hub.db import utcnow
@@ -235,7 +236,7 @@ def generate_demo(
     staff, created, password = ensure_demo_staff(db)
     owners = [u.id for u in staff if u.role == Role.AGENT]
     start = (db.scalar(sa.select(sa.func.max(Customer.id))) or 0) + 1
-    today = date.today()
+    today = business_today()
     new_ids: list[int] = []
     done = 0
     while done < customers:
@@ -262,9 +263,9 @@ def generate_demo(
 
         demo_activity(db, rng, new_ids, staff, today)
         # Older activity than the five-minute refresh covers: the dashboards see it at once.
-        from hub.insight.summaries import business_timezone, refresh_all
+        from hub.insight.summaries import refresh_all
 
-        refresh_all(db, business_timezone())
+        refresh_all(db, business_zone())
     return DemoResult(customers=customers, staff_created=created, staff_password=password)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from flask_babel import gettext as _
 
 from hub import db
 from hub.auth import login_required, require_user
+from hub.clock import stamp
 from hub.crm.exports import csv_stream, export_rows, header, rows_in_own_session, write_xlsx
 from hub.crm.views import _filters_from_args, region
 
@@ -28,7 +28,7 @@ def _rows() -> Iterator[list[Any]]:
 
 
 def _name(ext: str) -> str:
-    return f"{_('customers')}-{date.today().isoformat()}.{ext}"
+    return f"{_('customers')}-{stamp()}.{ext}"
 
 
 @bp.get("/customers/export.csv")

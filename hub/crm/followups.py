@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from hub.auth import User
+from hub.clock import business_date_of, business_today
 from hub.crm.models import Contact, Customer
 from hub.crm.rules import Rules, get_rules
 from hub.db import Base, utcnow
@@ -136,13 +137,16 @@ def log_follow_up(
     if errors:
         raise ValidationError(errors)
     occurred_at = occurred_at or utcnow()
-    today = today or occurred_at.date()
+    # Days are the business's, not UTC's: at 07:00 in Shanghai UTC is still on the day before.
+    today = today or business_today()
     if next_contact_on is not None and next_contact_on < today:
         raise ValidationError(
             [FieldError("next_contact_on", _("The next contact date is in the past."))]
         )
     if sets_next_contact and next_contact_on is None:
-        next_contact_on = next_contact_from_cadence(get_rules(db), customer.customer_class, today)
+        # A back-dated record counts the cadence from the day it happened.
+        since = min(today, business_date_of(occurred_at))
+        next_contact_on = next_contact_from_cadence(get_rules(db), customer.customer_class, since)
     record = FollowUp(
         customer=customer,
         contact_id=contact_id,

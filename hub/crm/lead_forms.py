@@ -17,6 +17,7 @@ from redis import Redis
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.auth import Role, User
+from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.cleaning import clean_text
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
@@ -198,7 +199,7 @@ def capture_lead(
     row = parsed
     # The message goes on the follow-up, not into the customer's notes.
     note = row.values.pop("notes", "")
-    today = today or utcnow().date()
+    today = today or business_today()
     customer = existing_matches(db, [row]).match(row)
     created = customer is None
     if customer is None:

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.auth import Role, User
+from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.customers import can_assign, can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Assignment, Customer, CustomerClass, Stage
-from hub.crm.reminders import business_today, next_credit_review_on
+from hub.crm.reminders import next_credit_review_on
 from hub.crm.rules import get_rules
 from hub.db import utcnow
 from hub.validation import Conflict, FieldError, Forbidden, NotFound, ValidationError

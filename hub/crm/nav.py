@@ -13,8 +13,9 @@ from hub.auth import Role
 def nav_counts() -> dict[str, int]:
     """Counted once per request, only when a page with the navigation is rendered."""
     if "nav_counts" not in g:
+        from hub.clock import business_today
         from hub.crm.opportunity_pipeline import can_work_pool, nurture_count
-        from hub.crm.reminders import business_today, due_count
+        from hub.crm.reminders import due_count
 
         user = g.get("user")
         counts = {"due": 0, "nurture": 0}

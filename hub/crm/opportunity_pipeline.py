@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from hub import services
 from hub.auth import Role, User
+from hub.clock import business_today, day_start
 from hub.crm import audit
 from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUp, FollowUpChannel, log_follow_up
@@ -200,8 +201,8 @@ def return_stalled_to_nurture(db: Session, today: date) -> int:
     change) are machines talking and do not count. Returns how many went to the pool.
     """
     days = int(get_rules(db)["nurture_after_days"])
-    # Stalled when the last sign of work is `days` or more calendar days (UTC) before today.
-    cutoff = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+    # Stalled when the last sign of work is `days` or more business days before today.
+    cutoff = day_start(today - timedelta(days=days - 1))
     on_deal = sa.exists().where(
         FollowUp.opportunity_id == Opportunity.id, FollowUp.occurred_at >= cutoff
     )
@@ -253,7 +254,7 @@ def nurture_job(today: str | None = None) -> int:
     # (and the locale selector, which reads the request, must not be asked).
     default = current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
     with force_locale(default), session_scope() as s:
-        return return_stalled_to_nurture(s, date.fromisoformat(today) if today else utcnow().date())
+        return return_stalled_to_nurture(s, date.fromisoformat(today) if today else business_today())
 
 
 def enqueue_nurture_job(connection: Redis) -> list[str]:

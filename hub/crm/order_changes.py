@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.auth import User
+from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
@@ -347,7 +348,7 @@ def set_status(
     if status in ("shipped", "delivered") and ship_date is None:
         raise ValidationError([FieldError("ship_date", _("A shipped order needs a ship date."))])
     if status == "delivered":
-        delivered_on = delivered_on or utcnow().date()
+        delivered_on = delivered_on or business_today()
         _check_dates(order.order_date, ship_date, delivered_on)
         order.delivered_on = delivered_on
     elif ship_date is not None:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import login_required, require_user
+from hub.clock import business_today
 from hub.crm import order_changes as changes
 from hub.crm import orders as svc
 from hub.crm.customers import can_edit, load_customer
@@ -180,7 +181,7 @@ def new_order(customer_id: int) -> Page:
     customer = load_customer(db.session(), require_user(), customer_id, edit=True)
     if request.method == "POST":
         return _save(None, customer)
-    values = {"currency": "CNY", "order_date": date.today().isoformat(), "status": "pending"}
+    values = {"currency": "CNY", "order_date": business_today().isoformat(), "status": "pending"}
     return _form_page(None, customer, values, [], {})
 
 

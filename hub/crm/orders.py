@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from hub.auth import Role, User
+from hub.clock import business_today
 from hub.crm.customers import load_customer, text_or_customer
 from hub.crm.models import MONEY, Customer
 from hub.db import Base, utcnow
@@ -219,7 +220,7 @@ def turnover_by_month(
 
     Amounts of all currencies are added as they are unless `currency` picks one.
     """
-    today = today or utcnow().date()
+    today = today or business_today()
     index = today.year * 12 + today.month - 1
     first = index - months + 1
     start = date(first // 12, first % 12 + 1, 1)

@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hub.auth import Role, User
-from hub.clock import business_today, day_end, utcnow
-from hub.clock import business_zone as business_tz
+from hub.clock import business_today, business_zone, day_end, utcnow
 from hub.crm.complaints import Complaint
 from hub.crm.models import Customer
 from hub.crm.rules import Rules
@@ -174,7 +173,7 @@ def due_items(
 
     Oldest first, so the most overdue work leads; each list holds at most `limit` entries.
     """
-    tz = tz or business_tz()
+    tz = tz or business_zone()
     contacts = db.scalars(
         sa.select(Customer)
         .where(_contacts_due(user.id, today))
@@ -238,7 +237,7 @@ def _counts(db: Session, user_id: int, today: date, tz: ZoneInfo) -> dict[str, i
 
 def due_count(db: Session, user: User, today: date, tz: ZoneInfo | None = None) -> int:
     """How many things are on the user's list today (for the navigation badge)."""
-    return sum(_counts(db, user.id, today, tz or business_tz()).values())
+    return sum(_counts(db, user.id, today, tz or business_zone()).values())
 
 
 @dataclass(frozen=True)
@@ -256,7 +255,7 @@ class RepCounts:
 
 def team_counts(db: Session, today: date, tz: ZoneInfo | None = None) -> list[RepCounts]:
     """Per rep (every active user who owns customers or open complaints), what is due today."""
-    tz = tz or business_tz()
+    tz = tz or business_zone()
     contact_rows = db.execute(
         sa.select(
             Customer.owner_id,
@@ -302,7 +301,7 @@ def build_digests(db: Session, for_date: date, tz: ZoneInfo | None = None) -> in
     A rep who already has that day's digest is skipped, so a second run (or a second scheduler)
     writes nothing twice; the unique key settles a race between two runs.
     """
-    tz = tz or business_tz()
+    tz = tz or business_zone()
     done = set(db.scalars(sa.select(Digest.user_id).where(Digest.for_date == for_date)))
     reps = db.scalars(
         sa.select(User)

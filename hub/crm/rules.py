@@ -7,10 +7,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from hub.crm.models import CrmSetting
 from hub.validation import FieldError, ValidationError
+
+
+def cadence_hint(cadence: dict[str, int]) -> str:
+    """What an empty next-contact date means, in words. Class A is followed up until the deal
+    closes (the sources call it relentless): it has no real gap, only the hub's daily default."""
+    a, b, c = (int(cadence[k]) for k in ("A", "B", "C"))
+    if a == 1:
+        a_text = _("A every day until the deal closes (relentless follow-up, no fixed gap)")
+    else:
+        a_text = _("A every %(num)d days until the deal closes", num=a)
+    return _(
+        "Left empty, the next contact follows the class: %(a)s; %(b)s; %(c)s.",
+        a=a_text,
+        b=ngettext("B after %(num)d day", "B after %(num)d days", b),
+        c=ngettext("C after %(num)d day", "C after %(num)d days", c),
+    )
+
 
 DEFAULTS: dict[str, Any] = {
     # Days between follow-ups, by class: logging one without a date sets the next from this.

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.auth import Role, User
+from hub.clock import business_today
 from hub.crm.complaint_steps import advance_step
 from hub.crm.complaints import STEPS, create_complaint
 from hub.crm.models import Customer
@@ -92,7 +93,7 @@ def _opportunities(
     weights = [2 if s in ("won", "lost") else 5 for s in stages]
     count = max(len(targets), len(customers) // 3)
     targets += rng.choices(stages, weights=weights, k=count - len(targets))
-    today = date.today()
+    today = business_today()
     for stage in targets:
         customer = rng.choice(customers)
         user = actor(customer)
@@ -121,7 +122,7 @@ def _opportunities(
 
 def _orders(db: Session, rng: random.Random, customers: list[Customer]) -> list[Customer]:
     """Orders over the last 18 months; a Pareto weight per buyer, so a few buy most."""
-    today = date.today()
+    today = business_today()
     buyers = rng.sample(customers, k=max(1, int(len(customers) * 0.4)))
     seq = (db.scalar(sa.select(sa.func.max(Order.id))) or 0) + 1
     for customer in buyers:

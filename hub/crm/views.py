@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from hub import db
 from hub.auth import Role, User, login_required, require_user
 from hub.channels.calls import calls_of_follow_ups
+from hub.clock import business_today
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
 from hub.crm.audit import customer_trail
@@ -20,7 +21,7 @@ from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_CREATE_EXTRA, CUSTOMER_FIELD
 from hub.crm.followups import FollowUpChannel, timeline
 from hub.crm.lifecycle import assignment_history
 from hub.crm.models import CustomField, LeadSource, Stage, Tag
-from hub.crm.rules import get_rules
+from hub.crm.rules import cadence_hint, get_rules
 from hub.pagination import page_arg
 from hub.validation import Field, ValidationError
 
@@ -210,7 +211,8 @@ def customer(customer_id: int) -> str:
         can_assign=svc.can_assign(user),
         owners=owners(s) if svc.can_assign(user) else [],
         extras=customer_page_extras(s, c),
-        cadence=get_rules(s)["follow_up_cadence_days"],
+        today=business_today(),
+        cadence_hint=cadence_hint(get_rules(s)["follow_up_cadence_days"]),
     )
 
 

@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from hub import db
 from hub.apikit import document, fields_schema, json_body, query_int
 from hub.auth import Role, User, login_required, require_user, roles_required
+from hub.clock import business_today
 from hub.crm import classification as rules_svc
 from hub.crm import customers as svc
 from hub.crm.audit import customer_trail, jsonable
-from hub.crm.reminders import business_today, can_see_list_of, due_items, team_counts
+from hub.crm.reminders import can_see_list_of, due_items, team_counts
 from hub.validation import (
     Field,
     FieldError,

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 
 from hub import db
 from hub.auth import Role, User, login_required, require_user, roles_required
+from hub.clock import business_today
 from hub.crm import classification_views, crm_admin_views
 from hub.crm.reminders import (
     DueList,
-    business_today,
     can_see_list_of,
     due_items,
     load_digest,

@@ -3,7 +3,7 @@ class, and conversion. Every function here is called with filters scoped to the 
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.channels.call_models import Call
 from hub.channels.models import Message
-from hub.clock import day_end
+from hub.clock import day_end, day_start
 from hub.crm.complaints import Complaint
 from hub.crm.models import Customer
 from hub.crm.opportunities import Opportunity
@@ -24,7 +24,7 @@ from hub.insight.slicing import customer_conditions, in_range, with_customer_fil
 def activity(db: Session, f: Filters) -> Chart:
     """Calls the agent took or made, and one-to-one messages they sent: today and this week
     (from Monday), in the business time zone."""
-    today = datetime.combine(f.today, time(0), tzinfo=f.tz)
+    today = day_start(f.today, f.tz)
     monday = today - timedelta(days=f.today.weekday())
     rows = []
     for label, since in ((_("Today"), today), (_("This week"), monday)):

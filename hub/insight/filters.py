@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from hub.clock import day_end, day_start
 from hub.validation import MAX_ID, FieldError, ValidationError
 
 DEFAULT_DAYS = 90
@@ -40,12 +41,12 @@ class Filters:
     @property
     def since(self) -> datetime:
         """The range's first instant (midnight of `start` in the business time zone)."""
-        return datetime.combine(self.start, time(0), tzinfo=self.tz)
+        return day_start(self.start, self.tz)
 
     @property
     def until(self) -> datetime:
         """The first instant after the range."""
-        return datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=self.tz)
+        return day_end(self.end, self.tz)
 
     def scoped_to(self, owner_id: int | None) -> Filters:
         """The same filters for one user's own work (the agent dashboard)."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import g, has_request_context
 
+from hub.clock import day_start
 from hub.crm.models import Customer
 from hub.insight.filters import Filters
 
@@ -67,7 +68,7 @@ class Buckets:
 
     def index(self, column: Any, f: Filters) -> Any:
         """A CASE giving each row's period number (rows outside the range are filtered apart)."""
-        bounds = [datetime.combine(d, time(0), tzinfo=f.tz) for d in self.starts[1:]]
+        bounds = [day_start(d, f.tz) for d in self.starts[1:]]
         if not bounds:
             return sa.literal(0)
         return sa.case(*((column < b, i) for i, b in enumerate(bounds)), else_=len(bounds))

@@ -27,6 +27,7 @@ from hub import services
 from hub.campaigns.models import Campaign
 from hub.channels.call_models import Call
 from hub.channels.models import Message, Suppression
+from hub.clock import business_zone, day_start
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer, Stage
 from hub.db import Base, session_scope, utcnow
@@ -140,9 +141,8 @@ def _daily(
 def _since(column: Any, since: date | None, tz: ZoneInfo) -> list[Any]:
     if since is None:
         return []
-    from datetime import time
 
-    return [column >= datetime.combine(since, time(0), tzinfo=tz)]
+    return [column >= day_start(since, tz)]
 
 
 def refresh_daily(db: Session, since: date | None, tz: ZoneInfo) -> None:
@@ -316,20 +316,14 @@ def refreshed_at(db: Session) -> datetime | None:
 # --- jobs ---------------------------------------------------------------------------------------
 
 
-def business_timezone() -> ZoneInfo:
-    from hub.crm.reminders import business_tz
-
-    return business_tz()
-
-
 def refresh_recent_job() -> None:
     with session_scope() as s:
-        refresh_recent(s, business_timezone())
+        refresh_recent(s, business_zone())
 
 
 def refresh_all_job() -> None:
     with session_scope() as s:
-        refresh_all(s, business_timezone())
+        refresh_all(s, business_zone())
 
 
 def enqueue_refresh_recent(conn: Redis) -> list[str]:

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, render_template, request
 
 from hub import db
 from hub.auth import Role, User, login_required, require_user, roles_required
+from hub.clock import business_zone
 from hub.crm.exports import csv_stream
-from hub.crm.reminders import business_tz
 from hub.db import utcnow
 from hub.insight import summaries
 from hub.insight.charts import COLOURS
@@ -22,7 +22,7 @@ bp = Blueprint("insight", __name__, url_prefix="/insight")
 
 
 def _filters() -> Filters:
-    return parse_filters(request.args, utcnow(), business_tz())
+    return parse_filters(request.args, utcnow(), business_zone())
 
 
 def _page(dashboard: Dashboard) -> tuple[str, int]:
@@ -42,7 +42,7 @@ def _page(dashboard: Dashboard) -> tuple[str, int]:
     refreshed = summaries.refreshed_at(s)
     page = render_template(
         "insight.html",
-        refreshed=refreshed.astimezone(business_tz()).strftime("%Y-%m-%d %H:%M")
+        refreshed=refreshed.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")
         if refreshed
         else None,
         dashboard=dashboard,
