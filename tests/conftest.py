@@ -236,6 +236,24 @@ def free_port() -> int:
 
 REPO = Path(__file__).resolve().parent.parent
 
+# How long a test waits for a condition it expects (a callback delivered, a page updated, an
+# event published). Generous, because CI runs two suites side by side on two cores: a wait
+# returns as soon as its condition holds, so this costs nothing when the machine is idle.
+PATIENCE = 120.0
+
+
+def eventually(check: Callable[[], Any], timeout: float = PATIENCE, every: float = 0.05) -> Any:
+    """`check()`'s first truthy answer, asked every `every` seconds; fails after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer or time.monotonic() > deadline:
+            assert answer, f"not true after {timeout:.0f} s: {getattr(check, '__name__', check)}"
+            return answer
+        time.sleep(every)
+
 
 def business_day(app: Flask) -> date:
     """Today where the business is (HUB_TIMEZONE): the day the hub counts in, not the machine's."""

@@ -10,7 +10,7 @@ from hub.channels.models import Message
 from hub.crm.followups import FollowUp
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
-from tests.conftest import work
+from tests.conftest import PATIENCE, work
 from tests.test_campaign_engine import hub_with_sim, make_campaign  # noqa: F401
 
 
@@ -21,7 +21,7 @@ def test_delivered_events_move_messages_and_their_follow_ups(live_hub, db):
     campaign_id = make_campaign(app, "email")
     start_work(app, campaign_id)
     work(app)
-    assert sim.wait_idle(30)  # the simulator has posted its signed event batches to the hub
+    assert sim.wait_idle(PATIENCE)  # the simulator has posted its signed event batches to the hub
     work(app)  # the apply jobs the webhook queued
     with session_scope(app) as s:
         counts = svc.counts(s, campaign_id)

@@ -16,7 +16,7 @@ from hub.channels.click_to_call import check_callable, recipient_zone
 from hub.crm.followups import FollowUp
 from hub.crm.models import Consent, Contact, Customer
 from hub.validation import Conflict
-from tests.conftest import csrf_token, login
+from tests.conftest import PATIENCE, csrf_token, login
 
 AGENT_PHONE = "+8613900000001"
 CUSTOMER_PHONE = "+8613800138000"
@@ -70,7 +70,7 @@ def test_click_to_call_rings_the_agent_then_bridges_with_the_company_caller_id(
     answer = _click(client, customer, contact)
 
     assert answer.status_code == 302 and "/console/calls/" in answer.headers["Location"]
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     [placed] = [r for r in sim.requests() if r["kind"] == "call"]
     assert placed["body"]["To"] == AGENT_PHONE and placed["body"]["From"] == creds.from_number
     assert placed["body"]["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
@@ -112,7 +112,7 @@ def test_a_customer_who_does_not_pick_up_is_a_no_answer(live_hub, make_user, db)
     client = app.test_client()
     login(client, agent.email)
     _click(client, customer, contact)
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     db.expire_all()
     call = db.scalar(sa.select(Call))
     assert call.status == "no-answer" and call.agent_leg_status == "no-answer"

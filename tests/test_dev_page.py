@@ -16,7 +16,7 @@ from hub.channels.credentials import load_or_create
 from hub.channels.providers import simulator_url_file
 from hub.channels.simulator import Faults, ProviderSimulator
 from hub.worker import run_worker
-from tests.conftest import csrf_token, free_port, login
+from tests.conftest import PATIENCE, csrf_token, free_port, login
 from tests.crm_helpers import api, token_for
 
 
@@ -80,7 +80,7 @@ def test_the_page_shows_what_the_simulator_accepted_and_called_back(dev_hub, mak
         "/messages", json={"contact_id": contact_id, "channel": "sms", "body": "hello"}
     ).status_code in (201, 202)
     run_worker(hub, ["high", "default", "bulk"], burst=True, with_scheduler=False)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     client = _admin(hub, make_user)
     page = _text(client.get("/dev"))
     assert f"The provider simulator stands in for the providers at {sim.url}." in page
@@ -307,7 +307,7 @@ def test_a_simulated_call_rings_the_hub_and_plays_out(dev_hub, make_user):
     assert record["body"]["from"] == "+8613800138000" and record["hub_status"] == 200
     [(category, message)] = _flashes(_text(client.get("/dev")))
     assert category == "success" and message.startswith("Simulated call from +8613800138000")
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     with hubdb.session_scope(hub) as s:
         call = s.query(Call).one()
         assert (call.customer_number, call.recording_duration) == ("+8613800138000", 9)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from hub.channels.models import Message, Suppression
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
+from tests.conftest import eventually
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
 
@@ -83,11 +84,7 @@ def test_a_reply_lands_on_the_timeline_and_the_owner_is_told_live(
         "好的，下周二可以见面。",
         "received",
     )
-    event = None
-    for _ in range(50):
-        event = pubsub.get_message(timeout=0.1)
-        if event:
-            break
+    event = eventually(lambda: pubsub.get_message(timeout=0.1), every=0)
     pubsub.close()
     assert event and json.loads(event["data"])["text"] == "好的，下周二可以见面。"
 

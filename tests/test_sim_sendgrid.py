@@ -21,6 +21,7 @@ from sendgrid.helpers.mail import Category, CustomArg, Mail, Personalization, To
 
 from hub.channels.credentials import SimCredentials
 from hub.channels.simulator import Faults, ProviderSimulator
+from tests.conftest import PATIENCE
 from tests.test_simulator import (  # noqa: F401 - the fixtures are used by name
     Receiver,
     _no_proxy,
@@ -98,7 +99,7 @@ def test_events_come_back_as_one_signed_batch_with_custom_args_as_top_level_keys
     data["categories"] = ["campaign"]
     data["personalizations"][1]["cc"] = [{"email": "boss@example.com"}]
     xid = send(sg, data).headers["X-Message-Id"]
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     (events,) = batches(receiver)
     assert len(events) == 10  # five recipients, two events each
     recipients = ["c0.0", "c0.1", "c1.0", "c1.1", "boss"]
@@ -133,7 +134,7 @@ def test_non_ascii_custom_args_are_signed_over_the_utf8_body(
     sim: ProviderSimulator, sg: SendGridAPIClient, receiver: Receiver, creds: SimCredentials
 ) -> None:
     send(sg, body(custom_args={"客户": "王小明"}))
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     (post,) = receiver.received(EVENTS)
     raw = post["body"].decode("utf-8")
     assert json.loads(raw)[0]["客户"] == "王小明"
@@ -217,7 +218,7 @@ def test_limits_of_1000_personalizations_and_1000_recipients(
     assert first_error(bad.value)["field"] == "personalizations"
     # The most allowed, as a plain dict (the fast way for large batches): one batch of events.
     assert send(sg, body(1000)).status_code == 202
-    assert sim.wait_idle(30)
+    assert sim.wait_idle(PATIENCE)
     (events,) = batches(receiver)
     assert len(events) == 2000
     assert {e["message_id"] for e in events} == {str(i) for i in range(1000)}
@@ -259,7 +260,7 @@ def test_bounces_and_drops_by_fault(
 ) -> None:
     sim.set_faults(faults)
     send(sg, body(3))
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     (events,) = batches(receiver)
     assert [e["event"] for e in events] == ["processed", event] * 3
     assert all(e["reason"] and e.items() >= extra.items() for e in events[1::2])
@@ -272,7 +273,7 @@ def test_duplicated_and_reordered_batches_when_asked(
 ) -> None:
     sim.set_faults(Faults(duplicate_callbacks=1.0, reorder_callbacks=1.0, seed=1))
     send(sg, body(2))
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     first, second = batches(receiver)
     assert first == second  # the same events again: dedupe on sg_event_id
     assert [e["event"] for e in first] == ["delivered", "processed"] * 2
@@ -288,6 +289,6 @@ def test_a_failing_event_post_is_retried(
 ) -> None:
     receiver.fail_next = 1
     send(sg, body())
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     assert len(batches(receiver)) == 1
     assert [c.get("status") for c in sim.callbacks()] == [500, 200]

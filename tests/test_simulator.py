@@ -29,6 +29,7 @@ from twilio.rest import Client
 
 from hub.channels.credentials import SimCredentials, credentials_path, load_or_create
 from hub.channels.simulator import Faults, ProviderSimulator
+from tests.conftest import PATIENCE
 
 CUSTOMER = "+8613800138000"
 
@@ -244,7 +245,7 @@ def test_status_callbacks_are_signed_over_the_exact_url_and_arrive_in_order(
     sim: ProviderSimulator, twilio: Client, receiver: Receiver, creds: SimCredentials
 ) -> None:
     msg = send_sms(twilio, receiver)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     posts = receiver.received("/status")
     assert [form(p)["MessageStatus"] for p in posts] == ["sending", "sent", "delivered"]
     for post in posts:
@@ -280,7 +281,7 @@ def test_delivery_faults_end_in_undelivered_or_failed_with_the_error_code(
 ) -> None:
     sim.set_faults(faults)
     send_sms(twilio, receiver)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     posts = receiver.received("/status")
     assert statuses(receiver) == ["sending", "sent", final]
     assert form(posts[-1])["ErrorCode"] == code
@@ -293,7 +294,7 @@ def test_duplicated_and_reordered_callbacks_when_asked(
 ) -> None:
     sim.set_faults(Faults(duplicate_callbacks=1.0, reorder_callbacks=1.0, callback_delay_seconds=0))
     send_sms(twilio, receiver)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     assert statuses(receiver) == ["delivered", "delivered", "sent", "sent", "sending", "sending"]
 
 
@@ -312,7 +313,7 @@ def test_the_same_seed_gives_the_same_faults(
         )
         receiver.posts.clear()
         sids = [send_sms(twilio, receiver).sid for _ in range(12)]
-        assert sim.wait_idle(10)
+        assert sim.wait_idle(PATIENCE)
         by_sid: dict[str, list[str]] = {sid: [] for sid in sids}
         for post in receiver.received("/status"):
             params = form(post)
@@ -344,7 +345,7 @@ def test_calls_are_created_and_report_the_events_asked_for(
         twiml="<Response><Say>Hi</Say></Response>",
         status_callback=f"{receiver.url}/plain",
     )
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     assert statuses(receiver, "CallStatus", "/calls") == [
         "initiated",
         "ringing",
@@ -376,7 +377,7 @@ def test_a_failing_callback_is_retried_then_given_up_with_the_reason_logged(
 ) -> None:
     receiver.fail_next = 2
     send_sms(twilio, receiver)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     assert statuses(receiver) == ["sending", "sent", "delivered"]
     attempts = [c for c in sim.callbacks() if c["kind"] == "twilio-message-status"]
     assert [c.get("status") for c in attempts[:3]] == [500, 500, 200]
@@ -384,7 +385,7 @@ def test_a_failing_callback_is_retried_then_given_up_with_the_reason_logged(
 
     dead = "http://127.0.0.1:9/status"  # discard port: nothing listens
     twilio.messages.create(to=CUSTOMER, from_="+12025550143", body="x", status_callback=dead)
-    assert sim.wait_idle(20)
+    assert sim.wait_idle(PATIENCE)
     assert "given up after 4 attempt(s)" in caplog.text and "ConnectionError" in caplog.text
 
 
@@ -477,7 +478,7 @@ def test_without_a_hub_url_nothing_is_called_back(tmp_path: Path, creds: SimCred
             "content": [{"type": "text/plain", "value": "x"}],
         }
         assert sg.client.mail.send.post(request_body=mail).status_code == 202
-        assert sim.wait_idle(5) and sim.callbacks() == []
+        assert sim.wait_idle(PATIENCE) and sim.callbacks() == []
 
 
 def test_a_hub_that_does_not_answer_is_a_502_for_the_simulated_customer(
@@ -551,7 +552,7 @@ def test_many_messages_through_one_client(
     started = time.perf_counter()
     sids = {send_sms(twilio, receiver).sid for _ in range(300)}
     elapsed = time.perf_counter() - started
-    assert sim.wait_idle(60)
+    assert sim.wait_idle(PATIENCE)
     assert len(sids) == 300 and len(sim.requests()) == 300
     assert len(receiver.received("/status")) == 900
     print(f"\n300 SMS through the SDK in {elapsed:.2f}s ({300 / elapsed:.0f}/s)")

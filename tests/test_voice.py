@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from hub.channels.call_models import AgentProfile, Call
 from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
+from tests.conftest import PATIENCE
 
 NO_PROXY = {"http": None, "https": None}
 CALLER = "+8613800138000"
@@ -44,7 +45,7 @@ def _ring(sim, sender=CALLER, **plan):
         timeout=15,
     )
     assert r.status_code == 200, r.text
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     return r.json()
 
 
@@ -251,7 +252,7 @@ def test_hub_simulator_call_places_a_call_from_the_command_line(
     )
     assert done.returncode == 0, done.stderr
     assert "the hub answered 200" in done.stdout and "<Dial" in done.stdout
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     db.expire_all()
     call = db.scalar(sa.select(Call))
     assert (call.customer_id, call.duration, call.status) == (customer.id, 61, "completed")

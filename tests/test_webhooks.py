@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.channels.sim_sendgrid import sign_events
 from hub.crm.followups import FollowUp
+from tests.conftest import PATIENCE
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
 
@@ -28,7 +29,7 @@ def test_an_sms_reaches_delivered_through_signed_status_callbacks(live_hub, make
     app, sim, _, _ = live_hub
     message_id = _message(app, make_user, "sms", phone="138 0013 8000")
     _work(app)  # sends; the simulator calls back sending, sent, delivered
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     _work(app)  # applies the stored callbacks
     message = db.get(Message, message_id)
     assert message.status == "delivered"
@@ -46,7 +47,7 @@ def test_an_email_reaches_delivered_through_a_signed_event_batch(live_hub, make_
     app, sim, _, _ = live_hub
     message_id = _message(app, make_user, "email", email="li@example.com")
     _work(app)
-    assert sim.wait_idle(10)
+    assert sim.wait_idle(PATIENCE)
     _work(app)
     assert db.get(Message, message_id).status == "delivered"
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hub import services
 from hub.schedule import Periodic, enqueue_due
 from hub.system import WorkerHeartbeat, request_worker_check
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, eventually
 
 
 def test_worker_check_from_the_system_page_is_run_by_a_burst_worker(
@@ -128,11 +128,8 @@ def test_pubsub_events_reach_a_subscriber(redis_conn):
     # The first next() subscribes and waits; publish from "another process" once subscribed.
     import threading
 
-    def publish_later():
-        for _ in range(50):
-            if services.publish_event("agent:7", {"type": "pop", "who": "张伟"}, redis_conn):
-                return
-            time.sleep(0.05)
+    def publish_later():  # until a subscriber hears it: the stream subscribes when first read
+        eventually(lambda: services.publish_event("agent:7", {"type": "pop", "who": "张伟"}, redis_conn))
 
     threading.Thread(target=publish_later).start()
     event = next(e for e in stream if e is not None)
