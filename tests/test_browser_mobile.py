@@ -95,8 +95,10 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     from hub.crm.reminders import Digest, build_digests
     from tests.crm_helpers import likely_pair
 
-    staff = {role.value: make_user(role.value, email=email, name=name)
-             for email, name, role in reversed(DEMO_STAFF)}  # agent1 last, so it is "agent"
+    staff = {
+        role.value: make_user(role.value, email=email, name=name)
+        for email, name, role in reversed(DEMO_STAFF)
+    }  # agent1 last, so it is "agent"
     staff["admin"] = make_user("admin", name="Admin")
     with app.app_context(), hubdb.session_scope(app) as s:
         generate_demo(s, 12, seed=15)
@@ -108,13 +110,21 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
             email="procurement.department.head@northwind-intercontinental-logistics.example.com",
             website="https://www.northwind-intercontinental-logistics.example.com/contact/procurement",
             notes="Ask for Ms. Li; https://wiki.example.com/accounts/northwind/visit-notes-2026",
-            customer_class="A", region="Zhejiang", owner_id=agent.id,
+            customer_class="A",
+            region="Zhejiang",
+            owner_id=agent.id,
             next_contact_on=business_today() - timedelta(days=1),
         )
         s.add(mine)
         s.flush()
-        s.add(Contact(customer_id=mine.id, name="李娜", phone="+8613800138000",
-                      email="li.na.procurement@northwind-intercontinental-logistics.example.com"))
+        s.add(
+            Contact(
+                customer_id=mine.id,
+                name="李娜",
+                phone="+8613800138000",
+                email="li.na.procurement@northwind-intercontinental-logistics.example.com",
+            )
+        )
         s.flush()
         build_digests(s, business_today())
         a, b = Customer(name="宁波海港物流", city="宁波"), Customer(name="甬港货运", city="宁波")
@@ -124,16 +134,22 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
         field = create_field(s, admin, {"key": "wechat_id", "label": "WeChat ID", "kind": "text"})
         create_form(s, admin, "官网咨询 Website enquiry", [agent.id])
         sms = s.scalar(sa.select(MessageTemplate).where(MessageTemplate.channel == "sms"))
-        care = CareRule(name="Birthday greetings", occasion="birthday", channel="sms",
-                        template_id=sms.id)
+        care = CareRule(
+            name="Birthday greetings", occasion="birthday", channel="sms", template_id=sms.id
+        )
         s.add(care)
         s.flush()
-        surveyed = s.scalar(sa.select(Message).join(Campaign, Campaign.id == Message.campaign_id)
-                            .where(Campaign.survey.is_not(None)).limit(1))
+        surveyed = s.scalar(
+            sa.select(Message)
+            .join(Campaign, Campaign.id == Message.campaign_id)
+            .where(Campaign.survey.is_not(None))
+            .limit(1)
+        )
         ids = {
             "customer_id": mine.id,
-            "other_id": s.scalar(sa.select(Customer.id).where(Customer.id != mine.id,
-                                                              Customer.id != a.id).limit(1)),
+            "other_id": s.scalar(
+                sa.select(Customer.id).where(Customer.id != mine.id, Customer.id != a.id).limit(1)
+            ),
             "contact_id": s.scalar(sa.select(Contact.id).where(Contact.customer_id == mine.id)),
             "channel": "sms",
             "field_id": field.id,
@@ -160,10 +176,17 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/imports").get_data(True))
     upload = client.post(
         "/imports",
-        data={"csrf_token": token.group(1), "file": (io.BytesIO(
-            "公司名称,联系人,手机号码,邮箱,城市,备注\n"
-            "深圳华强电子有限公司,张三,13800138000,zhangsan.procurement@huaqiang-electronics.cn,深圳,"
-            "每月第一个星期一下午联系采购部\n".encode("gb18030")), "客户.csv")},
+        data={
+            "csrf_token": token.group(1),
+            "file": (
+                io.BytesIO(
+                    "公司名称,联系人,手机号码,邮箱,城市,备注\n"
+                    "深圳华强电子有限公司,张三,13800138000,zhangsan.procurement@huaqiang-electronics.cn,深圳,"
+                    "每月第一个星期一下午联系采购部\n".encode("gb18030")
+                ),
+                "客户.csv",
+            ),
+        },
         content_type="multipart/form-data",
     )
     assert upload.status_code == 302, upload.get_data(True)
@@ -176,13 +199,17 @@ def _url(app, endpoint: str, ids: dict[str, Any]) -> str:
     (rule,) = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint and "GET" in r.methods]
     values = {name: ids.get(name) for name in rule.arguments}
     if "token" in rule.arguments:
-        values["token"] = ids["survey_token" if endpoint == "survey.answer" else "unsubscribe_token"]
+        values["token"] = ids[
+            "survey_token" if endpoint == "survey.answer" else "unsubscribe_token"
+        ]
     return app.url_map.bind("localhost").build(endpoint, values)
 
 
-def _check(page: Any, url: str, failures: list[str]) -> None:
+def _check(page: Any, url: str, failures: list[str], status: int = 200) -> None:
     response = page.goto(url)
-    assert response is not None and response.status == 200, f"{url}: {response and response.status}"
+    assert response is not None and response.status == status, (
+        f"{url}: {response and response.status}"
+    )
     html, body, wide = page.evaluate(SCROLL_WIDTHS)
     if max(html, body) > PHONE["width"]:
         failures.append(f"{url} is {max(html, body)} px wide ({', '.join(wide)})")
@@ -211,8 +238,14 @@ def _check_header(page: Any, lang: str, role: str) -> None:
 def test_every_page_fits_a_phone_in_english_and_chinese(browser, live_hub, make_user):
     app, sim, _, live_server = live_hub  # with the simulator, so the developer page has its tables
     staff, ids = _demo_data(app, make_user, live_server)
-    sim.log.add("twilio", "message", "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/"
-                "Messages.json", {"To": "+8613800138000", "Body": "您好"}, {}, status=201)
+    sim.log.add(
+        "twilio",
+        "message",
+        "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json",
+        {"To": "+8613800138000", "Body": "您好"},
+        {},
+        status=201,
+    )
     routes = sorted(_page_routes(app))
     visited: set[str] = set()
     failures: list[str] = []
@@ -224,11 +257,19 @@ def test_every_page_fits_a_phone_in_english_and_chinese(browser, live_hub, make_
                 sign_in(page, live_server, staff[role])
                 page.wait_for_url(live_server + "/")
                 assert page.locator("html").get_attribute("lang") == (
-                    "en" if lang == "en" else "zh-Hans")
+                    "en" if lang == "en" else "zh-Hans"
+                )
                 _check_header(page, lang, role)
+            else:  # signed out there is no menu: the language switch is in sight
+                page.goto(live_server + "/login")
+                header = page.locator("header.top")
+                assert header.bounding_box()["height"] < 0.15 * PHONE["height"]
+                assert header.locator(".lang button").last.is_visible()
             for endpoint in mine:
                 _check(page, live_server + _url(app, endpoint, ids), failures)
                 visited.add(endpoint)
+            if role == "admin":  # an error page is a page too
+                _check(page, live_server + "/customers/999999", failures, status=404)
             if role in ("admin", "agent"):
                 page.goto(live_server + _url(app, "crm.customer", ids))
                 page.screenshot(path=ARTIFACTS / f"phone-customer-{role}-{lang}.png")
