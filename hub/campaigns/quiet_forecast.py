@@ -125,6 +125,8 @@ def wait_text(delta: timedelta) -> str:
     hours, minutes = divmod(rest, 60)
     if days:
         return _("%(days)d d %(hours)d h", days=days, hours=hours)
+    if hours and not minutes:
+        return _("%(hours)d h", hours=hours)
     if hours:
         return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
     return _("%(minutes)d min", minutes=minutes)
@@ -155,18 +157,19 @@ def preview_sentence(p: Preview, now: datetime | None = None) -> str:
         return _("None of the %(total)d recipients is in quiet hours (%(window)s their time) now; all get it on launch.",
                  total=p.total, window=p.window)
     first, last, same = _spread(p.hold, now)
-    values = {"num": p.hold.count, "total": p.total, "window": p.window, "time": _times(p.hold.local_times),
+    # ngettext fills in num itself, from the count it chooses the plural by.
+    values = {"total": p.total, "window": p.window, "time": _times(p.hold.local_times),
               "wait": first, "first": first, "last": last}
     if p.scheduled and same:
         return _(
             "%(num)d of %(total)d recipients will be in quiet hours at the start (%(window)s their time); "
             "they will get it from %(time)s their time, in about %(wait)s.",
-            **values)
+            num=p.hold.count, **values)
     if p.scheduled:
         return _(
             "%(num)d of %(total)d recipients will be in quiet hours at the start (%(window)s their time); "
             "they will get it from %(time)s their time, the first in about %(first)s, the last in about %(last)s.",
-            **values)
+            num=p.hold.count, **values)
     if same:
         return ngettext(
             "%(num)d of %(total)d recipients is in quiet hours now (%(window)s their time); "
