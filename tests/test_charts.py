@@ -90,3 +90,13 @@ def test_wrap_breaks_chinese_between_characters_and_latin_at_spaces():
     assert (lines, cut) == (["Contacts due", "today"], False)
     lines, cut = wrap(LONG, 80)
     assert cut and len(lines) == 2 and all(text_width(line) <= 80 for line in lines)
+
+
+def test_survey_scores_have_a_count_axis_and_detractors_in_red(app):
+    scores = dict.fromkeys(range(11), 0) | {3: 1, 9: 2}
+    with app.test_request_context():
+        root = parse(progress_chart.scores_chart(scores, "nps").svg())
+    assert ticks(root, "y") == ["0", "1", "2"]
+    assert ticks(root, "x") == [str(s) for s in range(11)]
+    fills = {r.get("data-label"): r.get("fill") for r in root.iter(f"{NS}rect")}
+    assert fills["3"] == progress_chart.FAILED and fills["9"] == progress_chart.SENT
