@@ -11,11 +11,12 @@ from hub import db
 from hub.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, to_json
 from hub.auth import require_user, roles_required
 from hub.campaigns import campaigns as svc
+from hub.campaigns import quiet_forecast
 from hub.campaigns.api import ROLES, STAFF, TAG, bp
 from hub.campaigns.models import CAMPAIGN_STATES, Campaign
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.recovery import start_work
-from hub.clock import business_zone
+from hub.clock import business_zone, utcnow
 from hub.validation import FieldError, ValidationError
 
 COUNT_NAMES = (
@@ -30,6 +31,18 @@ TIME_PROPS = {
     "quiet_start": {"type": "string", "description": "Recipient-local time quiet hours begin (default 21:00)"},
     "quiet_end": {"type": "string", "description": "Recipient-local time they end (default 08:00); equal to quiet_start: none"},
 }
+HELD = {
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer"},
+        "first": {"type": ["string", "null"], "format": "date-time"},
+        "last": {"type": ["string", "null"], "format": "date-time"},
+        "local_times": {"type": "array", "items": {"type": "string"},
+                        "description": "The recipients' wall-clock times then, like 08:00"},
+        "first_in_seconds": {"type": ["integer", "null"]},
+        "last_in_seconds": {"type": ["integer", "null"]},
+    },
+}
 IN = fields_schema(svc.CAMPAIGN_FIELDS, **TIME_PROPS)
 PATCH = {k: v for k, v in IN.items() if k != "required"}
 OUT = fields_schema(
@@ -41,6 +54,12 @@ OUT = fields_schema(
         "type": "object",
         "properties": {n: {"type": "integer"} for n in COUNT_NAMES},
         "description": "quiet_hours: messages that waited for the recipient's quiet hours to end",
+    },
+    held={
+        "type": "object",
+        "description": "Pending messages not due yet: quiet_hours (waiting for the recipient's quiet "
+        "hours to end) and retry (waiting to be tried again); first/last: when they go out (UTC)",
+        "properties": {k: HELD for k in ("quiet_hours", "retry")},
     },
     launched_at={"type": ["string", "null"], "format": "date-time"},
     finished_at={"type": ["string", "null"], "format": "date-time"},
@@ -61,6 +80,9 @@ def campaign_json(c: Campaign, with_counts: bool = True) -> dict[str, Any]:
     }
     if with_counts:
         out["counts"] = svc.counts(db.session(), c.id)
+        now = utcnow()
+        quiet, retry = quiet_forecast.held(db.session(), c.id, now)
+        out["held"] = {"quiet_hours": quiet.as_json(now), "retry": retry.as_json(now)}
     return out
 
 

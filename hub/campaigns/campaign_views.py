@@ -22,12 +22,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from hub import db
 from hub.auth import require_user, roles_required
 from hub.campaigns import campaigns as svc
-from hub.campaigns import progress, surveys
+from hub.campaigns import progress, progress_chart, quiet_forecast, surveys
 from hub.campaigns.models import CAMPAIGN_STATES, Campaign, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.recovery import start_work
 from hub.campaigns.segment_views import STAFF, bp
-from hub.clock import business_zone
+from hub.clock import business_zone, utcnow
 from hub.pagination import page_arg, paginate
 from hub.validation import Conflict, ValidationError
 
@@ -90,16 +90,21 @@ def campaign_create() -> WerkzeugResponse | tuple[str, int]:
 def _progress_context(campaign: Campaign) -> dict[str, Any]:
     s = db.session()
     series = progress.over_time(s, campaign.id)
+    now = utcnow()
+    quiet, retry = quiet_forecast.held(s, campaign.id, now)
+    scores = surveys.distribution(s, campaign.id)
     return {
         "campaign": campaign,
         "counts": svc.counts(s, campaign.id),
         "series": series,
-        "sent_points": progress.svg_points(series, series.sent) if series.times else "",
-        "failed_points": progress.svg_points(series, series.failed) if series.times else "",
+        "chart": progress_chart.svg(series, campaign.launched_at or campaign.created_at, business_zone()),
+        "held": quiet_forecast.held_sentence(quiet, now),
+        "retrying": quiet_forecast.retry_sentence(retry, now),
         "states": svc.STATE_LABELS,
         "live": campaign.state in ("running", "scheduled"),
-        "scores": surveys.distribution(s, campaign.id),
-        "nps": surveys.nps(surveys.distribution(s, campaign.id)) if campaign.survey == "nps" else None,
+        "scores": scores,
+        "scores_chart": progress_chart.scores_chart(scores, campaign.survey or ""),
+        "nps": surveys.nps(scores) if campaign.survey == "nps" else None,
     }
 
 
@@ -117,6 +122,9 @@ def campaign_page(campaign_id: int) -> str:
         segment=s.get(Segment, campaign.segment_id),
         template=s.get(MessageTemplate, campaign.template_id),
         quiet=svc.quiet_hours_label(campaign),
+        # Said before Launch is pressed: who quiet hours will hold, and until when.
+        launch_note=quiet_forecast.preview_sentence(quiet_forecast.preview(s, campaign))
+        if campaign.state == "draft" else "",
         hhmm=hhmm,
         **_progress_context(campaign),
     )

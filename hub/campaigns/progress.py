@@ -36,6 +36,7 @@ class Series:
     times: list[datetime]
     sent: list[int]
     failed: list[int]
+    start: datetime | None = None  # the first second anything was sent or failed
 
 
 def over_time(db: Session, campaign_id: int) -> Series:
@@ -74,18 +75,7 @@ def over_time(db: Session, campaign_id: int) -> Series:
     for i in range(1, len(times)):
         sent[i] += sent[i - 1]
         failed[i] += failed[i - 1]
-    return Series(times, sent, failed)
-
-
-def svg_points(series: Series, values: list[int], width: int = 600, height: int = 160) -> str:
-    """The `points` of an SVG polyline for one series, scaled to the chart."""
-    top = max(series.sent[-1] if series.sent else 0, series.failed[-1] if series.failed else 0, 1)
-    if len(values) == 1:
-        values = [0, *values]  # all within one step: a line up from zero, not a lone point
-    n = max(len(values) - 1, 1)
-    return " ".join(
-        f"{round(i * width / n, 1)},{round(height - v * height / top, 1)}" for i, v in enumerate(values)
-    )
+    return Series(times, sent, failed, start)
 
 
 def not_sent(campaign_id: int) -> sa.Select[tuple[Message, Contact | None, Customer | None]]:

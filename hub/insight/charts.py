@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from hub.crm.exports import neutralize
+from hub.insight.chart_labels import text_width, words, wrap
 
 Number = int | float | None
 
@@ -43,6 +44,7 @@ class Chart:
     unit: str = ""
     cuts: list[tuple[str, float]] = field(default_factory=list)
     hints: dict[tuple[int, int], str] = field(default_factory=dict)  # extra hover text
+    fills: dict[tuple[int, int], str] = field(default_factory=dict)  # a bar's own colour
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
         """Headings and rows exactly as plotted (the cut lines as rows of their own)."""
@@ -90,17 +92,26 @@ def show(value: Number, unit: str = "") -> str:
     return text + unit
 
 
-def _nice_max(value: float, whole: bool = True) -> float:
+def nice_max(value: float, whole: bool = True) -> float:
     """The top of the axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten (whole
-    steps for counts)."""
+    steps for counts); a chart with nothing to show yet runs 0 to 1."""
     if value <= 0:
-        return 4.0 if whole else 1.0
+        return 1.0
     quarter = value / 4
     magnitude = 10 ** math.floor(math.log10(quarter))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if quarter <= m * magnitude)
     if whole:
         step = max(1.0, math.ceil(step))
+        if value <= 4:
+            return float(math.ceil(value))  # 0, 1, 2, 3: one tick a count, no 0.25
     return 4 * step
+
+
+def axis_ticks(low: float, high: float, whole: bool = True) -> list[float]:
+    """The values the y axis names: every count up to 4, else five evenly spaced."""
+    if whole and low == 0 and high <= 4:
+        return [float(v) for v in range(int(high) + 1)]
+    return [low + (high - low) * i / 4 for i in range(5)]
 
 
 def _tick(value: float, unit: str) -> str:
@@ -115,36 +126,73 @@ def _attrs(**values: Any) -> str:
     return " ".join(f'{k.replace("_", "-")}="{escape(v)}"' for k, v in values.items())
 
 
-def _frame(chart: Chart, low: float, high: float, body: list[str], labels: Sequence[str]) -> Markup:
+def _frame(
+    chart: Chart, low: float, high: float, body: list[str], labels: Sequence[str], whole: bool = True
+) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     out = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" width="100%" '
         f'{_attrs(data_chart=chart.key, aria_label=chart.title)}>'
     ]
-    for i in range(5):  # grid and y ticks
-        value = low + (high - low) * i / 4
-        y = TOP + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
+    for value in axis_ticks(low, high, whole):  # grid and y ticks
+        y = TOP + plot_h - plot_h * (value - low) / (high - low)
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid" stroke="#e5e5e5"/>')
         out.append(
-            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" class="tick">'
+            f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" class="tick y-tick" {TICK_STYLE}>'
             f"{escape(_tick(value, chart.unit))}</text>"
         )
+    out.append(  # the axes themselves
+        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#999" class="axis"/>'
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#999" class="axis"/>'
+    )
     out.extend(body)
-    if labels:  # x labels, thinned so they do not overlap
-        step = max(1, math.ceil(len(labels) / 12))
-        slot = plot_w / len(labels)
-        for i, label in enumerate(labels):
-            if i % step:
-                continue
-            x = LEFT + slot * (i + 0.5)
-            text = label if len(label) <= 14 else label[:13] + "…"
-            out.append(
-                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 14}" text-anchor="end" class="tick" '
-                f'transform="rotate(-30 {x:.1f} {HEIGHT - BOTTOM + 14})">{escape(text)}</text>'
-            )
+    if labels:
+        out.extend(_x_labels(labels, plot_w))
+    if chart.empty:
+        nothing = _("No data yet")
+        out.append(
+            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
+            f'class="no-data" font-size="13" fill="#777">{escape(nothing)}</text>'
+        )
     out.append("</svg>")
     # Every text and attribute value above went through escape(); numbers are formatted here.
     return Markup("".join(out))  # noqa: S704
+
+
+TICK_STYLE = 'font-size="11" fill="#555"'
+ROTATED_WIDTH = 96  # a label slanted at 30 degrees reaches this far within the bottom margin
+
+
+def _x_labels(labels: Sequence[str], plot_w: float) -> list[str]:
+    """Category labels under their slot: thinned so they do not overlap, wrapped onto two lines
+    where there is room, slanted where the slots are narrow; a label cut short carries its whole
+    text in a <title>, which shows on hover."""
+    out = []
+    step = max(1, math.ceil(len(labels) / 12))
+    slot = plot_w / len(labels)
+    room = slot * step * 0.94
+    # Slanted when a slot is too narrow for a word (a date, a long name): wrapping would split it.
+    slanted = room < 40 or any(text_width(word) > room for label in labels[::step] for word in words(label))
+    y = HEIGHT - BOTTOM + 14
+    for i, label in enumerate(labels):
+        if i % step:
+            continue
+        x = LEFT + slot * (i + 0.5)
+        lines, cut = wrap(label, ROTATED_WIDTH if slanted else room, 1 if slanted else 2)
+        hover = f"<title>{escape(label)}</title>" if cut else ""
+        if slanted:
+            out.append(
+                f'<text x="{x:.1f}" y="{y}" text-anchor="end" class="tick x-tick" {TICK_STYLE} '
+                f'transform="rotate(-30 {x:.1f} {y})">{hover}{escape(lines[0])}</text>'
+            )
+            continue
+        spans = "".join(
+            f'<tspan x="{x:.1f}" dy="{0 if n == 0 else 13}">{escape(line)}</tspan>' for n, line in enumerate(lines)
+        )
+        out.append(
+            f'<text x="{x:.1f}" y="{y}" text-anchor="middle" class="tick x-tick" {TICK_STYLE}>{hover}{spans}</text>'
+        )
+    return out
 
 
 def _hover(chart: Chart, row: int, series: int, label: str, value: Number) -> str:
@@ -156,7 +204,8 @@ def _hover(chart: Chart, row: int, series: int, label: str, value: Number) -> st
 def _bars_svg(chart: Chart) -> Markup:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [v or 0 for _l, vs in chart.rows for v in vs]
-    high = _nice_max(max(values, default=0), all(isinstance(v, int) for v in values))
+    whole = all(isinstance(v, int) for v in values)
+    high = nice_max(max(values, default=0), whole)
     labels = [label for label, _v in chart.rows]
     body = []
     if chart.rows:
@@ -166,13 +215,14 @@ def _bars_svg(chart: Chart) -> Markup:
             for s, value in enumerate(values):
                 h = plot_h * (value or 0) / high
                 x = LEFT + slot * r + slot * 0.1 + bar * s
+                fill = chart.fills.get((r, s), COLOURS[s % len(COLOURS)])
                 body.append(
                     f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" '
-                    f'height="{h:.1f}" fill="{COLOURS[s % len(COLOURS)]}" '
+                    f'height="{h:.1f}" fill="{escape(fill)}" '
                     f'{_attrs(data_label=label, data_series=chart.series[s], data_value=_raw(value))}>'
                     f"<title>{escape(_hover(chart, r, s, label, value))}</title></rect>"
                 )
-    return _frame(chart, 0, high, body, labels)
+    return _frame(chart, 0, high, body, labels, whole)
 
 
 def _line_svg(chart: Chart) -> Markup:
@@ -180,8 +230,8 @@ def _line_svg(chart: Chart) -> Markup:
     values = [v for _l, vs in chart.rows for v in vs if v is not None]
     low = min(0.0, min(values, default=0))
     whole = all(isinstance(v, int) for v in values)
-    low = -_nice_max(-low, whole) if low < 0 else 0.0
-    high = _nice_max(max(values, default=0), whole)
+    low = -nice_max(-low, whole) if low < 0 else 0.0
+    high = nice_max(max(values, default=0), whole)
     labels = [label for label, _v in chart.rows]
     body = []
     if chart.rows:
@@ -205,7 +255,7 @@ def _line_svg(chart: Chart) -> Markup:
                     f'{_attrs(data_label=label, data_series=name, data_value=_raw(value))}>'
                     f"<title>{escape(_hover(chart, r, s, label, value))}</title></circle>"
                 )
-    return _frame(chart, low, high, body, labels)
+    return _frame(chart, low, high, body, labels, whole)
 
 
 def _pareto_svg(chart: Chart) -> Markup:
@@ -243,7 +293,7 @@ def _pareto_svg(chart: Chart) -> Markup:
         f'class="tick">{i * 10}%</text>'
         for i in range(11)
     )
-    return _frame(chart, 0, 100, body, [])
+    return _frame(chart, 0, 100, body, [], whole=False)
 
 
 def _raw(value: Number) -> str:
