@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tests.conftest import PASSWORD, REPO
+from tests.conftest import PASSWORD, PATIENCE, REPO
 
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -21,7 +21,10 @@ ARGS = [
 
 def new_page(browser: Any, **context: Any) -> Any:
     ctx = browser.new_context(**context)
-    ctx.set_default_timeout(10_000)
+    # Every wait (a click's target, a selector, a navigation) may take as long as any condition
+    # a test waits for: a loaded CI machine, not a slow hub, is what makes a page late.
+    ctx.set_default_timeout(PATIENCE * 1000)
+    ctx.set_default_navigation_timeout(PATIENCE * 1000)
     return ctx.new_page()
 
 

@@ -9,6 +9,7 @@ from hub.crm.models import Customer
 from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in
+from tests.conftest import PATIENCE
 
 pytestmark = pytest.mark.browser
 
@@ -169,7 +170,7 @@ def test_an_sms_sent_from_the_customer_page_comes_back_delivered(browser, live_h
     page.wait_for_url(f"**/customers/{cid}#timeline")
     assert "queued" in page.locator("ol.timeline li").first.inner_text()
     _work(app)  # the job sends it through the SDK to the simulator
-    assert sim.wait_idle(10)  # which calls back: sending, sent, delivered, signed
+    assert sim.wait_idle(PATIENCE)  # which calls back: sending, sent, delivered, signed
     _work(app)  # the callbacks are applied
     page.reload()
     entry = page.locator("ol.timeline li").first.inner_text()

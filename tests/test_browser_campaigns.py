@@ -12,7 +12,7 @@ from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in
 from tests.campaign_helpers import add_customer
-from tests.conftest import work
+from tests.conftest import PATIENCE, work
 
 pytestmark = pytest.mark.browser
 
@@ -66,18 +66,18 @@ def test_a_specialist_builds_launches_and_watches_a_campaign(browser, live_hub, 
     assert "/campaigns/" in campaign_page
 
     work(app)  # the planner and the send job, through the SDK to the simulator
-    assert sim.wait_idle(15)  # which calls back: sending, sent, delivered, signed
+    assert sim.wait_idle(PATIENCE)  # which calls back: sending, sent, delivered, signed
     work(app)  # the callbacks applied
     # The page polls its counts while the campaign runs: no reload.
     page.wait_for_function("() => document.querySelector('[data-count=delivered]').textContent.trim() === '2'",
-                           timeout=20_000)
+                           timeout=PATIENCE * 1000)
     assert page.locator("[data-count=planned]").inner_text().strip() == "2"
     assert page.locator("[data-count=failed]").inner_text().strip() == "0"
     page.wait_for_function("want => document.querySelector('[data-state]').textContent.includes(want)",
-                           arg=words["completed"], timeout=20_000)
+                           arg=words["completed"], timeout=PATIENCE * 1000)
     assert page.locator("#campaign-progress svg").count() == 1  # the chart over time
     # Once it is over the page loads again: a completed campaign offers no pause or cancel.
-    page.wait_for_function("() => !document.querySelector('form[action$=\"/pause\"]')", timeout=20_000)
+    page.wait_for_function("() => !document.querySelector('form[action$=\"/pause\"]')", timeout=PATIENCE * 1000)
     assert page.locator("[data-count=delivered]").inner_text().strip() == "2"
     sent_to = sorted(r["body"]["To"] for r in sim.requests() if r["kind"] == "message")
     assert sent_to == ["+8613800000001", "+8613800000002"]

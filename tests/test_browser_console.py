@@ -17,7 +17,7 @@ from hub.channels.call_models import AgentProfile, Call
 from hub.crm.followups import FollowUp, log_follow_up
 from hub.crm.models import Contact, Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
-from tests.conftest import business_day
+from tests.conftest import PATIENCE, business_day
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +92,7 @@ def test_a_call_pops_on_the_console_and_its_outcome_lands_on_the_timeline_as_one
     card.get_by_label("Next contact").fill(next_on.isoformat())
     card.get_by_role("button", name="Save outcome").click()
     page.locator("article.call-card .saved").wait_for()
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
 
     page.goto(f"{url}/customers/{customer.id}")
     calls = page.locator("ol.timeline li", has_text="Call ·")
@@ -148,7 +148,7 @@ def test_a_pop_sent_while_the_stream_was_down_shows_after_it_reconnects(
     page.locator("#stream-state[data-state=reconnecting]").wait_for()
     _call_in(sim, pace=0)  # published while nobody listens
     assert page.locator("article.call-card").count() == 0
-    page.locator("#stream-state[data-state=live]").wait_for(timeout=15_000)
+    page.locator("#stream-state[data-state=live]").wait_for(timeout=PATIENCE * 1000)
     page.locator("article.call-card .caller-name", has_text="华信科技").wait_for()
 
 
@@ -174,7 +174,7 @@ def test_click_to_call_from_the_customer_list_rings_the_agent_then_the_customer(
     # The list is a form of its own (bulk assignment); the call button must still call.
     page.locator("button.call").first.click()
     page.wait_for_url("**/console/calls/*")
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     page.reload()
     card = page.locator("article.call-card")
     assert "completed" in card.locator(".call-status").inner_text()

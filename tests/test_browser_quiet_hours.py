@@ -16,7 +16,7 @@ from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in
 from tests.campaign_helpers import add_customer
-from tests.conftest import work
+from tests.conftest import PATIENCE, work
 
 pytestmark = pytest.mark.browser
 
@@ -80,20 +80,20 @@ def test_quiet_hours_are_said_before_launch_and_held_recipients_after(browser, l
     page.get_by_role("button", name=words["draft"]).click()
 
     note = page.locator("[data-launch-note]")
-    note.wait_for(timeout=20_000)
+    note.wait_for(timeout=PATIENCE * 1000)
     assert said(note.inner_text(), words["note"].format(start=start, end=end), words["wait"]), note.inner_text()
     page.get_by_role("button", name=words["launch"]).click()
-    page.wait_for_selector("[data-state=running]", timeout=20_000)
+    page.wait_for_selector("[data-state=running]", timeout=PATIENCE * 1000)
     assert page.locator("[data-launch-note]").count() == 0
 
     work(app)  # the planner: Ken's message goes now, Liz's waits for her quiet hours to end
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     # The page polls its progress while the campaign runs: the held line comes without a reload.
     held = page.locator("[data-held-quiet]")
-    held.wait_for(timeout=20_000)
+    held.wait_for(timeout=PATIENCE * 1000)
     assert said(held.inner_text(), words["held"].format(end=end), words["wait"]), held.inner_text()
     page.wait_for_function("() => document.querySelector('[data-count=sent]').textContent.trim() === '1'",
-                           timeout=20_000)
+                           timeout=PATIENCE * 1000)
     # The chart over time names its values on both axes.
     assert page.locator("#campaign-progress svg .y-tick").count() >= 2
     assert page.locator("#campaign-progress svg .x-tick").count() >= 2

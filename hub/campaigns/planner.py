@@ -16,9 +16,10 @@ from hub import services
 from hub.campaigns import segments
 from hub.campaigns.bulk_sql import insert_ignoring_conflicts
 from hub.campaigns.models import Campaign, Segment
-from hub.campaigns.quiet_hours import earliest_send, zone
+from hub.campaigns.quiet_hours import earliest_send
 from hub.channels.models import Message, Suppression
 from hub.channels.suppressions import normalize_address
+from hub.clock import contact_zone
 from hub.crm.bulk import one_of
 from hub.crm.models import Consent
 from hub.db import session_scope, utcnow
@@ -88,7 +89,7 @@ def plan_page(db: Session, campaign: Campaign, definition: dict[str, Any], now: 
         elif r.id in no_consent:
             row.update(status="skipped", status_at=now, error="consent refused for this channel")
         else:
-            due = earliest_send(now, zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
+            due = earliest_send(now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
             row["due_at"] = due
             row["quiet_wait"] = due > now
             pending += due <= now

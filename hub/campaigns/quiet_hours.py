@@ -5,13 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hub.clock import contact_zone
-
-
-def zone(name: str | None, default: str) -> ZoneInfo:
-    """The contact's zone; an unknown or empty name falls back to the business's zone."""
-    return contact_zone(name, default)
-
 
 def in_quiet_hours(minute: int, start: int, end: int) -> bool:
     """Whether a local minute of the day falls in [start, end), which may wrap past midnight."""

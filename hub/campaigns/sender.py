@@ -21,11 +21,12 @@ from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_e
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import Campaign, MessageTemplate
 from hub.campaigns.planner import BATCH, refused
-from hub.campaigns.quiet_hours import earliest_send, zone
+from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
 from hub.campaigns.rendering import RenderError, context_for
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message
+from hub.clock import contact_zone
 from hub.crm.bulk import one_of
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope, utcnow
@@ -135,7 +136,7 @@ def prepare(
             else None
         )
         message = SimpleNamespace(id=r.id, to_address=r.to_address)
-        due = earliest_send(now, zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
+        due = earliest_send(now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
         if due > now:
             out.waiting.append({"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None})
             continue
