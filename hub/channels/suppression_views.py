@@ -20,6 +20,7 @@ from hub.channels import suppressions
 from hub.channels.models import Suppression
 from hub.channels.suppressions import REASON_LABELS
 from hub.crm import audit
+from hub.formatting import date_text
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
 from hub.pagination import Page, page_arg, paginate
 from hub.validation import Field, FieldError, NotFound, ValidationError, parse
@@ -117,7 +118,7 @@ def add_manual(session: Session, actor: User, data: dict[str, Any], region: str)
                         "%(address)s is already on the list (%(reason)s, since %(when)s).",
                         address=existing.address,
                         reason=reason_label(existing.reason),
-                        when=existing.created_at.date().isoformat(),
+                        when=date_text(existing.created_at),
                     ),
                 )
             ]
