@@ -13,7 +13,8 @@ from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 
 import phonenumbers
-from flask import Flask
+from babel import dates as babel_dates
+from flask import Flask, has_app_context
 from flask_babel import format_date, format_decimal, format_time, get_locale, to_user_timezone
 
 from hub.clock import business_zone
@@ -70,7 +71,9 @@ def time_text(value: datetime | str | None) -> str:
 
 def local_time_text(value: datetime | time) -> str:
     """A wall-clock time as given (a contact's own zone, already applied), in the reader's style."""
-    return format_time(value, "short", rebase=False)
+    # Service code calls this outside a request too (checks run from jobs and tests): English then.
+    locale = get_locale() if has_app_context() else None
+    return babel_dates.format_time(value, "short", locale=locale or "en")
 
 
 def number_text(value: Number | None, digits: int | None = None) -> str:
