@@ -15,7 +15,7 @@ from hub.auth import User
 from hub.campaigns.models import CHANNELS, Campaign, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm, parse_hhmm
 from hub.channels.models import Message
-from hub.crm.labels import CHOICE_LABELS
+from hub.crm.labels import CHOICE_LABELS, choice_label
 from hub.db import utcnow
 from hub.validation import (
     MAX_ID,
@@ -98,7 +98,7 @@ def parse_campaign(
         errors.append(
             FieldError(
                 "template_id",
-                _("This template is for %(channel)s, not %(wanted)s.", channel=template.channel, wanted=channel),
+                _("This template is for %(channel)s, not %(wanted)s.", channel=choice_label("channel", template.channel), wanted=choice_label("channel", channel)),
             )
         )
     if errors:

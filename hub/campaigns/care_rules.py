@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from hub.campaigns.models import CHANNELS, OCCASIONS, SURVEYS, CareRule, CareSent, MessageTemplate
-from hub.crm.labels import CHOICE_LABELS
+from hub.crm.labels import CHOICE_LABELS, choice_label
 from hub.validation import MAX_ID, Field, FieldError, ValidationError, parse
 
 RULE_FIELDS = (
@@ -40,7 +40,7 @@ def _check_template(db: Session, clean: dict[str, Any], rule: CareRule | None) -
     if template.channel != channel:
         raise ValidationError([FieldError(
             "template_id",
-            _("This template is for %(channel)s, not %(wanted)s.", channel=template.channel, wanted=channel),
+            _("This template is for %(channel)s, not %(wanted)s.", channel=choice_label("channel", template.channel), wanted=choice_label("channel", channel)),
         )])
 
 

@@ -13,6 +13,7 @@ from hub.auth import Role, User
 from hub.crm import audit
 from hub.crm.customers import can_assign, can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
+from hub.crm.labels import choice_label
 from hub.crm.models import Assignment, Customer, CustomerClass, Stage
 from hub.crm.reminders import business_today, next_credit_review_on
 from hub.crm.rules import get_rules
@@ -106,7 +107,7 @@ def convert_lead(db: Session, actor: User, customer: Customer) -> Customer:
         actor,
         customer,
         FollowUpChannel.SYSTEM.value,
-        summary=_("Converted from %(stage)s to customer.", stage=before),
+        summary=_("Converted from %(stage)s to customer.", stage=choice_label("stage", before)),
         direction=Direction.INTERNAL.value,
         sets_next_contact=False,
     )
