@@ -7,8 +7,8 @@ import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
 
+from hub.problems import problem
 from hub.validation import FieldError
 
 
@@ -46,7 +46,7 @@ def normalize_phone(raw: str, region: str) -> str:
     text = split_extension(raw)[0]
     digits = re.sub(r"\D", "", text)
     if not digits:
-        raise FieldError("phone", _("%(value)s is not a phone number.", value=raw))
+        raise problem("phone", "phone_not_a_number", value=raw)
     candidates = [text]
     if not text.startswith("+"):
         # A country code written without "+" or "00" (8613800138000) is common in exports.
@@ -58,7 +58,7 @@ def normalize_phone(raw: str, region: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise FieldError("phone", _("%(value)s is not a valid phone number.", value=raw))
+    raise problem("phone", "phone_invalid", value=raw)
 
 
 def phone_search_key(query: str, region: str) -> str | None:
@@ -77,7 +77,7 @@ def normalize_email(raw: str) -> str:
     try:
         info = validate_email(text, check_deliverability=False)
     except EmailNotValidError:
-        raise FieldError("email", _("%(value)s is not a valid email address.", value=raw)) from None
+        raise problem("email", "email_invalid", value=raw) from None
     # email-validator lower-cases the local part too; the owner's spelling of it is kept.
     local = unicodedata.normalize("NFC", text.rsplit("@", 1)[0])
     return f"{local}@{info.domain.lower()}"

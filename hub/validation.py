@@ -16,10 +16,19 @@ from flask_babel import gettext as _
 class FieldError(ValueError):
     """One input refused; `field` names it as the caller sent it (dotted for nested items)."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        # Kept where the problem is read later, in another language (hub/problems.py).
+        self.code = code
+        self.params = dict(params) if params else None
 
 
 class NotFound(LookupError):

@@ -109,7 +109,7 @@ def test_care_rules_page_lists_adds_and_changes_rules(app, client, signed_in, ma
     mismatch = client.post("/campaigns/care", data={
         "csrf_token": token, "name": "After complaint", "occasion": "complaint_resolved", "days": "3",
         "channel": "sms", "template_id": str(mail.id), "survey": "csat", "active": "1"})
-    assert mismatch.status_code == 422 and "This template is for email" in mismatch.get_data(as_text=True)
+    assert mismatch.status_code == 422 and "This template is for Email, not SMS" in mismatch.get_data(as_text=True)
     made = client.post("/campaigns/care", data={
         "csrf_token": token, "name": "After complaint", "occasion": "complaint_resolved", "days": "3",
         "channel": "email", "template_id": str(mail.id), "survey": "csat", "active": "1"})

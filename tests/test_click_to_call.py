@@ -199,8 +199,8 @@ def test_calling_hours_are_the_customers_own():
     with pytest.raises(Conflict) as refused:
         check_callable(customer, ny, ny.phone, hours, "Asia/Shanghai", late)
     assert str(refused.value) == (
-        "It is 21:30 for the customer (America/New_York); customers may be called from "
-        "08:00 to 21:00 their time."
+        "It is 9:30\u202fPM for the customer (America/New_York); customers may be called from "
+        "8:00\u202fAM to 9:00\u202fPM their time."
     )
     afternoon = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)  # 09:00 in New York
     check_callable(customer, ny, ny.phone, hours, "Asia/Shanghai", afternoon)

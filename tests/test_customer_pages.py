@@ -238,7 +238,7 @@ def test_convert_and_classify_from_the_page(client, signed_in, db):
         "Biggest buyer in Henan",
     )
     page = client.get(f"/customers/{cid}").get_data(as_text=True)
-    assert "Converted from lead to customer." in page and "class changed" in page
+    assert "Converted from Lead to customer." in page and "class changed" in page
 
 
 def test_list_filters_and_sorts(client, signed_in, db):

@@ -210,7 +210,7 @@ def test_convert_a_lead_keeps_it_and_writes_a_follow_up(director_api):
     assert r.json["id"] == lead["id"] and r.json["stage"] == "customer"
     assert r.json["lead_source"] == "exhibition"
     history = client.get(f"/follow-ups?customer_id={lead['id']}").json["items"]
-    assert history[0]["channel"] == "system" and "Converted from lead" in history[0]["summary"]
+    assert history[0]["channel"] == "system" and "Converted from Lead" in history[0]["summary"]
     assert client.post(f"/customers/{lead['id']}/convert", json={}).status_code == 409
 
 

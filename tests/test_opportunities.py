@@ -73,7 +73,7 @@ def test_a_card_moves_along_the_board_and_each_move_is_on_the_timeline(client, s
 
     board = client.get("/opportunities/board").get_data(as_text=True)
     assert "年度采购 Annual supply" in board and "华信科技有限公司" in board
-    assert "CNY 120,000.00" in board and "2030-06-30" in board
+    assert "CNY 120,000.00" in board and "Close by Jun 30, 2030" in board
 
     r = _post(
         client,

@@ -237,7 +237,8 @@ def test_digests_are_listed_newest_first(app, client, db, signed_in):
         db.add(Digest(user_id=me.id, for_date=day, content=content))
     db.commit()
     body = client.get("/digests").get_data(as_text=True)
-    days = [d.isoformat() for d in (DAY + timedelta(days=2), DAY + timedelta(days=1), DAY)]
+    # each day as every page writes a date in English: "Mar 9, 2026"
+    days = [f"{d:%b} {d.day}, {d.year}" for d in (DAY + timedelta(days=2), DAY + timedelta(days=1), DAY)]
     positions = [body.index(d) for d in days]
     assert positions == sorted(positions)
 

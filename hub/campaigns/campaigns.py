@@ -15,6 +15,7 @@ from hub.auth import User
 from hub.campaigns.models import CHANNELS, Campaign, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm, parse_hhmm
 from hub.channels.models import Message
+from hub.crm.labels import CHOICE_LABELS, choice_label
 from hub.db import utcnow
 from hub.validation import (
     MAX_ID,
@@ -38,14 +39,7 @@ CAMPAIGN_FIELDS = (
           description="SMS sent a second, shared by every worker (default 10)"),
 )
 EXTRA_KEYS = ("send_at", "quiet_start", "quiet_end")
-STATE_LABELS = {
-    "draft": _l("Draft"),
-    "scheduled": _l("Scheduled"),
-    "running": _l("Running"),
-    "paused": _l("Paused"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
-}
+STATE_LABELS = CHOICE_LABELS["campaign_state"]
 FINAL_STATES = ("completed", "cancelled")
 # Message statuses grouped as the progress page counts them.
 REACHED = ("sent", "delivered", "opened", "clicked", "undelivered", "bounced", "dropped")
@@ -104,7 +98,7 @@ def parse_campaign(
         errors.append(
             FieldError(
                 "template_id",
-                _("This template is for %(channel)s, not %(wanted)s.", channel=template.channel, wanted=channel),
+                _("This template is for %(channel)s, not %(wanted)s.", channel=choice_label("channel", template.channel), wanted=choice_label("channel", channel)),
             )
         )
     if errors:

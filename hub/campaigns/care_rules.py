@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from hub.campaigns.models import CHANNELS, OCCASIONS, SURVEYS, CareRule, CareSent, MessageTemplate
+from hub.crm.labels import CHOICE_LABELS, choice_label
 from hub.validation import MAX_ID, Field, FieldError, ValidationError, parse
 
 RULE_FIELDS = (
@@ -27,13 +28,7 @@ RULE_FIELDS = (
     Field("active", "bool", label=_l("Active")),
 )
 
-OCCASION_LABELS = {
-    "birthday": _l("Birthday"),
-    "order_shipped": _l("Days after an order ships"),
-    "complaint_resolved": _l("Days after a complaint is resolved"),
-    "lead_welcome": _l("Website lead (welcome)"),
-    "no_contact": _l("Days without contact"),
-}
+OCCASION_LABELS = CHOICE_LABELS["care_occasion"]
 
 
 def _check_template(db: Session, clean: dict[str, Any], rule: CareRule | None) -> None:
@@ -45,7 +40,7 @@ def _check_template(db: Session, clean: dict[str, Any], rule: CareRule | None) -
     if template.channel != channel:
         raise ValidationError([FieldError(
             "template_id",
-            _("This template is for %(channel)s, not %(wanted)s.", channel=template.channel, wanted=channel),
+            _("This template is for %(channel)s, not %(wanted)s.", channel=choice_label("channel", template.channel), wanted=choice_label("channel", channel)),
         )])
 
 

@@ -8,6 +8,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
@@ -17,6 +18,7 @@ from hub.campaigns.campaigns import FAILED
 from hub.channels.models import Message
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope
+from hub.formatting import csv_datetime
 
 NOT_SENT = (*FAILED, "suppressed", "skipped", "cancelled")
 POINTS = 60
@@ -98,6 +100,7 @@ def safe_cell(value: object) -> str:
 def export_rows(app: Flask, campaign_id: int) -> Iterator[str]:
     """The not-sent list as CSV lines, read by keyset pages so a large campaign streams; each
     page in a short session of its own, so a slow download holds no transaction open."""
+    zone = ZoneInfo(app.config["SETTINGS"].timezone)  # the stream runs after the request
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["message_id", "contact", "customer", "address", "status", "reason", "when"])
@@ -119,7 +122,7 @@ def export_rows(app: Flask, campaign_id: int) -> Iterator[str]:
                     safe_cell(message.to_address),
                     message.status,
                     safe_cell(message.error or ""),
-                    message.status_at.isoformat() if message.status_at else "",
+                    csv_datetime(message.status_at, zone),
                 ]
             )
         after = rows[-1][0].id

@@ -24,6 +24,7 @@ from hub.crm.customers import can_view
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Contact, Customer
 from hub.db import utcnow
+from hub.formatting import local_time_text
 from hub.validation import Conflict, Forbidden, NotFound
 
 
@@ -79,10 +80,10 @@ def check_callable(
             _(
                 "It is %(time)s for the customer (%(zone)s); customers may be called from "
                 "%(start)s to %(end)s their time.",
-                time=local.strftime("%H:%M"),
+                time=local_time_text(local),
                 zone=zone.key,
-                start=start.strftime("%H:%M"),
-                end=end.strftime("%H:%M"),
+                start=local_time_text(start),
+                end=local_time_text(end),
             )
         )
 

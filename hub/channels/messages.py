@@ -24,11 +24,12 @@ from hub.channels.base import (
     Unconfirmed,
 )
 from hub.channels.models import STATUS_RANK, Message
-from hub.clock import business_date_of
 from hub.crm.customers import can_edit, consent_state
 from hub.crm.followups import Direction, FollowUp, log_follow_up
+from hub.crm.labels import choice_label
 from hub.crm.models import Contact
 from hub.db import session_scope, utcnow
+from hub.formatting import date_text
 from hub.validation import Conflict, FieldError, Forbidden, ValidationError
 
 SMS_MAX = 1600  # Twilio's limit for one message body
@@ -65,7 +66,7 @@ def check_sendable(db: Session, contact: Contact, channel: str) -> str:
                 "%(address)s is on the suppression list (%(reason)s, %(when)s); it is not sent to.",
                 address=address,
                 reason=suppressions.reason_label(entry.reason),
-                when=business_date_of(entry.created_at).isoformat(),
+                when=date_text(entry.created_at),
             )
         )
     consent = consent_state(contact).get("sms" if channel == "sms" else "email")
@@ -74,7 +75,7 @@ def check_sendable(db: Session, contact: Contact, channel: str) -> str:
             _(
                 "%(name)s has refused %(channel)s (%(source)s).",
                 name=contact.name,
-                channel=channel,
+                channel=choice_label("channel", channel),
                 source=consent.source,
             )
         )

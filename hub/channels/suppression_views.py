@@ -19,8 +19,8 @@ from hub.auth import Role, User, require_user, roles_required
 from hub.channels import suppressions
 from hub.channels.models import Suppression
 from hub.channels.suppressions import REASON_LABELS
-from hub.clock import business_date_of
 from hub.crm import audit
+from hub.formatting import date_text
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
 from hub.pagination import Page, page_arg, paginate
 from hub.validation import Field, FieldError, NotFound, ValidationError, parse
@@ -118,7 +118,7 @@ def add_manual(session: Session, actor: User, data: dict[str, Any], region: str)
                         "%(address)s is already on the list (%(reason)s, since %(when)s).",
                         address=existing.address,
                         reason=reason_label(existing.reason),
-                        when=business_date_of(existing.created_at).isoformat(),
+                        when=date_text(existing.created_at),
                     ),
                 )
             ]

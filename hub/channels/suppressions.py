@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.auth import User
 from hub.channels.models import Suppression
+from hub.crm.labels import CHOICE_LABELS
 from hub.db import utcnow
 
 REASONS = ("stop", "unsubscribe", "bounce", "spamreport", "provider_opt_out", "manual")
-REASON_LABELS = {
-    "stop": _l("Replied STOP"),
-    "unsubscribe": _l("Unsubscribed"),
-    "bounce": _l("Bounced"),
-    "spamreport": _l("Reported as spam"),
-    "provider_opt_out": _l("Opted out at the provider"),
-    "manual": _l("Added by hand"),
-}
+REASON_LABELS = CHOICE_LABELS["suppression_reason"]
 
 
 def reason_label(reason: str) -> str:

@@ -20,6 +20,7 @@ from hub.crm.opportunities import CLOSED_STAGES, Opportunity
 from hub.crm.orders import Order
 from hub.crm.rules import get_rules
 from hub.db import session_scope
+from hub.formatting import date_text
 from hub.validation import FieldError, Forbidden, ValidationError
 
 try:  # written alongside this module; until it lands, the same sum is computed here
@@ -225,14 +226,14 @@ def rule_reason(rule: str, params: Mapping[str, Any]) -> str:
             "Revenue rule: A %(a)s%%, B %(b)s%% of revenue since %(since)s",
             a=params["A"],
             b=params["B"],
-            since=since.isoformat() if since else _("the first order"),
+            since=date_text(since) if since else _("the first order"),
         )
     return _(
         "Horizon rule: closing within %(a)s days A, %(b)s B, %(c)s C (as of %(today)s)",
         a=params["A"],
         b=params["B"],
         c=params["C"],
-        today=params["today"].isoformat(),
+        today=date_text(params["today"]),
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from flask_babel import gettext as _
 
 from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_extension
+from hub.problems import problem
 from hub.quick_phone import quick_phone
 from hub.validation import FieldError
 
@@ -83,9 +83,7 @@ def split_phones(raw: str, region: str) -> list[str]:
         except FieldError:
             found = _space_separated(part, region)
             if not found:
-                raise FieldError(
-                    "phone", _("%(value)s is not a valid phone number.", value=part)
-                ) from None
+                raise problem("phone", "phone_invalid", value=part) from None
         numbers.extend(n for n in found if n not in numbers)
     return numbers
 

@@ -16,6 +16,7 @@ from hub.auth import Role, User
 from hub.crm import audit
 from hub.crm.customers import can_edit, load_customer, text_or_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
+from hub.crm.labels import CHOICE_LABELS
 from hub.crm.models import MONEY, Contact, Customer
 from hub.crm.opportunities import control_characters
 from hub.crm.orders import Order
@@ -96,24 +97,8 @@ class ComplaintAttachment(Base):
 # --- declared fields ----------------------------------------------------------------------------
 
 CHANNELS = ("call", "sms", "email", "visit", "web", "wechat", "letter", "other")
-STEP_LABELS = {
-    "received": _l("Received"),
-    "confirmed": _l("Confirmed"),
-    "assessed": _l("Assessed"),
-    "negotiated": _l("Negotiated"),
-    "resolved": _l("Resolved"),
-    "followed_up": _l("Followed up"),
-}
-CHANNEL_LABELS = {
-    "call": _l("Call"),
-    "sms": _l("SMS"),
-    "email": _l("Email"),
-    "visit": _l("Visit"),
-    "web": _l("Website"),
-    "wechat": _l("WeChat"),
-    "letter": _l("Letter"),
-    "other": _l("Other"),
-}
+STEP_LABELS = CHOICE_LABELS["complaint_step"]
+CHANNEL_LABELS = CHOICE_LABELS["complaint_channel"]
 
 COMPLAINT_FIELDS: tuple[Field, ...] = (
     Field("channel", "choice", _l("Received by"), required=True, choices=CHANNELS),

@@ -17,6 +17,7 @@ from hub.crm import lifecycle
 from hub.crm.fields import CONTACT_FIELDS
 from hub.crm.followups import log_follow_up
 from hub.crm.views import form_values, region
+from hub.formatting import date_text
 from hub.login import safe_next
 from hub.validation import Conflict, FieldError, ValidationError
 
@@ -155,7 +156,7 @@ def log(customer_id: int) -> Response:
         _flash_errors(exc)
     else:
         s.commit()
-        flash(_("Follow-up recorded. Next contact: %(day)s.", day=c.next_contact_on), "success")
+        flash(_("Follow-up recorded. Next contact: %(day)s.", day=date_text(c.next_contact_on)), "success")
     return _back(c.id, "#timeline")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 from hub.auth import User
 from hub.crm.customers import CustomerFilters, filtered_customers
 from hub.crm.models import Customer
+from hub.formatting import csv_date, csv_datetime
 
 # A cell starting with one of these is read as a formula by Excel, LibreOffice or Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -101,6 +103,15 @@ def export_rows(
         db.expunge_all()
 
 
+def _csv_cell(value: Any) -> Any:
+    # Dates and instants as ISO 8601 on the business's clock, the same in every CSV file.
+    if isinstance(value, datetime):
+        return csv_datetime(value)
+    if isinstance(value, date):
+        return csv_date(value)
+    return "" if value is None else value
+
+
 def csv_stream(rows: Iterator[list[Any]], headings: list[str]) -> Iterator[str]:
     """CSV text in pieces, with a BOM so Excel reads the UTF-8 right (Chinese included)."""
     buffer = io.StringIO()
@@ -108,7 +119,7 @@ def csv_stream(rows: Iterator[list[Any]], headings: list[str]) -> Iterator[str]:
     yield "\ufeff"
     writer.writerow(headings)
     for i, row in enumerate(rows, start=1):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
         if i % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

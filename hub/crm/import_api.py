@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
 from flask_babel import gettext as _
 
 from hub import db
@@ -391,9 +391,10 @@ def refused(run_id: int) -> Response:
             if run.files_expired
             else _("This import has not run yet.")
         )
-    return send_file(
-        path,
-        mimetype="text/csv",
-        as_attachment=True,
-        download_name=f"{Path(run.filename).stem}-refused.csv",
+    response = Response(
+        stream_with_context(svc.refused_csv(_instance(), run.id)), mimetype="text/csv"
     )
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=f"{Path(run.filename).stem}-refused.csv"
+    )
+    return response

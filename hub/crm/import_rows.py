@@ -26,6 +26,7 @@ from hub.crm.cleaning import (
 from hub.crm.import_files import TARGETS
 from hub.crm.models import AuditEntry, Contact, Customer, CustomerKind, LeadSource
 from hub.db import utcnow
+from hub.problems import problem
 from hub.quick_phone import quick_is_mobile
 from hub.validation import FieldError
 
@@ -83,19 +84,17 @@ def parse_row(
                 phones.extend(p for p in split_phones(text, region) if p not in phones)
                 extensions.update(phone_extensions(text, region))
             except FieldError as exc:
-                errors.append(FieldError(column, exc.message))
+                errors.append(FieldError(column, exc.message, exc.code, exc.params))
         elif target == "email":
             try:
                 email = clean_email(text)
             except FieldError as exc:
-                errors.append(FieldError(column, exc.message))
+                errors.append(FieldError(column, exc.message, exc.code, exc.params))
             else:
                 if email and email_key(email) not in {email_key(e) for e in emails}:
                     emails.append(email)
         elif len(text) > LIMITS[target]:
-            errors.append(
-                FieldError(column, _("At most %(count)d characters.", count=LIMITS[target]))
-            )
+            errors.append(problem(column, "too_long", count=LIMITS[target]))
         else:
             values[target] = text
     name = values.pop("name", "")
@@ -105,10 +104,7 @@ def parse_row(
             headers[i] for i, t in enumerate(mapping) if t == "name" and i < len(headers)
         ]
         errors.append(
-            FieldError(
-                name_columns[0] if name_columns else str(TARGETS["name"]),
-                _("No customer name and no contact person: the row has no name at all."),
-            )
+            problem(name_columns[0] if name_columns else str(TARGETS["name"]), "no_name")
         )
     if errors:
         return errors

@@ -11,7 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import get_locale
@@ -157,6 +157,8 @@ def _file(run_id: int, where: object, label: str) -> Response:
             raise NotFound(_("The refused rows have expired."))
         raise NotFound(_("This import has not run yet."))
     stem = Path(run.filename).stem
-    return send_file(
-        path, mimetype="text/csv", as_attachment=True, download_name=f"{stem}-{label}.csv"
-    )
+    # Worded in the reader's language as it streams (the request's locale stays with it).
+    text = svc.refused_csv if where is svc.refused_path else svc.report_csv
+    response = Response(stream_with_context(text(_instance(), run.id)), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=f"{stem}-{label}.csv")
+    return response

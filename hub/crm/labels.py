@@ -1,8 +1,17 @@
-"""Translated names for the values people pick from lists (stages, sources, channels...)."""
+"""Translated names for every stored code a person reads: stages, statuses, channels, reasons,
+call outcomes, complaint steps, regions, industries...
+
+The one place a code becomes words. A value without a label (a pipeline stage the director added,
+a region typed by hand) is shown as stored.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 CHOICE_LABELS = {
@@ -57,6 +66,12 @@ CHOICE_LABELS = {
         "canceled": _l("cancelled"),
         "voicemail": _l("voicemail"),
         "missed": _l("missed"),
+        # campaign messages
+        "pending": _l("waiting"),
+        "suppressed": _l("suppressed"),
+        "skipped": _l("skipped"),
+        "cancelled": _l("cancelled"),
+        "unconfirmed": _l("unconfirmed"),
     },
     "disposition": {
         "reached": _l("Reached"),
@@ -103,6 +118,127 @@ CHOICE_LABELS = {
         "refused": _l("refused"),
         "queued": _l("queued as likely duplicates"),
     },
+    "outcome": {
+        # What a follow-up's outcome says when it is one of the usual words (demo data, old
+        # imports); anything else was typed by a person and is shown as typed.
+        "reached": _l("Reached"),
+        "no answer": _l("No answer"),
+        "answered": _l("Answered"),
+        "sent": _l("Sent"),
+        "interested": _l("Interested"),
+        "not interested": _l("Not interested"),
+        "busy": _l("Busy"),
+        "voicemail": _l("Left a voicemail"),
+    },
+    "complaint_step": {
+        "received": _l("Received"),
+        "confirmed": _l("Confirmed"),
+        "assessed": _l("Assessed"),
+        "negotiated": _l("Negotiated"),
+        "resolved": _l("Resolved"),
+        "followed_up": _l("Followed up"),
+    },
+    "complaint_channel": {
+        "call": _l("Call"),
+        "sms": _l("SMS"),
+        "email": _l("Email"),
+        "visit": _l("Visit"),
+        "web": _l("Website"),
+        "wechat": _l("WeChat"),
+        "letter": _l("Letter"),
+        "other": _l("Other"),
+    },
+    "opportunity_stage": {
+        "new": _l("New"),
+        "qualified": _l("Qualified"),
+        "proposal": _l("Proposal"),
+        "negotiation": _l("Negotiation"),
+        "won": _l("Won"),
+        "lost": _l("Lost"),
+    },
+    "order_status": {
+        "pending": _l("Pending"),
+        "confirmed": _l("Confirmed"),
+        "shipped": _l("Shipped"),
+        "delivered": _l("Delivered"),
+        "cancelled": _l("Cancelled"),
+    },
+    "campaign_state": {
+        "draft": _l("Draft"),
+        "scheduled": _l("Scheduled"),
+        "running": _l("Running"),
+        "paused": _l("Paused"),
+        "completed": _l("Completed"),
+        "cancelled": _l("Cancelled"),
+    },
+    "care_occasion": {
+        "birthday": _l("Birthday"),
+        "order_shipped": _l("Days after an order ships"),
+        "complaint_resolved": _l("Days after a complaint is resolved"),
+        "lead_welcome": _l("Website lead (welcome)"),
+        "no_contact": _l("Days without contact"),
+    },
+    "suppression_reason": {
+        "stop": _l("Replied STOP"),
+        "unsubscribe": _l("Unsubscribed"),
+        "bounce": _l("Bounced"),
+        "spamreport": _l("Reported as spam"),
+        "provider_opt_out": _l("Opted out at the provider"),
+        "manual": _l("Added by hand"),
+    },
+    # Free text on a customer, but mostly from this list (the demo data, the import's usual
+    # spellings): the known ones are named in the reader's language.
+    "region": {
+        "Beijing": _l("Beijing"),
+        "Tianjin": _l("Tianjin"),
+        "Hebei": _l("Hebei"),
+        "Shanxi": _l("Shanxi"),
+        "Inner Mongolia": _l("Inner Mongolia"),
+        "Liaoning": _l("Liaoning"),
+        "Jilin": _l("Jilin"),
+        "Heilongjiang": _l("Heilongjiang"),
+        "Shanghai": _l("Shanghai"),
+        "Jiangsu": _l("Jiangsu"),
+        "Zhejiang": _l("Zhejiang"),
+        "Anhui": _l("Anhui"),
+        "Fujian": _l("Fujian"),
+        "Jiangxi": _l("Jiangxi"),
+        "Shandong": _l("Shandong"),
+        "Henan": _l("Henan"),
+        "Hubei": _l("Hubei"),
+        "Hunan": _l("Hunan"),
+        "Guangdong": _l("Guangdong"),
+        "Guangxi": _l("Guangxi"),
+        "Hainan": _l("Hainan"),
+        "Chongqing": _l("Chongqing"),
+        "Sichuan": _l("Sichuan"),
+        "Guizhou": _l("Guizhou"),
+        "Yunnan": _l("Yunnan"),
+        "Tibet": _l("Tibet"),
+        "Shaanxi": _l("Shaanxi"),
+        "Gansu": _l("Gansu"),
+        "Qinghai": _l("Qinghai"),
+        "Ningxia": _l("Ningxia"),
+        "Xinjiang": _l("Xinjiang"),
+        "Hong Kong": _l("Hong Kong"),
+        "Macau": _l("Macau"),
+        "Taiwan": _l("Taiwan"),
+        "Overseas": _l("Overseas"),
+    },
+    "industry": {
+        "manufacturing": _l("Manufacturing"),
+        "retail": _l("Retail"),
+        "wholesale": _l("Wholesale"),
+        "healthcare": _l("Healthcare"),
+        "logistics": _l("Logistics"),
+        "food": _l("Food"),
+        "education": _l("Education"),
+        "finance": _l("Finance"),
+        "technology": _l("Technology"),
+        "construction": _l("Construction"),
+        "agriculture": _l("Agriculture"),
+        "energy": _l("Energy"),
+    },
 }
 AUDIT_LABELS = {
     "create": _l("created"),
@@ -140,12 +276,90 @@ def field_label(name: str) -> str:
 
 
 def choice_label(field: str, value: str | None) -> str:
+    """The reader's words for a stored code of `field`; an unknown value as stored."""
     if value is None:
         return ""
     return str(CHOICE_LABELS.get(field, {}).get(value, value))
 
 
+def outcome_label(value: str | None) -> str:
+    """A follow-up's outcome: a call disposition code or a usual word, named; typed text as typed."""
+    if not value:
+        return ""
+    for field in ("disposition", "outcome"):
+        label = CHOICE_LABELS[field].get(value) or CHOICE_LABELS[field].get(value.strip().lower())
+        if label is not None:
+            return str(label)
+    return value
+
+
+# Why a message was not sent, as the sender and recovery store it (English, the same for every
+# reader); a provider's own words inside them stay as the provider wrote them.
+MESSAGE_REASONS = {
+    "on the suppression list": _l("on the suppression list"),
+    "consent refused for this channel": _l("consent refused for this channel"),
+    "the contact was deleted": _l("the contact was deleted"),
+    "outcome unknown: the worker stopped during the provider request and the provider could not "
+    "say whether it went; not sent again, so that it cannot arrive twice": _l(
+        "outcome unknown: the worker stopped during the provider request and the provider could "
+        "not say whether it went; not sent again, so that it cannot arrive twice"
+    ),
+    "outcome unknown: the provider did not answer the request and cannot say whether it took it; "
+    "not sent again, so that it cannot arrive twice": _l(
+        "outcome unknown: the provider did not answer the request and cannot say whether it took "
+        "it; not sent again, so that it cannot arrive twice"
+    ),
+}
+_GAVE_UP = re.compile(r"gave up after (\d+) tries: (.*)", re.S)
+_WITH_DETAIL = re.compile(r"(.*?) \((.*)\)", re.S)
+
+
+def message_reason(text: str | None) -> str:
+    """A message's stored error in the reader's language, the provider's part as it came."""
+    if not text:
+        return ""
+    if text in MESSAGE_REASONS:
+        return str(MESSAGE_REASONS[text])
+    if m := _GAVE_UP.fullmatch(text):
+        return _(
+            "gave up after %(tries)s tries: %(reason)s",
+            tries=m.group(1),
+            reason=message_reason(m.group(2)),
+        )
+    if (m := _WITH_DETAIL.fullmatch(text)) and m.group(1) in MESSAGE_REASONS:
+        return f"{MESSAGE_REASONS[m.group(1)]} ({m.group(2)})"
+    if text.endswith(" (gave up after retries)"):
+        return _("%(reason)s (gave up after retries)", reason=text.removesuffix(" (gave up after retries)"))
+    return text
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?")
+
+
+def audit_value(field: str, value: object) -> str:
+    """One side of a recorded change: a code named, a stored date or instant in the one format."""
+    from hub.formatting import date_text, datetime_text
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return datetime_text(value)
+    if isinstance(value, date):
+        return date_text(value)
+    if isinstance(value, str):
+        if _ISO_INSTANT.fullmatch(value):
+            return datetime_text(value.replace("Z", "+00:00"))
+        if _ISO_DAY.fullmatch(value):
+            return date_text(value)
+        return choice_label(field, value)
+    return str(value)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(choice_label)
+    app.add_template_global(outcome_label)
+    app.add_template_global(message_reason)
+    app.add_template_global(audit_value)
     app.add_template_global(audit_label)
     app.add_template_global(field_label)

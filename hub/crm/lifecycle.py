@@ -14,6 +14,7 @@ from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.customers import can_assign, can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
+from hub.crm.labels import choice_label
 from hub.crm.models import Assignment, Customer, CustomerClass, Stage
 from hub.crm.reminders import next_credit_review_on
 from hub.crm.rules import get_rules
@@ -107,7 +108,7 @@ def convert_lead(db: Session, actor: User, customer: Customer) -> Customer:
         actor,
         customer,
         FollowUpChannel.SYSTEM.value,
-        summary=_("Converted from %(stage)s to customer.", stage=before),
+        summary=_("Converted from %(stage)s to customer.", stage=choice_label("stage", before)),
         direction=Direction.INTERNAL.value,
         sets_next_contact=False,
     )

@@ -17,6 +17,7 @@ from hub.auth import Role, User
 from hub.crm import audit
 from hub.crm.customers import can_edit, load_customer, text_or_customer
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
+from hub.crm.labels import CHOICE_LABELS
 from hub.crm.models import MONEY, Customer
 from hub.crm.rules import get_rules
 from hub.db import Base, utcnow
@@ -73,14 +74,7 @@ class Opportunity(Base):
 
 # --- declared fields ----------------------------------------------------------------------------
 
-STAGE_LABELS = {
-    "new": _l("New"),
-    "qualified": _l("Qualified"),
-    "proposal": _l("Proposal"),
-    "negotiation": _l("Negotiation"),
-    "won": _l("Won"),
-    "lost": _l("Lost"),
-}
+STAGE_LABELS = CHOICE_LABELS["opportunity_stage"]
 MAX_AMOUNT = 999_999_999_999
 
 OPPORTUNITY_FIELDS: tuple[Field, ...] = (

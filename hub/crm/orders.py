@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from hub.auth import Role, User
 from hub.clock import business_today
 from hub.crm.customers import load_customer, text_or_customer
+from hub.crm.labels import CHOICE_LABELS
 from hub.crm.models import MONEY, Customer
 from hub.db import Base, utcnow
 from hub.pagination import Page, paginate
@@ -72,13 +72,7 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
 
 
-STATUS_LABELS = {
-    "pending": _l("Pending"),
-    "confirmed": _l("Confirmed"),
-    "shipped": _l("Shipped"),
-    "delivered": _l("Delivered"),
-    "cancelled": _l("Cancelled"),
-}
+STATUS_LABELS = CHOICE_LABELS["order_status"]
 CENT = Decimal("0.01")
 
 

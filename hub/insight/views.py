@@ -12,6 +12,7 @@ from hub.auth import Role, User, login_required, require_user, roles_required
 from hub.clock import business_zone
 from hub.crm.exports import csv_stream
 from hub.db import utcnow
+from hub.formatting import datetime_text
 from hub.insight import summaries
 from hub.insight.charts import COLOURS
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST, Dashboard
@@ -42,9 +43,7 @@ def _page(dashboard: Dashboard) -> tuple[str, int]:
     refreshed = summaries.refreshed_at(s)
     page = render_template(
         "insight.html",
-        refreshed=refreshed.astimezone(business_zone()).strftime("%Y-%m-%d %H:%M")
-        if refreshed
-        else None,
+        refreshed=datetime_text(refreshed) if refreshed else None,
         dashboard=dashboard,
         charts=charts,
         filters=filters,
