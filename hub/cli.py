@@ -190,7 +190,7 @@ def users() -> None:
 @click.option("--name", default="")
 @click.option("--password", default=None, help="Default: generate one and print it.")
 def users_create(email: str, role: str, name: str, password: str | None) -> None:
-    """Create a user."""
+    """Create a user; they choose their own password at their first sign-in."""
     from hub.auth import AuthError, create_user, generate_password
     from hub.db import session_scope
 
@@ -199,7 +199,7 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
     app = _app()
     try:
         with session_scope(app) as s:
-            user = create_user(s, email, role, password, name=name)
+            user = create_user(s, email, role, password, name=name, must_change_password=True)
             email = user.email
     except AuthError as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from exc
