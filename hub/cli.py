@@ -352,19 +352,30 @@ def simulator_log(provider: str | None) -> None:
     type=click.IntRange(0, 3600),
     help="Seconds of voicemail (0: the caller hangs up).",
 )
+@click.option("--verbose", is_flag=True, help="Also print the TwiML the hub answered with.")
 def simulator_call(
-    sender: str, nobody_answers: bool, talk_seconds: int, voicemail_seconds: int
+    sender: str, nobody_answers: bool, talk_seconds: int, voicemail_seconds: int, verbose: bool
 ) -> None:
     """Have a simulated customer call the company's number (the running simulator of this
     instance sends the signed voice webhook and plays the call out)."""
     from hub.channels.base import ChannelMisconfigured
     from hub.channels.providers import simulator_url
     from hub.channels.sim_client import SimulatorError, customer_call
+    from hub.channels.twiml_summary import agent_names, summarize_twiml
     from hub.config import load_settings
+    from hub.db import session_scope
+    from hub.normalize import normalize_phone
+    from hub.validation import FieldError
 
     try:
-        base = simulator_url(load_settings())
+        settings = load_settings()
+        # Twilio always sends E.164: the number as typed ("+86 150 9221 6676") is read the way
+        # the hub reads any number, in HUB_DEFAULT_REGION when it has no country code.
+        sender = normalize_phone(sender, settings.default_region, field="--from")
+        base = simulator_url(settings)
         reply = customer_call(base, sender, not nobody_answers, talk_seconds, voicemail_seconds)
+    except FieldError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from exc
     except (ConfigError, ChannelMisconfigured) as exc:
         raise click.ClickException(str(exc)) from exc
     except SimulatorError as exc:
@@ -374,10 +385,14 @@ def simulator_call(
     answer = reply.data
     if not reply.ok:
         raise click.ClickException(f"the call was not taken (HTTP {reply.status}): {reply.text}")
-    click.echo(
-        f"call {answer.get('sid')} from {sender}: the hub answered {answer.get('hub_status')}"
-    )
-    click.echo(answer.get("twiml", ""))
+    twiml = answer.get("twiml", "")
+    with session_scope(_app()) as s:
+        summary = summarize_twiml(twiml, agent_names(s))
+    click.echo(f"call {answer.get('sid')} from {sender}: the hub answered: {summary}")
+    if verbose:
+        click.echo(twiml)
+
+
 @main.group()
 def campaigns() -> None:
     """Campaigns from the command line."""
