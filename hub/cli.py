@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -14,6 +13,13 @@ import click
 from flask import Flask
 
 from hub.config import SETTINGS_HELP, ConfigError
+from hub.logs import configure_logging
+
+VERBOSE = click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show the libraries' INFO logs too (requests, jobs, migrations).",
+)
 
 
 def _app() -> Flask:
@@ -41,21 +47,21 @@ def _follow_parent(parent_pid: int) -> None:
 @click.group(epilog="Settings come from the environment: " + ", ".join(SETTINGS_HELP))
 def main() -> None:
     """Contact Hub: customers, campaigns, calls and follow-ups."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32))
-def up(host: str, port: int, workers: int) -> None:
+@VERBOSE
+def up(host: str, port: int, workers: int, verbose: bool) -> None:
     """Run everything: embedded Redis (unless HUB_REDIS_URL), workers, scheduler and web."""
     from hub.supervisor import run_up
 
+    configure_logging(verbose)
     try:
-        run_up(host, port, workers)
+        run_up(host, port, workers, verbose=verbose)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -63,10 +69,12 @@ def up(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
-def web(host: str, port: int) -> None:
+@VERBOSE
+def web(host: str, port: int, verbose: bool) -> None:
     """Run only the web server (threaded). Production: gunicorn 'hub:create_app()'."""
     from werkzeug.serving import run_simple
 
+    configure_logging(verbose)
     run_simple(host, port, _app(), threaded=True, use_reloader=False)
 
 
@@ -85,10 +93,12 @@ def web(host: str, port: int) -> None:
     help="Also move jobs scheduled for later onto their queues when due.",
 )
 @click.option("--parent-pid", type=int, default=0, hidden=True)
-def worker(queues: str, burst: bool, with_scheduler: bool, parent_pid: int) -> None:
+@VERBOSE
+def worker(queues: str, burst: bool, with_scheduler: bool, parent_pid: int, verbose: bool) -> None:
     """Run an RQ worker over the hub's queues (any number, on any number of machines)."""
     from hub.worker import run_worker
 
+    configure_logging(verbose)
     _follow_parent(parent_pid)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from rq import Worker
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
 
 from hub import services
+from hub.logs import library_level
 from hub.services import QUEUE_NAMES
 
 
@@ -31,4 +34,4 @@ def run_worker(
             connection=conn,
             serializer=JSONSerializer,
         )
-        return w.work(burst=burst, with_scheduler=with_scheduler)
+        return w.work(burst=burst, with_scheduler=with_scheduler, logging_level=logging.getLevelName(library_level()))
