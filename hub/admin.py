@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from hub import db
@@ -14,16 +13,18 @@ from hub.auth import (
     ApiToken,
     AuthError,
     User,
+    change_own_password,
     create_token,
     create_user,
     generate_password,
     login_required,
     login_session,
     require_user,
+    reset_password,
     revoke_token,
     roles_required,
-    set_password,
 )
+from hub.login import safe_next
 from hub.pagination import page_arg, paginate
 
 bp = Blueprint("admin", __name__)
@@ -58,7 +59,10 @@ def create_user_view() -> tuple[str, int] | Response:
     password = form["password"] or generate_password()
     s = db.session()
     try:
-        user = create_user(s, form["email"], form["role"], password, name=form["name"])
+        # Typed or generated, the password is the admin's choice: the user picks their own.
+        user = create_user(
+            s, form["email"], form["role"], password, name=form["name"], must_change_password=True
+        )
     except AuthError as exc:
         s.rollback()
         stmt = sa.select(User).order_by(User.email)
@@ -77,7 +81,7 @@ def create_user_view() -> tuple[str, int] | Response:
         flash(
             _(
                 "User %(email)s created. Their one-time password is %(password)s. Pass it on "
-                "safely; it is not shown again.",
+                "safely; it is not shown again. They choose their own at their first sign-in.",
                 email=user.email,
                 password=password,
             ),
@@ -106,6 +110,28 @@ def update_user(user_id: int) -> Response:
     user.active = active
     s.commit()
     flash(_("User %(email)s updated.", email=user.email), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/password")
+@roles_required()
+def reset_password_view(user_id: int) -> Response:
+    s = db.session()
+    user = s.get(User, user_id) or abort(404)
+    if user.id == require_user().id:
+        flash(_("Change your own password on the Account page."), "error")
+        return redirect(url_for("admin.users"))
+    password = reset_password(user)
+    s.commit()
+    flash(
+        _(
+            "New one-time password for %(email)s: %(password)s. Pass it on safely; it is not "
+            "shown again. They were signed out and choose their own at their next sign-in.",
+            email=user.email,
+            password=password,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.users"))
 
 
@@ -159,19 +185,34 @@ def revoke_token_view(token_id: int) -> Response:
     return redirect(url_for("admin.account"))
 
 
+@bp.get("/account/password")
+@login_required
+def password() -> str:
+    return render_template(
+        "password.html", forced=require_user().must_change_password, errors={}, next=_next_arg()
+    )
+
+
+def _next_arg() -> str:
+    return request.values.get("next", "")
+
+
 @bp.post("/account/password")
 @login_required
-def change_password() -> Response:
+def change_password() -> tuple[str, int] | Response:
     user = require_user()
-    if not check_password_hash(user.password_hash, request.form.get("current", "")):
-        flash(_("The current password is not right."), "error")
-        return redirect(url_for("admin.account"))
+    forced = user.must_change_password
     try:
-        set_password(user, request.form.get("new", ""))
+        change_own_password(user, request.form.get("current", ""), request.form.get("new", ""))
     except AuthError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("admin.account"))
+        db.session().rollback()
+        page = render_template(
+            "password.html", forced=forced, errors={exc.field: exc.message}, next=_next_arg()
+        )
+        return page, 422
     db.session().commit()
     login_session(user)  # keep this browser signed in; every other session ends
     flash(_("Your password was changed. Other sessions were signed out."), "success")
+    if forced:
+        return redirect(safe_next(_next_arg()))
     return redirect(url_for("admin.account"))

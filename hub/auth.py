@@ -44,6 +44,9 @@ class User(Base):
     session_key: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when the password is one the user did not choose (the first admin's one-time password,
+    # one an admin typed or generated for them); every page then asks for their own first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -101,9 +104,18 @@ def _password_too_short() -> str:
 
 
 def create_user(
-    db: Session, email: str, role: str, password: str, name: str = "", locale: str | None = None
+    db: Session,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+    locale: str | None = None,
+    must_change_password: bool = False,
 ) -> User:
-    """Create a user; raises AuthError naming the field when input is refused."""
+    """Create a user; raises AuthError naming the field when input is refused.
+
+    `must_change_password` for a password someone other than the user chose (admin, first start).
+    """
     email = normalize_email(email)
     if role not in ROLES:
         raise AuthError(
@@ -122,17 +134,37 @@ def create_user(
         name=name.strip(),
         password_hash=generate_password_hash(password),
         locale=locale,
+        must_change_password=must_change_password,
     )
     db.add(user)
     db.flush()
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError("password", _password_too_short())
+def _store_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password)
-    user.session_key = secrets.token_hex(16)
+    user.session_key = secrets.token_hex(16)  # every other session of this user ends
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """The user chooses their own password; raises AuthError naming the field at fault."""
+    if not check_password_hash(user.password_hash, current):
+        raise AuthError("current", _("The current password is not right."))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise AuthError("new", _password_too_short())
+    if check_password_hash(user.password_hash, new):
+        raise AuthError("new", _("Choose a password different from the current one."))
+    _store_password(user, new)
+    user.must_change_password = False
+
+
+def reset_password(user: User) -> str:
+    """A new one-time password for someone else (an admin's reset); they choose their own at
+    their next sign-in. Their sessions end now."""
+    password = generate_password()
+    _store_password(user, password)
+    user.must_change_password = True
+    return password
 
 
 def authenticate(db: Session, email: str, password: str) -> User | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -13,6 +12,13 @@ import click
 from flask import Flask
 
 from hub.config import SETTINGS_HELP, ConfigError
+from hub.logs import configure_logging
+
+VERBOSE = click.option(
+    "--verbose",
+    is_flag=True,
+    help="Show the libraries' INFO logs too (requests, jobs, migrations).",
+)
 
 
 def _app() -> Flask:
@@ -40,21 +46,21 @@ def _follow_parent(parent_pid: int) -> None:
 @click.group(epilog="Settings come from the environment: " + ", ".join(SETTINGS_HELP))
 def main() -> None:
     """Contact Hub: customers, campaigns, calls and follow-ups."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 32))
-def up(host: str, port: int, workers: int) -> None:
+@VERBOSE
+def up(host: str, port: int, workers: int, verbose: bool) -> None:
     """Run everything: embedded Redis (unless HUB_REDIS_URL), workers, scheduler and web."""
     from hub.supervisor import run_up
 
+    configure_logging(verbose)
     try:
-        run_up(host, port, workers)
+        run_up(host, port, workers, verbose=verbose)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -62,10 +68,12 @@ def up(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
-def web(host: str, port: int) -> None:
+@VERBOSE
+def web(host: str, port: int, verbose: bool) -> None:
     """Run only the web server (threaded). Production: gunicorn 'hub:create_app()'."""
     from werkzeug.serving import run_simple
 
+    configure_logging(verbose)
     run_simple(host, port, _app(), threaded=True, use_reloader=False)
 
 
@@ -84,10 +92,12 @@ def web(host: str, port: int) -> None:
     help="Also move jobs scheduled for later onto their queues when due.",
 )
 @click.option("--parent-pid", type=int, default=0, hidden=True)
-def worker(queues: str, burst: bool, with_scheduler: bool, parent_pid: int) -> None:
+@VERBOSE
+def worker(queues: str, burst: bool, with_scheduler: bool, parent_pid: int, verbose: bool) -> None:
     """Run an RQ worker over the hub's queues (any number, on any number of machines)."""
     from hub.worker import run_worker
 
+    configure_logging(verbose)
     _follow_parent(parent_pid)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     try:
@@ -192,7 +202,7 @@ def users() -> None:
 @click.option("--name", default="")
 @click.option("--password", default=None, help="Default: generate one and print it.")
 def users_create(email: str, role: str, name: str, password: str | None) -> None:
-    """Create a user."""
+    """Create a user; they choose their own password at their first sign-in."""
     from hub.auth import AuthError, create_user, generate_password
     from hub.db import session_scope
 
@@ -201,7 +211,7 @@ def users_create(email: str, role: str, name: str, password: str | None) -> None
     app = _app()
     try:
         with session_scope(app) as s:
-            user = create_user(s, email, role, password, name=name)
+            user = create_user(s, email, role, password, name=name, must_change_password=True)
             email = user.email
     except AuthError as exc:
         raise click.ClickException(f"{exc.field}: {exc.message}") from exc
@@ -354,19 +364,30 @@ def simulator_log(provider: str | None) -> None:
     type=click.IntRange(0, 3600),
     help="Seconds of voicemail (0: the caller hangs up).",
 )
+@click.option("--verbose", is_flag=True, help="Also print the TwiML the hub answered with.")
 def simulator_call(
-    sender: str, nobody_answers: bool, talk_seconds: int, voicemail_seconds: int
+    sender: str, nobody_answers: bool, talk_seconds: int, voicemail_seconds: int, verbose: bool
 ) -> None:
     """Have a simulated customer call the company's number (the running simulator of this
     instance sends the signed voice webhook and plays the call out)."""
     from hub.channels.base import ChannelMisconfigured
     from hub.channels.providers import simulator_url
     from hub.channels.sim_client import SimulatorError, customer_call
+    from hub.channels.twiml_summary import agent_names, summarize_twiml
     from hub.config import load_settings
+    from hub.db import session_scope
+    from hub.normalize import normalize_phone
+    from hub.validation import FieldError
 
     try:
-        base = simulator_url(load_settings())
+        settings = load_settings()
+        # Twilio always sends E.164: the number as typed ("+86 150 9221 6676") is read the way
+        # the hub reads any number, in HUB_DEFAULT_REGION when it has no country code.
+        sender = normalize_phone(sender, settings.default_region, field="--from")
+        base = simulator_url(settings)
         reply = customer_call(base, sender, not nobody_answers, talk_seconds, voicemail_seconds)
+    except FieldError as exc:
+        raise click.ClickException(f"{exc.field}: {exc.message}") from exc
     except (ConfigError, ChannelMisconfigured) as exc:
         raise click.ClickException(str(exc)) from exc
     except SimulatorError as exc:
@@ -376,10 +397,14 @@ def simulator_call(
     answer = reply.data
     if not reply.ok:
         raise click.ClickException(f"the call was not taken (HTTP {reply.status}): {reply.text}")
-    click.echo(
-        f"call {answer.get('sid')} from {sender}: the hub answered {answer.get('hub_status')}"
-    )
-    click.echo(answer.get("twiml", ""))
+    twiml = answer.get("twiml", "")
+    with session_scope(_app()) as s:
+        summary = summarize_twiml(twiml, agent_names(s))
+    click.echo(f"call {answer.get('sid')} from {sender}: the hub answered: {summary}")
+    if verbose:
+        click.echo(twiml)
+
+
 @main.group()
 def campaigns() -> None:
     """Campaigns from the command line."""

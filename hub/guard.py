@@ -15,6 +15,8 @@ from hub.validation import FieldError, ValidationError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_EXEMPT = ("/webhooks/", "/unsubscribe/")
+# What a signed-in user whose password someone else chose may reach before choosing their own.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"admin.password", "admin.change_password"})
 csrf = CSRFProtect()
 
 
@@ -63,6 +65,13 @@ def enforce_access() -> Any:
         return None
     if g.user is None:
         return redirect(url_for("login.login", next=request.full_path.rstrip("?")))
+    if (
+        g.user.must_change_password
+        and not is_api_request()  # a token is not a password, and whoever made it chose it
+        and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+    ):
+        target = request.full_path.rstrip("?") if request.method in SAFE_METHODS else None
+        return redirect(url_for("admin.password", next=target))
     if view is None:
         return None  # a routing error (404/405) for a signed-in user: let Flask answer it
     if rule == ANY_USER:

@@ -61,5 +61,12 @@ def ensure_admin(app: Flask) -> str | None:
         if s.scalar(sa.select(sa.func.count()).select_from(User)):
             return None
         password = generate_password()
-        create_user(s, FIRST_ADMIN_EMAIL, Role.ADMIN.value, password, name="Administrator")
+        create_user(
+            s,
+            FIRST_ADMIN_EMAIL,
+            Role.ADMIN.value,
+            password,
+            name="Administrator",
+            must_change_password=True,  # printed in a terminal: it is not the admin's own
+        )
         return password

@@ -37,16 +37,17 @@ def phone_extension(raw: str) -> str | None:
     return split_extension(raw)[1]
 
 
-def normalize_phone(raw: str, region: str) -> str:
+def normalize_phone(raw: str, region: str, field: str = "phone") -> str:
     """E.164 for a number in any common format; `region` is used when no country code is given.
 
     "138 0013 8000", "+86 138-0013-8000" and "8613800138000" (region CN) are all +8613800138000.
     An extension ("转 123", "ext. 45") is understood and left out: `phone_extension` reads it.
+    A FieldError names `field`.
     """
     text = split_extension(raw)[0]
     digits = re.sub(r"\D", "", text)
     if not digits:
-        raise problem("phone", "phone_not_a_number", value=raw)
+        raise problem(field, "phone_not_a_number", value=raw)
     candidates = [text]
     if not text.startswith("+"):
         # A country code written without "+" or "00" (8613800138000) is common in exports.
@@ -58,7 +59,17 @@ def normalize_phone(raw: str, region: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise problem("phone", "phone_invalid", value=raw)
+    raise problem(field, "phone_invalid", value=raw)
+
+
+def provider_number(raw: str, region: str) -> str:
+    """A number a provider sent (a webhook's From or To): E.164 when it is a phone number,
+    else as sent, for what is not one and cannot be refused (a short code, an alphanumeric
+    sender, "anonymous" for a withheld caller id)."""
+    try:
+        return normalize_phone(raw, region)
+    except FieldError:
+        return raw.strip()
 
 
 def phone_search_key(query: str, region: str) -> str | None:

@@ -10,17 +10,20 @@ import subprocess
 import sys
 import threading
 import time
-from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Worker
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from hub import create_app, services
 from hub.channels.credentials import load_or_create
 from hub.channels.simulator import ProviderSimulator
+from hub.clock import business_zone
 from hub.config import Settings, load_settings
-from hub.maintenance import ensure_admin, upgrade_database
+from hub.maintenance import FIRST_ADMIN_EMAIL, ensure_admin, upgrade_database
 from hub.schedule import enqueue_due
 from hub.services import RedisNotConfigured, embedded_url_file, resolve_redis_url
 
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 WORKER_GRACE = (
     6.0  # seconds a worker gets to finish its job on shutdown; the whole stop stays < 10 s
 )
+WORKER_START = 30.0  # seconds the banner waits for the workers to be listening
 
 
 def _spawn(*args: str) -> subprocess.Popen[bytes]:
@@ -90,6 +94,32 @@ def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
         proc.wait(timeout=5)
 
 
+def banner(lines: list[str]) -> str:
+    """The lines in a double-ruled box, so the address and the first password stand out."""
+    width = max(len(line) for line in lines)
+    rule = "═" * (width + 2)
+    body = [f"║ {line.ljust(width)} ║" for line in lines]
+    return "\n".join([f"╔{rule}╗", *body, f"╚{rule}╝"])
+
+
+def _wait_for_workers(
+    conn: Redis, children: list[subprocess.Popen[bytes]], stop: threading.Event
+) -> bool:
+    """Whether every worker started registered with RQ (it is listening) within WORKER_START."""
+    deadline = time.monotonic() + WORKER_START
+    wanted = {child.pid for child in children}
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            if wanted <= {w.pid for w in Worker.all(connection=conn)}:
+                return True
+        except RedisError:
+            pass  # the embedded server still loading its append-only file
+        if any(child.poll() is not None for child in children):
+            return False
+        stop.wait(0.2)
+    return False
+
+
 def _free_port(host: str) -> int:
     import socket
 
@@ -98,7 +128,7 @@ def _free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
-def run_up(host: str, port: int, workers: int) -> None:
+def run_up(host: str, port: int, workers: int, verbose: bool = False) -> None:
     port = port or _free_port(host)
     if not os.environ.get("HUB_PUBLIC_URL"):
         # Provider callbacks (the simulator's, on this machine) need an address to come back to;
@@ -135,24 +165,35 @@ def run_up(host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    worker_args = ("worker", "--verbose") if verbose else ("worker",)
     try:
-        children.extend(_spawn("worker") for _ in range(workers))
+        children.extend(_spawn(*worker_args) for _ in range(workers))
         web.start()
-        url = f"http://{host}:{server.server_port}"
-        click.echo(
-            f"Contact Hub is running at {url}  (data in {settings.instance_dir}; Ctrl-C stops it)"
-        )
-        if simulator is not None:
+        conn = services.redis(app)
+        # The banner comes last, once the workers listen: what a newcomer needs is not lost
+        # among the start-up lines.
+        if not _wait_for_workers(conn, children, stop) and not stop.is_set():
             click.echo(
-                f"  No provider credentials: the provider simulator stands in at {simulator.url}"
+                f"the workers did not start within {WORKER_START:.0f} s; jobs wait until they do",
+                err=True,
+            )
+        url = f"http://{host}:{server.server_port}"
+        lines = [f"Contact Hub is running at {url}", f"Data in {settings.instance_dir}"]
+        if simulator is not None:
+            lines.append(
+                f"No provider credentials: the provider simulator stands in at {simulator.url}"
             )
         if admin_password:
-            click.echo(
-                f"  First start: sign in as admin@contact-hub.example with the one-time "
-                f"password {admin_password}  (change it on the Account page)"
-            )
-        conn = services.redis(app)
-        tz = ZoneInfo(settings.timezone)
+            lines += [
+                f"First start: sign in as {FIRST_ADMIN_EMAIL}",
+                f"with the one-time password {admin_password}",
+                "(you choose your own password at that first sign-in)",
+            ]
+        lines.append("Ctrl-C stops it.")
+        if not stop.is_set():
+            click.echo(banner(lines))
+        with app.app_context():
+            tz = business_zone()
         last_schedule = 0.0
         while not stop.wait(0.5):
             if time.monotonic() - last_schedule >= 1.0:

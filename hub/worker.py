@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 from flask import Flask
 from rq import Worker
 from rq.serializers import JSONSerializer
 from sqlalchemy.orm import configure_mappers
 
 from hub import services
+from hub.logs import library_level
 from hub.services import QUEUE_NAMES
+
+log = logging.getLogger(__name__)
 
 
 def run_worker(
@@ -31,4 +37,10 @@ def run_worker(
             connection=conn,
             serializer=JSONSerializer,
         )
-        return w.work(burst=burst, with_scheduler=with_scheduler)
+        # RQ's own lines are INFO (quiet without --verbose): start and stop are said here.
+        log.info("worker %s (pid %d) listening on %s", w.name, os.getpid(), ", ".join(queue_names))
+        level = logging.getLevelName(library_level())
+        worked = w.work(burst=burst, with_scheduler=with_scheduler, logging_level=level)
+        if not burst:  # only a signal ends it: SIGTERM's warm shut down lets a job finish
+            log.info("worker %s stopped after a warm shut down", w.name)
+        return worked

@@ -210,3 +210,45 @@ def test_calling_hours_are_the_customers_own():
     # ... unless the number spans many (a US toll-free): then the business's own.
     free = Contact(name="Desk", phone="+18005550123")
     assert recipient_zone(free, free.phone, "Europe/Berlin").key == "Europe/Berlin"
+
+
+def _post_call(client, customer, contact, number):
+    return client.post(
+        "/calls",
+        data={
+            "csrf_token": csrf_token(client, f"/customers/{customer.id}"),
+            "customer_id": customer.id,
+            "contact_id": contact.id,
+            "number": number,
+        },
+        headers={"Referer": f"http://localhost/customers/{customer.id}"},
+    )
+
+
+def test_a_number_spelled_with_spaces_is_dialled_and_stored_as_e164(live_hub, make_user, db):
+    app, sim, _creds, _ = live_hub
+    _open_hours(app)
+    agent, customer, contact = _setup(db, make_user)
+    client = app.test_client()
+    login(client, agent.email)
+    answer = _post_call(client, customer, contact, "+86 138 0013 8000")
+    assert answer.status_code == 302 and "/console/calls/" in answer.headers["Location"]
+    assert sim.wait_idle(15)
+    [bridge] = [r for r in sim.requests() if r["kind"] == "dial"]
+    assert bridge["body"]["To"] == CUSTOMER_PHONE
+    db.expire_all()
+    assert db.scalar(sa.select(Call.customer_number)) == CUSTOMER_PHONE
+
+
+def test_a_number_that_is_not_one_is_refused_with_the_reason(live_hub, make_user, db):
+    app, sim, _creds, _ = live_hub
+    _open_hours(app)
+    agent, customer, contact = _setup(db, make_user)
+    client = app.test_client()
+    login(client, agent.email)
+    answer = _post_call(client, customer, contact, "12 34")
+    assert answer.status_code == 302
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "12 34 is not a valid phone number." in page
+    assert db.scalar(sa.select(sa.func.count()).select_from(Call)) == 0
+    assert not [r for r in sim.requests() if r["kind"] == "call"]

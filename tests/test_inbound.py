@@ -155,3 +155,39 @@ def test_every_email_carries_a_working_unsubscribe_link(live_hub, make_user, db)
     )
     assert refused.status_code == 409
     assert app.test_client().get("/unsubscribe/forged-token").status_code == 404
+
+
+def test_a_text_from_a_number_with_spaces_and_dashes_threads_to_the_contact(
+    live_hub, make_user, db
+):
+    from twilio.request_validator import RequestValidator
+
+    app, sim, creds, url = live_hub
+    _, _, c = _customer(app, make_user, phone="150 9221 6676")
+    _text(sim, creds, "+86 150-9221-6676", "通过模拟器")
+    # The webhook itself, as another provider (or a hand-made test) might spell it.
+    params = {
+        "MessageSid": "SM" + "7" * 32,
+        "AccountSid": creds.account_sid,
+        "From": "+86 150 9221 6676",
+        "To": "+1 202-555-0143",
+        "Body": "直接发来",
+    }
+    signature = RequestValidator(creds.auth_token).compute_signature(
+        f"{url}/webhooks/twilio/sms", params
+    )
+    r = requests.post(
+        f"{url}/webhooks/twilio/sms",
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        proxies=NO_PROXY,
+        timeout=5,
+    )
+    assert r.status_code == 200, r.text
+    _work(app)
+    messages = db.scalars(sa.select(Message).order_by(Message.id)).all()
+    assert [(m.body, m.contact_id, m.from_address, m.to_address) for m in messages] == [
+        ("通过模拟器", c["contacts"][0]["id"], "+8615092216676", "+12025550143"),
+        ("直接发来", c["contacts"][0]["id"], "+8615092216676", "+12025550143"),
+    ]
+    assert db.scalar(sa.select(sa.func.count()).select_from(Customer)) == 1  # no new lead

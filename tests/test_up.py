@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -168,12 +170,69 @@ def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
         out, _ = proc.communicate(timeout=15)
         took = time.monotonic() - started
     assert took < 10, f"took {took:.1f}s to stop"
-    assert "First start: sign in as admin@contact-hub.example" in out
-    assert "the provider simulator stands in" in out
+    banner = _banner_before_stopping(out)
+    assert "Contact Hub is running at " + base in banner
+    assert "First start: sign in as admin@contact-hub.example" in banner
+    assert re.search(r"with the one-time password \S{12,}", banner)
+    assert "the provider simulator stands in" in banner
+    # The libraries' INFO chatter (migrations, RQ's job lines, each request) stays out.
+    assert not re.search(r" INFO (alembic|rq|werkzeug|valkey)", out), out
     assert "Stopped." in out
     assert "Traceback" not in out, out
     leftovers = [pid for pid in children if _alive(pid)]
     assert leftovers == [], out
+
+
+def _banner_before_stopping(out: str) -> str:
+    """The framed block, which must be the last thing printed before Ctrl-C's 'Stopping...'."""
+    before = out.split("Stopping Contact Hub...")[0].rstrip("\n").splitlines()
+    assert before and before[-1].startswith("╚") and before[-1].endswith("╝"), out
+    top = max(i for i, line in enumerate(before) if line.startswith("╔"))
+    box = before[top:]
+    assert all(line.startswith("║") and line.endswith("║") for line in box[1:-1]), out
+    assert len({len(line) for line in box}) == 1, out  # a closed frame, every line as wide
+    return "\n".join(box)
+
+
+def test_hub_up_verbose_shows_the_libraries_logs_and_still_ends_with_the_banner(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "up", "--port", str(port), "--verbose"],
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            assert proc.poll() is None, "".join(lines)
+            try:
+                status = _get(base + "/healthz")[0]
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, "no healthy /healthz within 30 s"
+        while time.monotonic() < deadline and not any(line.startswith("╚") for line in lines):
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=15)
+        reader.join(timeout=5)
+    out = "".join(lines)
+    assert "First start: sign in as admin@contact-hub.example" in out
+    for chatter in (" INFO alembic.runtime.migration: Running upgrade", " INFO rq.worker: ",
+                    " INFO werkzeug: ", "GET /healthz"):
+        assert chatter in out, (chatter, out)
+    banner_at = out.index("╔")
+    assert out.index("Running upgrade") < banner_at
+    assert out.index("*** Listening on") < banner_at  # the worker was up before the banner
 
 
 def test_embedded_redis_keeps_queued_work_across_a_restart(tmp_path):

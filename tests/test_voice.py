@@ -251,11 +251,76 @@ def test_hub_simulator_call_places_a_call_from_the_command_line(
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert "the hub answered 200" in done.stdout and "<Dial" in done.stdout
+    # One line a person reads; the TwiML only with --verbose.
+    [line] = done.stdout.splitlines()
+    assert line.startswith("call CA") and line.endswith(
+        f"from +8613800138000: the hub answered: ringing agent {owner.email} (+8613900000001)"
+    )
+    assert "<Dial" not in done.stdout
     assert sim.wait_idle(PATIENCE)
     db.expire_all()
     call = db.scalar(sa.select(Call))
     assert (call.customer_id, call.duration, call.status) == (customer.id, 61, "completed")
+
+    verbose = subprocess.run(
+        [sys.executable, "-m", "hub", "simulator", "call", "--from", CALLER, "--verbose"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert verbose.returncode == 0, verbose.stderr
+    assert "the hub answered: ringing agent" in verbose.stdout
+    assert "<Dial" in verbose.stdout and "<Number" in verbose.stdout
+    assert sim.wait_idle(15)
+
+
+def test_hub_simulator_call_refuses_a_number_that_is_not_one_naming_the_option(
+    env_for_subprocess, tmp_path
+):
+    import subprocess
+    import sys
+
+    env = {**env_for_subprocess, "HUB_INSTANCE_DIR": str(tmp_path / "empty")}
+    done = subprocess.run(
+        [sys.executable, "-m", "hub", "simulator", "call", "--from", "+86 150 92"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--from: +86 150 92 is not a valid phone number." in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_call_from_a_number_typed_with_spaces_pops_the_customer_and_is_stored_in_e164(
+    live_hub, make_user, db, redis_conn
+):
+    app, sim, creds, _ = live_hub
+    owner = _agent(db, make_user, "+8613900000001")
+    customer = _customer(db, owner, phone="+8615092216676")
+    pubsub = _subscribe(redis_conn, owner)
+
+    answer = _ring(sim, sender="+86 150 9221 6676", talk_seconds=5)
+
+    # The hub rang the owner with the caller's number, written the one way Twilio takes it.
+    assert 'callerId="+8615092216676"' in answer["twiml"]
+    [(channel, event)] = [e for e in _events(pubsub) if e[1]["status"] == "ringing"]
+    assert channel == f"hub:events:user:{owner.id}"
+    assert (event["customer_id"], event["number"]) == (customer.id, "+8615092216676")
+    [webhook] = [r for r in sim.requests() if r.get("kind") == "inbound_call"]
+    db.expire_all()
+    call = db.scalar(sa.select(Call))
+    assert (call.customer_id, call.customer_number) == (customer.id, "+8615092216676")
+    assert call.hub_number == creds.from_number
+    follow_up = db.get(FollowUp, call.follow_up_id)
+    assert follow_up.customer_id == customer.id and follow_up.call_ref == call.sid
+    assert webhook["body"]["from"] == "+86 150 9221 6676"  # as the customer typed it
+
+
+def test_the_simulator_refuses_a_caller_that_is_not_an_international_number(live_hub, db):
+    _app, sim, _creds, _ = live_hub
+    r = requests.post(
+        f"{sim.url}/sim/inbound/call", json={"from": "0150 9221"}, proxies=NO_PROXY, timeout=15
+    )
+    assert r.status_code == 400
+    assert "'from' is not an international phone number" in r.json()["error"]
+    assert db.scalar(sa.select(sa.func.count()).select_from(Call)) == 0
 
 
 def test_hub_simulator_call_without_a_running_simulator_says_so(env_for_subprocess, tmp_path):
@@ -268,3 +333,23 @@ def test_hub_simulator_call_without_a_running_simulator_says_so(env_for_subproce
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode != 0 and "no simulator is running" in done.stderr
+
+
+def test_the_voice_webhook_itself_reads_from_and_to_as_e164(live_hub, make_user, db):
+    app, _sim, creds, url = live_hub
+    owner = _agent(db, make_user, "+8613900000001")
+    customer = _customer(db, owner, phone="+8615092216676")
+    params = {
+        "CallSid": "CA" + "5" * 32,
+        "AccountSid": creds.account_sid,
+        "From": "+86 150-9221-6676",
+        "To": "+1 202-555-0143",  # the simulator's company number, spelled out
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
+    r = _signed_post(f"{url}/webhooks/twilio/voice", creds.auth_token, params)
+    assert r.status_code == 200 and 'callerId="+8615092216676"' in r.text
+    db.expire_all()
+    call = db.scalar(sa.select(Call))
+    assert (call.customer_id, call.customer_number) == (customer.id, "+8615092216676")
+    assert call.hub_number == creds.from_number == "+12025550143"

@@ -26,7 +26,7 @@ from hub.crm.followups import (
 from hub.crm.models import Contact, Customer, LeadSource, Stage
 from hub.crm.rules import get_rules
 from hub.db import utcnow
-from hub.normalize import normalize_phone
+from hub.normalize import normalize_phone, provider_number
 from hub.validation import FieldError, Forbidden, ValidationError
 
 MAX_NOTES = 20000
@@ -88,8 +88,8 @@ def ring_inbound(db: Session, sid: str, from_number: str, to_number: str, region
         direction="inbound",
         customer_id=caller.customer.id if caller.customer else None,
         contact_id=caller.contact.id if caller.contact else None,
-        customer_number=caller.number or from_number[:32],
-        hub_number=to_number[:32],
+        customer_number=caller.number or provider_number(from_number, region)[:32],
+        hub_number=provider_number(to_number, region)[:32],
         status="ringing",
         offered_to=[a.user_id for a in agents],
     )

@@ -25,6 +25,7 @@ from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Contact, Customer
 from hub.db import utcnow
 from hub.formatting import local_time_text
+from hub.normalize import normalize_phone
 from hub.validation import Conflict, Forbidden, NotFound
 
 
@@ -98,13 +99,16 @@ def start_call(
     public_base: str,
     hours: tuple[time, time],
     business_zone: str,
+    region: str,
     now: datetime | None = None,
 ) -> Call:
-    """Ring the agent, who is then bridged to `number`; the call is on the timeline at once.
+    """Ring the agent, who is then bridged to `number` (any spelling: it is compared and dialled
+    as E.164); the call is on the timeline at once.
 
     Commits before asking Twilio: its first status callback may arrive before the answer does,
     and must find the call.
     """
+    number = normalize_phone(number, region, field="number")  # FieldError, shown as 422
     customer, contact = _party(db, customer_id, contact_id)
     if not can_view(user, customer):
         raise Forbidden(_("This customer is not one of yours."))

@@ -39,7 +39,7 @@ from hub.crm.reminders import due_items
 from hub.crm.views import region
 from hub.db import utcnow
 from hub.login import safe_next
-from hub.validation import Conflict, Field, Forbidden, NotFound, ValidationError, parse
+from hub.validation import Conflict, Field, FieldError, Forbidden, NotFound, ValidationError, parse
 
 bp = Blueprint("console", __name__)
 LIVE_WINDOW = timedelta(minutes=15)
@@ -242,10 +242,15 @@ def click_to_call() -> Response:
             public_base(),
             settings.call_hours,
             settings.timezone,
+            settings.default_region,
         )
     except Conflict as exc:
         s.rollback()
         flash(str(exc), "error")
+        return redirect(back)
+    except FieldError as exc:
+        s.rollback()
+        flash(exc.message, "error")
         return redirect(back)
     flash(
         _(

@@ -16,7 +16,7 @@ from hub.channels.models import Message, WebhookEvent
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Contact, Customer, Stage
 from hub.db import session_scope, utcnow
-from hub.normalize import normalize_email, normalize_phone
+from hub.normalize import normalize_email, normalize_phone, provider_number
 from hub.validation import FieldError
 
 # Whole message, any case (PROVIDERS.md).
@@ -174,11 +174,16 @@ def inbound_job(event_id: int) -> int | None:
         p = event.payload
         try:
             if event.kind == "sms-inbound":
-                sender = normalize_phone(
-                    p.get("From", ""), current_app.config["SETTINGS"].default_region
-                )
+                region = current_app.config["SETTINGS"].default_region
+                sender = normalize_phone(p.get("From", ""), region)
                 message = record_inbound(
-                    s, "sms", sender, p.get("To", ""), p.get("Body", ""), None, p.get("MessageSid")
+                    s,
+                    "sms",
+                    sender,
+                    provider_number(p.get("To", ""), region),
+                    p.get("Body", ""),
+                    None,
+                    p.get("MessageSid"),
                 )
             else:
                 sender = normalize_email(p.get("from_address", ""))

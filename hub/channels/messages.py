@@ -30,6 +30,7 @@ from hub.crm.labels import choice_label
 from hub.crm.models import Contact
 from hub.db import session_scope, utcnow
 from hub.formatting import date_text
+from hub.normalize import normalize_phone
 from hub.validation import Conflict, FieldError, Forbidden, ValidationError
 
 SMS_MAX = 1600  # Twilio's limit for one message body
@@ -53,6 +54,19 @@ def _address(contact: Contact, channel: str) -> str:
         if channel == "sms":
             raise SendRefused(_("%(name)s has no mobile number.", name=contact.name))
         raise SendRefused(_("%(name)s has no email address.", name=contact.name))
+    if channel == "sms":
+        # Stored numbers are E.164 already (every form and import normalises); one written some
+        # other way is sent the way Twilio needs it, or refused here rather than by Twilio.
+        try:
+            return normalize_phone(address, current_app.config["SETTINGS"].default_region)
+        except FieldError:
+            raise SendRefused(
+                _(
+                    "%(name)s's mobile number %(number)s is not a valid phone number.",
+                    name=contact.name,
+                    number=address,
+                )
+            ) from None
     return address
 
 

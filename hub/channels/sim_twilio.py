@@ -63,6 +63,22 @@ def error(status: int, code: int, message: str, headers: dict[str, str] | None =
     )
 
 
+def customer_number(value: str, name: str) -> str:
+    """A simulated customer's number as Twilio would carry it: E.164 ("+86 150 9221 6676" is
+    +8615092216676); ValueError naming `name` for something that is not an international number
+    (the simulator does not know the hub's region: the hub's pages and commands send E.164)."""
+    text = value.strip()
+    candidates = [text] if text.startswith("+") else [text, "+" + text]
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, None)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise ValueError(f"'{name}' is not an international phone number (+8613800138000): {value!r}")
+
+
 def _valid_number(value: str) -> bool:
     try:
         return phonenumbers.is_valid_number(phonenumbers.parse(value, None))
@@ -353,7 +369,11 @@ def inbound_sms(sim: ProviderSimulator, data: dict[str, Any]) -> Reply:
     if not sender:
         return Reply.json(400, {"error": "'from' is required"})
     creds = sim.credentials
-    to = str(data.get("to") or creds.from_number).strip()
+    try:
+        sender = customer_number(sender, "from")
+        to = customer_number(str(data.get("to") or creds.from_number), "to")
+    except ValueError as exc:
+        return Reply.json(400, {"error": str(exc)})
     word = body.strip().upper()
     # The carrier-level opt-out happens whatever the hub answers, as it does at Twilio.
     if word in OPT_OUT_WORDS:

@@ -319,19 +319,23 @@ def inbound_call(sim: ProviderSimulator, data: dict[str, Any]) -> Reply:
         return Reply.json(400, {"error": "'from' is required"})
     if sim.hub_url is None:
         return Reply.json(409, {"error": "the simulator has no hub_url to deliver to"})
+    from hub.channels.sim_twilio import customer_number
+
+    creds = sim.credentials
     try:
         plan = plan_from(data)
+        sender = customer_number(sender, "from")
+        to = customer_number(str(data.get("to") or creds.from_number), "to")
     except ValueError as exc:
         return Reply.json(400, {"error": str(exc)})
-    creds = sim.credentials
     sid = new_sid("CA")
     params = {
         "CallSid": sid,
         "AccountSid": creds.account_sid,
         "From": sender,
         "Caller": sender,
-        "To": str(data.get("to") or creds.from_number),
-        "Called": str(data.get("to") or creds.from_number),
+        "To": to,
+        "Called": to,
         "CallStatus": "ringing",
         "Direction": "inbound",
         "ApiVersion": API_VERSION,

@@ -67,8 +67,11 @@ def inbound_call() -> Response:
     targets = [t for t in (a.dial_target for a in ringing.agents) if t]
     if not targets:
         return _twiml(voice.voicemail_twiml(urls, _greeting()))
-    # The caller's own number as caller id, so the agent's phone shows who is calling.
-    return _twiml(voice.ring_agents_twiml(urls, targets, form.get("From", "")))
+    # The caller's own number as caller id, so the agent's phone shows who is calling; only a
+    # phone number (E.164): a withheld one ("anonymous") is left for Twilio to fill in.
+    number = ringing.call.customer_number
+    caller_id = number if number.startswith("+") else ""
+    return _twiml(voice.ring_agents_twiml(urls, targets, caller_id))
 
 
 @bp.post("/voice/dial-done")

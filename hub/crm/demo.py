@@ -207,7 +207,11 @@ def _follow_ups(
 
 
 def ensure_demo_staff(db: Session) -> tuple[list[User], list[str], str | None]:
-    """The demo staff, creating the missing ones with one shared new password."""
+    """The demo staff, creating the missing ones with one shared new password.
+
+    Demo accounts are exempt from choosing their own password at first sign-in: they exist to
+    walk through the roles with one password, and have no place on an instance with real data.
+    """
     password = generate_password()
     created: list[str] = []
     users = []
