@@ -47,7 +47,7 @@ def _call_in(sim, sender=CALLER, **plan):
         f"{sim.url}/sim/inbound/call",
         json={"from": sender, "pace": 0.3, **plan},
         proxies=NO_PROXY,
-        timeout=15,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200, r.text
 

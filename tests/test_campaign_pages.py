@@ -14,7 +14,7 @@ from hub.channels.models import Suppression
 from hub.cli import main
 from hub.db import session_scope
 from tests.campaign_helpers import add_customer, bulk_contacts
-from tests.conftest import csrf_token, login, work
+from tests.conftest import PATIENCE, csrf_token, login, work
 from tests.test_campaign_engine import hub_with_sim  # noqa: F401
 
 
@@ -89,7 +89,7 @@ def test_cli_launches_and_shows_a_progress_bar(hub_with_sim, db, env_for_subproc
         result = CliRunner().invoke(main, ["campaigns", "send", str(cid)])
     finally:
         worker.terminate()
-        worker.wait(timeout=30)
+        worker.wait(timeout=PATIENCE)
     assert result.exit_code == 0, result.output
     assert "sending" in result.output  # the bar itself draws only on a terminal
     assert "Completed: planned 300, sent 300" in result.output

@@ -18,7 +18,7 @@ from hub.channels.models import Message
 from hub.channels.sim_faults import Faults
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
-from tests.conftest import work
+from tests.conftest import PATIENCE, work
 from tests.test_campaign_engine import counts, hub_with_sim, make_campaign, run_to_end  # noqa: F401
 
 
@@ -68,7 +68,7 @@ def _kill_mid_batch(app, campaign_id, env, redis_conn):
         # The worker and its work horse (RQ starts the horse in a session of its own), mid-request.
         for pid in [*_children(worker.pid), worker.pid]:
             os.kill(pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+        worker.wait(timeout=PATIENCE)
     assert counts(app, campaign_id)["sending"] > 0
 
 
@@ -83,7 +83,7 @@ def _finish_and_check(app, sim, campaign_id, env):
             time.sleep(0.5)
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        worker.wait(timeout=PATIENCE)
     run_to_end(app, campaign_id)
     requests = Counter(r["body"]["To"] for r in sim.requests() if r["kind"] == "message")
     assert set(requests.values()) == {1}, "a recipient was sent twice"

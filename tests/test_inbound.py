@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from hub.channels.models import Message, Suppression
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
-from tests.conftest import eventually
+from tests.conftest import PATIENCE, eventually
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
 
@@ -30,7 +30,7 @@ def _text(sim, creds, sender, body):
         f"{sim.url}/sim/inbound/sms",
         json={"from": sender, "to": creds.from_number, "body": body},
         proxies=NO_PROXY,
-        timeout=10,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200, r.text  # the simulator passes the hub's own answer back
     return r.text
@@ -113,7 +113,7 @@ def test_inbound_email_is_threaded_to_the_contact_and_the_secret_guards_it(live_
             "text": "Thanks!",
         },
         proxies=NO_PROXY,
-        timeout=10,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200, r.text
     _work(app)
@@ -181,7 +181,7 @@ def test_a_text_from_a_number_with_spaces_and_dashes_threads_to_the_contact(
         data=params,
         headers={"X-Twilio-Signature": signature},
         proxies=NO_PROXY,
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200, r.text
     _work(app)

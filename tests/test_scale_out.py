@@ -35,7 +35,7 @@ from hub.crm.models import Contact, Customer
 from hub.db import session_scope
 from hub.maintenance import upgrade_database
 from tests.campaign_helpers import bulk_contacts
-from tests.conftest import REPO, free_port
+from tests.conftest import PATIENCE, REPO, free_port
 from tests.test_campaign_engine import make_campaign
 
 pytestmark = [
@@ -59,7 +59,7 @@ def _start(stack: ExitStack, args: list[str], env: dict[str, str], log: Path) ->
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=PATIENCE)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)

@@ -38,7 +38,7 @@ TIMESTAMP = "X-Twilio-Email-Event-Webhook-Timestamp"
 @pytest.fixture
 def sg(sim: ProviderSimulator, creds: SimCredentials) -> SendGridAPIClient:
     client = SendGridAPIClient(creds.sendgrid_api_key, host=sim.url)
-    client.client.timeout = 10  # none by default
+    client.client.timeout = PATIENCE  # none by default
     return client
 
 
@@ -145,7 +145,7 @@ def test_non_ascii_custom_args_are_signed_over_the_utf8_body(
 
 def test_a_bad_key_is_unauthorized(sim: ProviderSimulator) -> None:
     client = SendGridAPIClient("SG.wrong.key", host=sim.url)
-    client.client.timeout = 10
+    client.client.timeout = PATIENCE
     with pytest.raises(UnauthorizedError) as err:
         send(client, body())
     assert (

@@ -217,12 +217,12 @@ def test_bad_credentials_are_20003(sim: ProviderSimulator, creds: SimCredentials
 def test_an_opted_out_number_is_21610_until_it_texts_start(
     sim: ProviderSimulator, twilio: Client, receiver: Receiver
 ) -> None:
-    done = requests.post(f"{sim.url}/sim/opt-out", json={"number": "+86 138 0013 8000"}, timeout=5)
+    done = requests.post(f"{sim.url}/sim/opt-out", json={"number": "+86 138 0013 8000"}, timeout=PATIENCE)
     assert done.status_code == 200 and CUSTOMER in done.json()["opted_out"]
     with pytest.raises(TwilioRestException) as err:
         send_sms(twilio, receiver)
     assert (err.value.status, err.value.code) == (400, 21610)
-    requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER, "body": "start"}, timeout=5)
+    requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER, "body": "start"}, timeout=PATIENCE)
     assert send_sms(twilio, receiver).sid.startswith("SM")
 
 
@@ -413,7 +413,7 @@ def test_an_inbound_sms_reaches_the_hub_signed_and_the_hub_answer_comes_back(
     with pytest.raises(TwilioRestException) as err:
         send_sms(twilio, receiver)
     assert err.value.code == 21610
-    assert requests.get(f"{sim.url}/sim/opt-outs", timeout=5).json() == [CUSTOMER]
+    assert requests.get(f"{sim.url}/sim/opt-outs", timeout=PATIENCE).json() == [CUSTOMER]
 
     receiver.answer = (403, "text/plain", b"bad signature")
     refused = requests.post(
@@ -435,7 +435,7 @@ def test_an_inbound_email_is_posted_as_inbound_parse_to_the_secret_url(
             "text": "Where is my order?",
             "html": "<p>Where is my order?</p>",
         },
-        timeout=10,
+        timeout=PATIENCE,
     )
     assert (answer.status_code, answer.text) == (200, "ok")
     (post,) = receiver.received("/webhooks/sendgrid/inbound/")
@@ -465,7 +465,7 @@ def test_an_inbound_email_is_posted_as_inbound_parse_to_the_secret_url(
 
 def test_without_a_hub_url_nothing_is_called_back(tmp_path: Path, creds: SimCredentials) -> None:
     with ProviderSimulator(tmp_path, creds) as sim:
-        answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=5)
+        answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=PATIENCE)
         assert answer.status_code == 409
         from sendgrid import SendGridAPIClient
 
@@ -485,10 +485,10 @@ def test_a_hub_that_does_not_answer_is_a_502_for_the_simulated_customer(
     tmp_path: Path, creds: SimCredentials, caplog: pytest.LogCaptureFixture
 ) -> None:
     with ProviderSimulator(tmp_path, creds, hub_url="http://127.0.0.1:9") as sim:
-        answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=10)
+        answer = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": CUSTOMER}, timeout=PATIENCE)
         assert answer.status_code == 502 and "did not answer" in answer.json()["error"]
         mail = {"from": "a@example.com", "subject": "hi", "text": "x"}
-        answer = requests.post(f"{sim.url}/sim/inbound/email", json=mail, timeout=10)
+        answer = requests.post(f"{sim.url}/sim/inbound/email", json=mail, timeout=PATIENCE)
         assert answer.status_code == 502
     assert "twilio-inbound-sms to http://127.0.0.1:9/webhooks/twilio/sms failed" in caplog.text
 
@@ -498,22 +498,22 @@ def test_a_hub_that_does_not_answer_is_a_502_for_the_simulated_customer(
 
 def test_inspection_endpoints(sim: ProviderSimulator, twilio: Client) -> None:
     msg = twilio.messages.create(to=CUSTOMER, from_="+12025550143", body="x")
-    listed = requests.get(f"{sim.url}/sim/requests", timeout=5).json()
+    listed = requests.get(f"{sim.url}/sim/requests", timeout=PATIENCE).json()
     assert [r["ids"]["sid"] for r in listed] == [msg.sid]
     assert listed[0]["path"].endswith("/Messages.json") and listed[0]["time"] > 0
-    assert requests.get(f"{sim.url}/sim/requests?provider=sendgrid", timeout=5).json() == []
+    assert requests.get(f"{sim.url}/sim/requests?provider=sendgrid", timeout=PATIENCE).json() == []
 
     faults = {"rate_429": 0.25, "seed": 3}
-    assert requests.post(f"{sim.url}/sim/faults", json=faults, timeout=5).json()["rate_429"] == 0.25
-    assert requests.get(f"{sim.url}/sim/faults", timeout=5).json()["seed"] == 3
+    assert requests.post(f"{sim.url}/sim/faults", json=faults, timeout=PATIENCE).json()["rate_429"] == 0.25
+    assert requests.get(f"{sim.url}/sim/faults", timeout=PATIENCE).json()["seed"] == 3
     assert sim.faults.rate_429 == 0.25
     for bad in ({"rate_429": 2}, {"rate_492": 0.1}, {"seed": "x"}):
-        assert requests.post(f"{sim.url}/sim/faults", json=bad, timeout=5).status_code == 400
+        assert requests.post(f"{sim.url}/sim/faults", json=bad, timeout=PATIENCE).status_code == 400
     assert sim.faults.rate_429 == 0.25
 
-    requests.post(f"{sim.url}/sim/opt-out", json={"number": "+8613900139000"}, timeout=5)
-    assert requests.post(f"{sim.url}/sim/reset", timeout=5).status_code == 200
-    assert sim.requests() == [] and requests.get(f"{sim.url}/sim/opt-outs", timeout=5).json() == []
+    requests.post(f"{sim.url}/sim/opt-out", json={"number": "+8613900139000"}, timeout=PATIENCE)
+    assert requests.post(f"{sim.url}/sim/reset", timeout=PATIENCE).status_code == 200
+    assert sim.requests() == [] and requests.get(f"{sim.url}/sim/opt-outs", timeout=PATIENCE).json() == []
     assert (sim.data_dir / "requests.jsonl").read_text() == ""
 
 
@@ -632,7 +632,7 @@ def test_hub_simulator_runs_in_the_foreground_and_log_prints_the_requests(
         client = Client(creds.account_sid, creds.auth_token)
         client.api.base_url = url
         sid = client.messages.create(to=CUSTOMER, from_=creds.from_number, body="cli").sid
-        requests.post(f"{url}/sim/inbound/sms", json={"from": CUSTOMER, "body": "hi"}, timeout=10)
+        requests.post(f"{url}/sim/inbound/sms", json={"from": CUSTOMER, "body": "hi"}, timeout=PATIENCE)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -14,7 +14,7 @@ from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
 from hub.db import session_scope
 from tests.campaign_helpers import add_customer
-from tests.conftest import csrf_token, work
+from tests.conftest import PATIENCE, csrf_token, work
 from tests.test_inbound import NO_PROXY
 
 
@@ -43,7 +43,7 @@ def test_an_sms_reply_of_nine_is_an_nps_answer_for_the_right_contact(live_hub, m
     work(app)
     for sender, body in (("+8613800000001", "９"), ("+8613800000002", "maybe later")):
         r = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": sender, "to": creds.from_number, "body": body},
-                          proxies=NO_PROXY, timeout=10)
+                          proxies=NO_PROXY, timeout=PATIENCE)
         assert r.status_code == 200, r.text
     work(app)
     [answer] = db.scalars(sa.select(SurveyResponse)).all()
@@ -150,7 +150,7 @@ def test_a_low_sms_score_to_a_complaint_survey_reopens_the_complaint(live_hub, m
     work(app)
     for sender, body in (("+8613800000007", "2"), ("+8613800000008", "5")):
         r = requests.post(f"{sim.url}/sim/inbound/sms", json={"from": sender, "to": creds.from_number, "body": body},
-                          proxies=NO_PROXY, timeout=10)
+                          proxies=NO_PROXY, timeout=PATIENCE)
         assert r.status_code == 200, r.text
     work(app)
     answers = {a.customer_id: a for a in db.scalars(sa.select(SurveyResponse))}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import PATIENCE, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -223,7 +223,7 @@ def test_hub_up_verbose_shows_the_libraries_logs_and_still_ends_with_the_banner(
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=15)
+        proc.wait(timeout=PATIENCE)
         reader.join(timeout=5)
     out = "".join(lines)
     assert "First start: sign in as admin@contact-hub.example" in out
@@ -253,7 +253,7 @@ def test_embedded_redis_keeps_queued_work_across_a_restart(tmp_path):
     conn.rpush("rq:queue:default", "job-1", "job-2")
     conn.close()
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=15) == 0
+    assert proc.wait(timeout=PATIENCE) == 0
     assert not url_file.exists()
 
     proc, conn = start()
@@ -262,7 +262,7 @@ def test_embedded_redis_keeps_queued_work_across_a_restart(tmp_path):
     finally:
         conn.close()
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
+        proc.wait(timeout=PATIENCE)
 
 
 def test_a_second_hub_up_on_the_same_instance_is_refused(tmp_path):
@@ -284,7 +284,7 @@ def test_a_second_hub_up_on_the_same_instance_is_refused(tmp_path):
         assert "another hub already runs" in second.stderr
     finally:
         first.send_signal(signal.SIGTERM)
-        first.wait(timeout=15)
+        first.wait(timeout=PATIENCE)
 
 
 def test_a_busy_port_is_reported(tmp_path):

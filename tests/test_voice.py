@@ -42,7 +42,7 @@ def _ring(sim, sender=CALLER, **plan):
         f"{sim.url}/sim/inbound/call",
         json={"from": sender, "pace": 0, **plan},
         proxies=NO_PROXY,
-        timeout=15,
+        timeout=PATIENCE,
     )
     assert r.status_code == 200, r.text
     assert sim.wait_idle(PATIENCE)
@@ -191,7 +191,7 @@ def test_a_forged_voice_webhook_gets_403_and_stores_nothing(live_hub, db):
         data=params,
         headers={"X-Twilio-Signature": "forged"},
         proxies=NO_PROXY,
-        timeout=5,
+        timeout=PATIENCE,
     )
     assert bad.status_code == 403
     assert db.scalar(sa.select(sa.func.count()).select_from(Call)) == 0

@@ -30,7 +30,7 @@ from hub.channels.sim_faults import Faults
 from hub.channels.simulator import ProviderSimulator
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
-from tests.conftest import free_port
+from tests.conftest import PATIENCE, free_port
 from tests.test_campaign_engine import counts, make_campaign
 from tests.test_up import _descendants
 
@@ -110,7 +110,7 @@ class Workers:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        proc.wait(timeout=30)
+        proc.wait(timeout=PATIENCE)
         self.kills += 1
 
     def restart(self, i: int) -> None:

@@ -20,7 +20,7 @@ from hub import db as hubdb
 from hub.channels.sim_store import read_request_log
 from hub.db import session_scope
 from tests.campaign_helpers import bulk_contacts
-from tests.conftest import free_port
+from tests.conftest import PATIENCE, free_port
 from tests.test_up import _api as _up_api
 from tests.test_up import _clean_env, _descendants, _get
 
@@ -67,7 +67,7 @@ def _kill_everything(proc: subprocess.Popen[bytes], home: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    proc.wait(timeout=30)
+    proc.wait(timeout=PATIENCE)
 
 
 def test_hub_up_killed_mid_campaign_resumes_and_completes(tmp_path):
@@ -117,7 +117,7 @@ def test_hub_up_killed_mid_campaign_resumes_and_completes(tmp_path):
         assert state == "completed", shown
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=30)
+        proc.wait(timeout=PATIENCE)
 
     counts = shown["counts"]
     assert counts["planned"] == RECIPIENTS and counts["sent"] == RECIPIENTS, counts
