@@ -183,8 +183,10 @@ def rows_csv(run_id: int) -> Response:
     response = Response(
         stream_with_context(csv_stream(lines, report.report_header())), mimetype="text/csv"
     )
-    name = f"{Path(run.filename).stem}-{_('report')}.csv"
-    response.headers.set("Content-Disposition", "attachment", filename=name)
+    label = _("report")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=f"{Path(run.filename).stem}-{label}.csv"
+    )
     return response
 
 
