@@ -24,7 +24,7 @@ from hub.auth import login_required, require_user
 from hub.crm import import_report as report
 from hub.crm import imports as svc
 from hub.crm.customers import can_assign, can_create
-from hub.crm.exports import csv_stream
+from hub.crm.exports import csv_stream, disposition
 from hub.crm.import_files import TARGETS
 from hub.crm.import_jobs import enqueue_import, read_progress
 from hub.crm.import_models import OUTCOMES, ROW_OUTCOMES
@@ -184,9 +184,8 @@ def rows_csv(run_id: int) -> Response:
         stream_with_context(csv_stream(lines, report.report_header())), mimetype="text/csv"
     )
     label = _("report")
-    response.headers.set(
-        "Content-Disposition", "attachment", filename=f"{Path(run.filename).stem}-{label}.csv"
-    )
+    name = f"{Path(run.filename).stem}-{label}.csv"
+    response.headers.set("Content-Disposition", "attachment", **disposition(name))
     return response
 
 
