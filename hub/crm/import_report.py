@@ -94,6 +94,19 @@ def outcome_page(db: Session, run_id: int, outcome: str = "", number: int = 1) -
     return Page(items=items, total=page.total, number=page.number, per_page=page.per_page)
 
 
+def rows_after(
+    db: Session, run_id: int, outcome: str = "", after: int = 0, limit: int = PER_PAGE
+) -> list[ImportRowOutcome]:
+    """`limit` of the run's rows after row number `after`, of one outcome or all: keyset pages
+    for the API."""
+    stmt = sa.select(ImportRowOutcome).where(
+        ImportRowOutcome.run_id == run_id, ImportRowOutcome.row > after
+    )
+    if check_outcome(outcome):
+        stmt = stmt.where(ImportRowOutcome.outcome == outcome)
+    return list(db.scalars(stmt.order_by(ImportRowOutcome.row).limit(limit)))
+
+
 def _names(db: Session, ids: Sequence[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
