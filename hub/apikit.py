@@ -84,11 +84,14 @@ def keyset_page(
     id_column: Any,
     endpoint: str,
     serialize_row: Callable[[Any], dict[str, Any]],
+    prepare: Callable[[list[Any]], None] | None = None,
     **url_args: Any,
 ) -> dict[str, Any]:
     """`{"items": [...], "next": URL or null}`, in id order, `limit` at a time after `after`.
 
     Keyset paging stays fast on any page and never skips or repeats a row while others are added.
+    `prepare` is given the page's rows before they are serialized, to read what they need for
+    the whole page in one statement.
     """
     limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT) or DEFAULT_LIMIT
     after = _int_arg("after", None, 0, MAX_ID)
@@ -97,6 +100,8 @@ def keyset_page(
     rows = list(db.scalars(stmt.order_by(id_column).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
+    if prepare is not None:
+        prepare(rows)
     next_url = None
     if more:
         args = {k: v for k, v in request.args.items() if k != "after"}

@@ -14,7 +14,7 @@ from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.crm.complaints import Complaint, ComplaintAttachment
 from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.followups import FollowUp
-from hub.crm.import_models import ImportRun
+from hub.crm.import_models import ImportRowOutcome, ImportRun
 from hub.crm.lead_forms import LeadForm
 from hub.crm.models import (
     Assignment,
@@ -62,6 +62,7 @@ __all__ = [
     "Digest",
     "DuplicateCandidate",
     "FollowUp",
+    "ImportRowOutcome",
     "ImportRun",
     "InsightCampaignStats",
     "InsightCustomerFacts",

@@ -1,15 +1,17 @@
 """Getting customers in, in a real browser, in English and in Chinese: a spreadsheet with Chinese
 headings uploaded, a column's mapping changed, the dry run, the import, the report and the
-refused rows downloaded; and the duplicate review: compare, pick values, merge, undo."""
+refused rows downloaded; what became of each row, and a search that found a customer through
+its contact; and the duplicate review: compare, pick values, merge, undo."""
 
 import csv
 import io
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.models import Customer
+from hub.crm.models import Contact, Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import work
 from tests.crm_helpers import likely_pair
@@ -26,6 +28,9 @@ TEXT = {
         "error": "Error",
         "merged": "Merged. The merge can be undone on this page.",
         "undone": "The merge is undone: both customers are back as they were.",
+        "merged_into": "merged into an existing customer",
+        "matched": "matched: Li Wei (contact) · +86 150 9221 6676",
+        "report_header": ["Row", "Outcome", "Customer id", "Customer", "Link", "Reason"],
     },
     "zh": {
         "locale": "zh-CN",
@@ -35,6 +40,9 @@ TEXT = {
         "error": "错误",
         "merged": "已合并。可在本页撤销该合并。",
         "undone": "合并已撤销：两个客户已恢复原状。",
+        "merged_into": "已合并到现有客户",
+        "matched": "匹配： Li Wei （联系人） · +86 150 9221 6676",
+        "report_header": ["行", "结果", "客户编号", "客户", "链接", "原因"],
     },
 }
 
@@ -75,7 +83,7 @@ def test_import_a_chinese_spreadsheet_from_the_page(
     page.reload()
     main = page.locator("main").inner_text()
     assert text["result"] in main and text["bad_phone"] in main
-    assert page.locator("table.report td").first.inner_text() == "5"  # the row number
+    assert page.locator("tr[data-outcome=refused] td").first.inner_text() == "5"  # the row number
     with page.expect_download() as info:
         page.locator("a[href$='/refused.csv']").click()
     refused = list(csv.reader(io.StringIO(info.value.path().read_bytes().decode("utf-8-sig"))))
@@ -122,3 +130,69 @@ def test_review_a_likely_duplicate_merge_picking_values_and_undo(
     db.expire_all()
     assert db.get(Customer, a).email is None
     assert [c.name for c in db.get(Customer, b).contacts] == ["王茶"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_import_report_links_each_row_and_the_list_says_why_a_row_matched(
+    browser, live_server, app, make_user, db, tmp_path, lang
+):
+    text = TEXT[lang]
+    agent = make_user("agent")
+    known = Customer(name="上海申通物流有限公司", phone="+8613900139000", owner_id=agent.id)
+    known.contacts.append(Contact(name="Li Wei", phone="+8615092216676"))
+    db.add(known)
+    db.commit()
+    upload = tmp_path / "客户.csv"
+    upload.write_bytes(
+        gb18030_csv(
+            [
+                ["杭州新客户", "", "", "", "杭州"],  # row 3: created
+                ["申通物流", "", "139 0013 9000", "", ""],  # row 4: merged into the known one
+                ["上海申通物流有限公司", "", "13900139000", "", ""],  # row 5: unchanged
+                ["坏行", "", "12345", "", ""],  # row 6: refused
+            ]
+        )
+    )
+    page = new_page(browser, locale=text["locale"])
+    sign_in(page, live_server, agent)
+    page.goto(live_server + "/imports")
+    page.locator("input[type=file][name=file]").set_input_files(str(upload))
+    page.locator("form[enctype='multipart/form-data'] button.primary").click()
+    page.wait_for_url("**/imports/*")
+    page.locator("button[value=import]").click()
+    page.wait_for_load_state()
+    work(app)
+    page.reload()
+    for outcome, count in (("created", "1"), ("merged", "1"), ("unchanged", "1"),
+                           ("refused", "1")):  # fmt: skip
+        expect(page.locator(f"td[data-outcome={outcome}]")).to_have_text(count)
+    expect(page.locator("table.rows tbody tr")).to_have_count(4)
+
+    # the count of merged rows leads to those rows, and the row to its customer
+    page.locator("table.counts a", has_text=text["merged_into"]).click()
+    expect(page.locator("table.rows tbody tr")).to_have_count(1)
+    row = page.locator("tr[data-row='4']")
+    expect(row).to_contain_text(text["merged_into"])
+    with page.expect_download() as info:
+        page.locator("#whole-report").click()
+    lines = list(csv.reader(io.StringIO(info.value.path().read_bytes().decode("utf-8-sig"))))
+    assert lines[0] == text["report_header"]
+    assert [line[0] for line in lines[1:]] == ["3", "4", "5", "6"]
+    assert lines[2][2:5] == [
+        str(known.id),
+        "上海申通物流有限公司",
+        f"{live_server}/customers/{known.id}",
+    ]
+    page.screenshot(path=ARTIFACTS / f"import-rows-{lang}.png", full_page=True)
+    row.locator("a").click()
+    page.wait_for_url(f"**/customers/{known.id}")
+
+    # the list, searched by the contact's number as people type it
+    page.goto(live_server + "/customers")
+    page.locator("input[name=q]").fill("150 9221 6676")
+    page.locator("form[role=search] button[type=submit]").click()
+    line = page.locator(".matched")
+    expect(line).to_have_text(text["matched"])
+    expect(line.locator("mark")).to_have_text("+86 150 9221 6676")
+    expect(page.locator("table.list tbody tr")).to_have_count(1)
+    page.screenshot(path=ARTIFACTS / f"customers-matched-{lang}.png", full_page=True)

@@ -259,3 +259,66 @@ def test_list_filters_and_sorts(client, signed_in, db):
     assert "Beta" in leads and "Alpha" not in leads
     desc = client.get("/customers?sort=-name").get_data(as_text=True)
     assert desc.index("Gamma") < desc.index("Beta") < desc.index("Alpha")
+
+
+def _row(page, name):
+    """The list's table row of the customer called `name`."""
+    return page.split(f">{name}</a>")[1].split("</tr>")[0]
+
+
+def _search(client, q):
+    return client.get("/customers", query_string={"q": q}).get_data(as_text=True)
+
+
+def test_a_search_that_found_a_contact_says_which_on_the_row(client, signed_in, db):
+    me = signed_in("agent")
+    customer = Customer(
+        name="杭州远景贸易有限公司", phone="+8657188886666", email="sales@yuanjing.cn",
+        owner_id=me.id,
+    )  # fmt: skip
+    customer.contacts += [
+        Contact(name="王芳", phone="+8613900000001"),
+        Contact(name="Li Wei", phone="+8615092216676", email="liwei@yuanjing.cn"),
+    ]
+    db.add_all([customer, Customer(name="其他公司", phone="+8613700000000", owner_id=me.id)])
+    db.commit()
+
+    # the contact's whole number, typed with spaces: that contact and number, all of it marked
+    row = _row(_search(client, "150 9221 6676"), "杭州远景贸易有限公司")
+    assert "matched: Li Wei (contact) · <mark>+86 150 9221 6676</mark>" in row
+    assert "+86 571 8888 6666" in row  # the customer's own number is still the row's phone
+    assert "王芳" not in row
+    # part of the number: the digits typed are the marked part
+    row = _row(_search(client, "9221 6676"), "杭州远景贸易有限公司")
+    assert "matched: Li Wei (contact) · +86 150 <mark>9221 6676</mark>" in row
+    # the contact's name, in another case, with the contact's number after it
+    row = _row(_search(client, "li wei"), "杭州远景贸易有限公司")
+    assert "matched: <mark>Li Wei</mark> (contact) · +86 150 9221 6676" in row
+    row = _row(_search(client, "liwei@"), "杭州远景贸易有限公司")
+    assert "matched: Li Wei (contact) · <mark>liwei@</mark>yuanjing.cn" in row
+    # the customer's own email, which the list does not show
+    row = _row(_search(client, "sales@"), "杭州远景贸易有限公司")
+    assert "matched: <mark>sales@</mark>yuanjing.cn (customer email)" in row
+    # what the row shows already needs no explaining
+    for q in ("远景", "0571 8888 6666"):
+        page = _search(client, q)
+        assert "杭州远景贸易有限公司" in page and "matched:" not in page, q
+
+
+def test_the_list_shows_an_imported_customers_contact_number_and_city(app, client, signed_in, db):
+    from tests.test_imports import csv_bytes, run_now, upload
+
+    me = signed_in("agent")
+    rows = [["深圳华强电子有限公司", "张三", "138 0013 8000", "", "", "深圳", "电子", ""]]
+    run_now(app, upload(app, me, csv_bytes(rows)))
+    imported = db.scalar(sa.select(Customer))
+    # the person's mobile went on the contact, the city on the customer: neither is lost
+    assert imported.phone is None and imported.region == "" and imported.city == "深圳"
+    db.add(Customer(name="南京金陵商行", region="江苏", city="南京", owner_id=me.id))
+    db.commit()
+    page = client.get("/customers").get_data(as_text=True)
+    row = _row(page, "深圳华强电子有限公司")
+    assert "+86 138 0013 8000" in row and "(张三, contact)" in row
+    assert 'title="No region: the city is shown">深圳</span>' in row
+    row = _row(page, "南京金陵商行")
+    assert "江苏" in row and "南京" not in row and "contact)" not in row

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.models import AuditEntry, Customer
+from hub.crm.models import AuditEntry, Contact, Customer
 from tests.conftest import business_day
 from tests.crm_helpers import api, token_for
 
@@ -343,3 +343,26 @@ def test_a_phone_with_an_extension_keeps_it_on_the_contact(director_api):
             "extension is kept.",
         }
     ]
+
+
+def test_the_list_says_which_contact_a_search_matched(director_api, db):
+    client, user = director_api
+    customer = Customer(name="杭州远景贸易有限公司", phone="+8657188886666", owner_id=user.id)
+    customer.contacts += [
+        Contact(name="王芳", phone="+8613900000001"),
+        Contact(name="Li Wei", phone="+8615092216676"),
+    ]
+    db.add(customer)
+    db.commit()
+    li = customer.contacts[1]
+    items = client.get("/customers?q=150%209221%206676").get_json()["items"]
+    assert [i["name"] for i in items] == ["杭州远景贸易有限公司"]
+    assert items[0]["matched"] == {
+        "field": "phone",
+        "value": "+8615092216676",
+        "contact_id": li.id,
+        "contact_name": "Li Wei",
+    }
+    # found by its own name, or listed without a search: nothing to explain
+    assert client.get("/customers?q=远景").get_json()["items"][0]["matched"] is None
+    assert client.get("/customers").get_json()["items"][0]["matched"] is None

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -226,3 +227,60 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
     assert response.status_code == 422
     assert "The uploaded file has expired; upload it again." in response.get_data(as_text=True)
     assert 'name="column.0"' in client.get(new_url).get_data(as_text=True)
+
+
+def test_the_report_has_every_row_created_merged_unchanged_refused(
+    client, signed_in, run_jobs, db
+):
+    user = signed_in("agent")
+    known = Customer(
+        name="上海申通物流有限公司", phone="+8613900139000", city="上海", owner_id=user.id
+    )
+    db.add(known)
+    db.commit()
+    rows = [
+        ["杭州新客户", "", "", "", "杭州"],  # row 3: created
+        ["申通物流", "", "139 0013 9000", "", ""],  # row 4: the known customer's number
+        ["上海申通物流有限公司", "", "13900139000", "", "上海"],  # row 5: nothing new
+        ["坏行", "", "12345", "", ""],  # row 6: refused
+    ]
+    run_url = _upload(client, gb18030_csv(rows)).headers["Location"]
+    assert _confirm(client, run_url, "import", HEADER_TARGETS).status_code == 302
+    run_jobs()
+    page = client.get(run_url).get_data(as_text=True)
+    for outcome, count in (("created", 1), ("updated", 0), ("merged", 1), ("unchanged", 1),
+                           ("refused", 1)):  # fmt: skip
+        assert f'<td data-outcome="{outcome}">{count}</td>' in page
+    created = db.scalar(sa.select(Customer).where(Customer.name == "杭州新客户"))
+    table = {
+        int(m[0]): m[1] for m in re.findall(r'<tr data-row="(\d+)" data-outcome="(\w+)">', page)
+    }
+    assert table == {3: "created", 4: "merged", 5: "unchanged", 6: "refused"}
+    merged_row = page.split('<tr data-row="4"')[1].split("</tr>")[0]
+    assert f'<a href="/customers/{known.id}">上海申通物流有限公司</a>' in merged_row
+    assert "12345 is not a valid phone number." in page.split('<tr data-row="6"')[1]
+
+    # filtered to one outcome; an unknown outcome says what it may be
+    merged = client.get(run_url + "?outcome=merged").get_data(as_text=True)
+    assert re.findall(r'data-row="(\d+)"', merged) == ["4"]
+    wrong = client.get(run_url + "?outcome=moved").get_data(as_text=True)
+    assert "Choose one of: created, updated, merged, unchanged, refused." in wrong
+
+    response = client.get(run_url + "/rows.csv")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert lines == [
+        ["Row", "Outcome", "Customer id", "Customer", "Link", "Reason"],
+        ["3", "created", str(created.id), "杭州新客户", f"http://localhost/customers/{created.id}", ""],
+        ["4", "merged into an existing customer", str(known.id), "上海申通物流有限公司",
+         f"http://localhost/customers/{known.id}", ""],
+        ["5", "already there, unchanged", str(known.id), "上海申通物流有限公司",
+         f"http://localhost/customers/{known.id}", ""],
+        ["6", "refused", "", "", "", "手机号码: 12345 is not a valid phone number."],
+    ]  # fmt: skip
+    # the refused rows, to correct and import again, are still there
+    refused = client.get(run_url + "/refused.csv").get_data().decode("utf-8-sig")
+    assert refused.splitlines()[1].startswith("坏行,,12345")
+
+
+HEADER_TARGETS = ["name", "contact_name", "phone", "email", "city"]

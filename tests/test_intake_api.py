@@ -105,6 +105,37 @@ def test_the_report_pages_by_line(app, client, make_user, run_jobs):
     assert [i["row"] for i in rest["items"]] == [5] and rest["next"] is None
 
 
+def test_every_rows_outcome_by_outcome_with_its_customer(app, client, make_user, db, run_jobs):
+    agent = make_user("agent")
+    token = token_for(app, agent)
+    call = api(client, token)
+    run = _upload(client, token, gb18030_csv()).get_json()
+    assert call.get(f"/imports/{run['id']}/rows").status_code == 404  # not run yet
+    call.post(f"/imports/{run['id']}/commit", json={})
+    run_jobs()
+    run = call.get(f"/imports/{run['id']}").get_json()
+    bearer = {"Authorization": f"Bearer {token}"}
+    first = client.get(run["rows_url"] + "?limit=2", headers=bearer).get_json()
+    rest = client.get(first["next"], headers=bearer).get_json()
+    assert rest["next"] is None
+    rows = first["items"] + rest["items"]
+    huaqiang = db.scalar(sa.select(Customer.id).where(Customer.name == "深圳华强电子有限公司"))
+    assert [(r["row"], r["outcome"], r["customer_id"]) for r in rows] == [
+        (3, "created", huaqiang),
+        (4, "merged", huaqiang),
+        (5, "refused", None),
+        (6, "created", huaqiang + 1),
+    ]
+    assert rows[1]["customer_url"] == f"http://localhost/customers/{huaqiang}"
+    assert rows[2]["problems"] == [
+        {"field": "手机号码", "message": "12345 is not a valid phone number."}
+    ]
+    refused = call.get(f"/imports/{run['id']}/rows?outcome=refused").get_json()
+    assert [r["row"] for r in refused["items"]] == [5]
+    wrong = call.get(f"/imports/{run['id']}/rows?outcome=moved")
+    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "outcome"
+
+
 def test_upload_options_and_bad_input_are_named(app, client, make_user, db):
     director = make_user("director")
     agent = make_user("agent")

@@ -9,7 +9,7 @@ from hub import services
 from hub.auth import User
 from hub.crm.complaints import Complaint
 from hub.crm.followups import log_follow_up
-from hub.crm.models import Customer
+from hub.crm.models import Contact, Customer
 from hub.crm.reminders import (
     Digest,
     build_digests,
@@ -247,3 +247,13 @@ def test_the_due_page_needs_a_sign_in(client):
     assert client.get("/due").status_code == 302
     login(client, "nobody@example.com")
     assert client.get("/digests").status_code == 302
+
+
+def test_a_customer_without_a_number_is_called_on_its_first_contacts(app, ctx, db, make_user):
+    agent = make_user("agent")
+    imported = customer(db, agent, "深圳华强电子有限公司", next_contact_on=DAY)
+    imported.contacts += [Contact(name="无号码"), Contact(name="张三", phone="+8613800138000")]
+    customer(db, agent, "杭州贸易", next_contact_on=DAY, phone="+8657188886666")
+    db.flush()
+    phones = {e.customer_name: e.phone for e in due_items(db, agent, DAY).contacts}
+    assert phones == {"深圳华强电子有限公司": "+8613800138000", "杭州贸易": "+8657188886666"}

@@ -21,7 +21,7 @@ from hub.apikit import (
 from hub.auth import login_required, require_user
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
-from hub.crm import lifecycle
+from hub.crm import lifecycle, list_extras
 from hub.crm.fields import CONTACT_FIELDS, CONTACT_READ_ONLY, CUSTOMER_FIELDS, CUSTOMER_READ_ONLY
 from hub.crm.models import Contact, Customer, CustomFieldValue
 from hub.crm.views import region
@@ -69,6 +69,23 @@ CUSTOMER_OUT = fields_schema(
     custom={"type": "object"},
     owner_email={"type": ["string", "null"]},
 )
+MATCHED_OUT = {
+    "type": ["object", "null"],
+    "description": (
+        "With `q`: what the search matched that the customer's own name and phone do not show"
+        " (a contact's name, email or phone, or the customer's email); null otherwise"
+    ),
+    "properties": {
+        "field": {"type": "string", "enum": ["name", "email", "phone"]},
+        "value": {"type": "string", "description": "As stored (a phone number in E.164)"},
+        "contact_id": {"type": ["integer", "null"], "description": "Null: the customer's own"},
+        "contact_name": {"type": ["string", "null"]},
+    },
+}
+CUSTOMER_LIST_OUT = {
+    **CUSTOMER_OUT,
+    "properties": {**CUSTOMER_OUT["properties"], "matched": MATCHED_OUT},
+}
 CUSTOMER_IN = fields_schema(
     CUSTOMER_FIELDS,
     contacts={"type": "array", "items": fields_schema(CONTACT_FIELDS)},
@@ -133,7 +150,7 @@ document(
     "/customers",
     "List customers the token's user may see",
     "customers",
-    response=CUSTOMER_OUT,
+    response=CUSTOMER_LIST_OUT,
     list_of=True,
     query=LIST_QUERY + CUSTOMER_FILTERS,
 )
@@ -144,7 +161,8 @@ document(
 def list_customers() -> Response:
     user = require_user()
     s = db.session()
-    stmt = svc.filtered_customers(s, user, request.args.get("q", ""), _filters(), region())
+    q = request.args.get("q", "")
+    stmt = svc.filtered_customers(s, user, q, _filters(), region())
     # Everything customer_json reads, in a few statements rather than several per customer.
     stmt = stmt.options(
         selectinload(Customer.contacts).selectinload(Contact.consents),
@@ -152,7 +170,18 @@ def list_customers() -> Response:
         selectinload(Customer.custom_values).joinedload(CustomFieldValue.field),
         joinedload(Customer.owner),
     )
-    return jsonify(keyset_page(s, stmt, Customer.id, "crm_api.list_customers", customer_json))
+    matches: dict[int, list_extras.Matched] = {}
+
+    def item(customer: Customer) -> dict[str, Any]:
+        found = matches.get(customer.id)
+        return {**customer_json(customer), "matched": found.as_json() if found else None}
+
+    def prepare(rows: list[Customer]) -> None:
+        matches.update(list_extras.search_matches(s, rows, q, region()))
+
+    return jsonify(
+        keyset_page(s, stmt, Customer.id, "crm_api.list_customers", item, prepare=prepare)
+    )
 
 
 document(

@@ -14,7 +14,14 @@ from flask_babel import gettext as _
 from hub import db
 from hub.auth import login_required, require_user
 from hub.clock import stamp
-from hub.crm.exports import csv_stream, export_rows, header, rows_in_own_session, write_xlsx
+from hub.crm.exports import (
+    csv_stream,
+    disposition,
+    export_rows,
+    header,
+    rows_in_own_session,
+    write_xlsx,
+)
 from hub.crm.views import _filters_from_args, region
 
 bp = Blueprint("exports", __name__)
@@ -41,7 +48,7 @@ def export_csv() -> Response:
         current_app.extensions["hub.db"], user, request.args.get("q", ""), filters, region()
     )
     response = Response(csv_stream(rows, header()), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=_name("csv"))
+    response.headers.set("Content-Disposition", "attachment", **disposition(_name("csv")))
     return response
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
@@ -110,6 +112,17 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, date):
         return csv_date(value)
     return "" if value is None else value
+
+
+def disposition(filename: str) -> dict[str, str]:
+    """Content-Disposition options for a download named `filename`: a header is Latin-1, so a
+    Chinese name travels as RFC 5987 `filename*` beside an ASCII fallback (as send_file does)."""
+    try:
+        filename.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+        return {"filename": simple, "filename*": f"UTF-8''{quote(filename, safe='!#$&+^`|~')}"}
+    return {"filename": filename}
 
 
 def csv_stream(rows: Iterator[list[Any]], headings: list[str]) -> Iterator[str]:

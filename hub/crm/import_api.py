@@ -13,11 +13,13 @@ from flask_babel import gettext as _
 from hub import db
 from hub.apikit import DEFAULT_LIMIT, LIST_QUERY, MAX_LIMIT, document, keyset_page
 from hub.auth import login_required, require_user
+from hub.crm import import_report as row_report
 from hub.crm import imports as svc
 from hub.crm.customers import can_create
 from hub.crm.import_files import TARGETS
 from hub.crm.import_jobs import enqueue_import, read_progress
-from hub.crm.import_models import OUTCOMES, ImportRun
+from hub.crm.import_models import OUTCOMES, ROW_OUTCOMES, ImportRun
+from hub.crm.import_report import worded
 from hub.crm.models import Stage
 from hub.validation import MAX_ID, FieldError, Forbidden, NotFound, ValidationError
 
@@ -64,6 +66,7 @@ RUN_OUT = {
         "finished_at": _NULLABLE_TIME,
         "report_url": {"type": "string", "format": "uri"},
         "refused_url": {"type": "string", "format": "uri"},
+        "rows_url": {"type": "string", "format": "uri"},
     },
 }
 _MAPPING = {
@@ -131,6 +134,7 @@ def run_json(run: ImportRun) -> dict[str, Any]:
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "report_url": url_for("import_api.report", run_id=run.id, _external=True),
         "refused_url": url_for("import_api.refused", run_id=run.id, _external=True),
+        "rows_url": url_for("import_api.rows", run_id=run.id, _external=True),
     }
 
 
@@ -356,6 +360,68 @@ def report(run_id: int) -> Response:
         if more
         else None
     )
+    return jsonify({"items": items, "next": next_url})
+
+
+ROW_OUT = {
+    "type": "object",
+    "properties": {
+        "row": {"type": "integer", "description": "As the spreadsheet numbers it"},
+        "outcome": {"type": "string", "enum": list(ROW_OUTCOMES)},
+        "customer_id": {"type": ["integer", "null"]},
+        "customer_url": {"type": ["string", "null"], "format": "uri"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+document(
+    "get",
+    "/imports/{id}/rows",
+    "What the import did with each row: created, updated, merged, unchanged (with the customer)"
+    " or refused (with its problems)",
+    TAG,
+    response=ROW_OUT,
+    list_of=True,
+    query=(
+        ("outcome", "string", "Only rows with this outcome: " + ", ".join(ROW_OUTCOMES)),
+        ("limit", "integer", f"Rows per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"),
+        ("after", "integer", "Rows after this row number (use the `next` URL)"),
+    ),
+)
+
+
+@bp.get("/imports/<int:run_id>/rows")
+@login_required
+def rows(run_id: int) -> Response:
+    run = _load(run_id)
+    s = db.session()
+    if not run.counts or not row_report.has_outcomes(s, run.id):
+        raise NotFound(_("This import has not run yet."))
+    outcome = request.args.get("outcome", "")
+    limit = _arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    after = _arg("after", 0, 0, MAX_ID)
+    found = row_report.rows_after(s, run.id, outcome, after, limit + 1)
+    items = [
+        {
+            "row": o.row,
+            "outcome": o.outcome,
+            "customer_id": o.customer_id,
+            "customer_url": None
+            if o.customer_id is None
+            else url_for("crm.customer", customer_id=o.customer_id, _external=True),
+            "problems": worded(o.problems),
+        }
+        for o in found[:limit]
+    ]
+    next_url = None
+    if len(found) > limit:
+        args = {"outcome": outcome or None, "limit": limit, "after": found[limit - 1].row}
+        next_url = url_for("import_api.rows", run_id=run.id, **args, _external=True)
     return jsonify({"items": items, "next": next_url})
 
 

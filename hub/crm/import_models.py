@@ -23,6 +23,8 @@ class ImportStatus(StrEnum):
 
 
 OUTCOMES = ("created", "updated", "merged", "unchanged", "refused", "queued")
+# What can happen to one row of the file ("queued" counts likely duplicates, not rows).
+ROW_OUTCOMES = ("created", "updated", "merged", "unchanged", "refused")
 
 
 class ImportRun(Base):
@@ -75,3 +77,22 @@ class ImportRun(Base):
     def outcome_counts(self) -> dict[str, Any]:
         """The latest counts: the import's once it ran, else the dry run's."""
         return self.counts or self.dry_run_counts or {}
+
+
+class ImportRowOutcome(Base):
+    """What the import did with one row of the file: which customer it created, merged into or
+    left unchanged, or the problems it was refused for. One narrow row per input row, keyed by
+    the run and the row's number, so a 100,000-row import pages and filters by index."""
+
+    __tablename__ = "import_row_outcomes"
+
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    row: Mapped[int] = mapped_column(primary_key=True)  # as the spreadsheet numbers it
+    outcome: Mapped[str] = mapped_column(sa.String(10))
+    # No foreign key: a customer deleted or merged away later leaves the report as it was (its
+    # page says it no longer exists), and deleting a customer does not scan every import.
+    customer_id: Mapped[int | None]
+    # A refused row's problems as parse_row found them: [{"field": ..., "message": ...}].
+    problems: Mapped[list[dict[str, str]] | None] = mapped_column(sa.JSON)

@@ -173,15 +173,14 @@ class ChunkContext:
     started_at: datetime
 
 
-def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> list[str]:
+def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> list[tuple[str, int]]:
     """Create or merge every row; returns each row's outcome (created, updated, merged,
-    unchanged). Rows of one chunk that match each other merge too."""
+    unchanged) and the id of its customer. Rows of one chunk that match each other merge too."""
     found = existing_matches(db, rows)
     # Matches among the rows of this chunk, and the customers found for them.
     by_phone: dict[str, Target] = {}
     by_email: dict[str, Target] = {}
     by_name: dict[str, Target] = {}
-    outcomes: list[str] = []
     touched: list[tuple[Target, ImportRow, str, dict[str, list[object]]]] = []
     new: list[NewCustomer] = []
     for row in rows:
@@ -215,7 +214,6 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
             by_email.setdefault(e.lower(), customer)
         if not row.phones and not row.emails:
             by_name.setdefault(row.name, customer)
-        outcomes.append(outcome)
         touched.append((customer, row, outcome, changes))
     db.flush()  # the stored customers this chunk changed
     insert_customers(db, new)
@@ -238,7 +236,7 @@ def apply_rows(db: Session, ctx: ChunkContext, rows: Sequence[ImportRow]) -> lis
     ]
     now = utcnow()
     insert_rows(db, AuditEntry.__table__, [{**e, "at": now} for e in entries])
-    return outcomes
+    return [(outcome, customer.id) for customer, _row, outcome, _changes in touched]
 
 
 _NEW_COLUMNS = (

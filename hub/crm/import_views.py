@@ -20,11 +20,14 @@ from werkzeug.wrappers import Response
 
 from hub import db
 from hub.auth import login_required, require_user
+from hub.crm import import_report as report
 from hub.crm import imports as svc
 from hub.crm.customers import can_assign, can_create
+from hub.crm.exports import csv_stream, disposition
 from hub.crm.import_files import TARGETS
 from hub.crm.import_jobs import enqueue_import, read_progress
-from hub.crm.import_models import OUTCOMES
+from hub.crm.import_models import OUTCOMES, ROW_OUTCOMES
+from hub.crm.labels import choice_label
 from hub.crm.models import Stage
 from hub.crm.views import owners
 from hub.pagination import page_arg
@@ -84,7 +87,15 @@ def show(run_id: int) -> str:
 
 def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     user = require_user()
+    s = db.session()
     done, total = read_progress(run.id) if run.running else (0, 0)
+    rows, outcome = None, request.args.get("outcome", "")
+    if run.counts and not run.running and report.has_outcomes(s, run.id):
+        try:
+            rows = report.outcome_page(s, run.id, outcome, page_arg())
+        except ValidationError as exc:
+            errors = {**errors, **exc.as_dict()}
+            outcome, rows = "", report.outcome_page(s, run.id, "", page_arg())
     editable = (
         run.status in ("uploaded", "checked", "failed")
         and run.counts is None
@@ -100,7 +111,11 @@ def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tu
         stages=[Stage.LEAD.value, Stage.PROSPECT.value, Stage.CUSTOMER.value],
         owners=owners(db.session()) if can_assign(user) else [],
         outcomes=OUTCOMES,
-        report=svc.read_report(_instance(), run.id) if run.outcome_counts() else [],
+        row_outcomes=ROW_OUTCOMES,
+        rows=rows,
+        outcome=outcome,
+        reason_text=report.reason_text,
+        report=svc.read_report(_instance(), run.id) if run.outcome_counts() and not rows else [],
         done=done,
         total=total or run.rows_total or 0,
         file_days=current_app.config["SETTINGS"].import_file_days,
@@ -144,8 +159,33 @@ def refused(run_id: int) -> Response:
 
 @bp.get("/imports/<int:run_id>/report.csv")
 @login_required
-def report(run_id: int) -> Response:
-    return _file(run_id, svc.report_path, _("report"))
+def problems(run_id: int) -> Response:
+    """The problems of the latest dry run or import: row, column, what is wrong."""
+    return _file(run_id, svc.report_path, _("problems"))
+
+
+@bp.get("/imports/<int:run_id>/rows.csv")
+@login_required
+def rows_csv(run_id: int) -> Response:
+    """The whole report: one line for each row of the file, streamed while it is read."""
+    run = svc.load_run(db.session(), require_user(), run_id)
+    if not run.counts or not report.has_outcomes(db.session(), run.id):
+        raise NotFound(_("This import has not run yet."))
+    labels = {o: choice_label("import_outcome", o) for o in ROW_OUTCOMES}
+    lines = report.report_lines(
+        current_app.extensions["hub.db"],
+        run.id,
+        labels.__getitem__,
+        # Absolute, so the link works from the downloaded file.
+        lambda cid: url_for("crm.customer", customer_id=cid, _external=True),
+    )
+    response = Response(
+        stream_with_context(csv_stream(lines, report.report_header())), mimetype="text/csv"
+    )
+    label = _("report")
+    name = f"{Path(run.filename).stem}-{label}.csv"
+    response.headers.set("Content-Disposition", "attachment", **disposition(name))
+    return response
 
 
 def _file(run_id: int, where: object, label: str) -> Response:

@@ -33,7 +33,8 @@ from hub.crm.import_files import (
     guess_mapping,
     iter_rows,
 )
-from hub.crm.import_models import OUTCOMES, ImportRun, ImportStatus
+from hub.crm.import_models import OUTCOMES, ImportRowOutcome, ImportRun, ImportStatus
+from hub.crm.import_report import applied_outcomes, record_outcomes, refused_outcome
 from hub.crm.import_rows import ChunkContext, ImportRow, apply_rows, parse_row
 from hub.crm.models import Customer, Stage
 from hub.db import utcnow
@@ -206,6 +207,9 @@ def execute_import(
     run.started_at = utcnow()
     run.rows_total = count_data_rows(path, run.file_format, run.encoding, run.header_row)
     ctx = ChunkContext(run.id, actor, run.owner_id, run.stage, run.started_at)
+    if not dry_run:
+        # A run stopped part way is run again from the first row: its first rows' outcomes go.
+        db.execute(sa.delete(ImportRowOutcome).where(ImportRowOutcome.run_id == run.id))
     # Customers after this id are the run's own (and any added meanwhile): checked for likely
     # duplicates once the rows are in.
     first_id = db.scalar(sa.select(sa.func.max(Customer.id))) or 0
@@ -219,17 +223,22 @@ def execute_import(
                     _refresh_statistics(db)
                     analyze_at = max(ANALYZE_FIRST, 2 * done)
                 valid: list[ImportRow] = []
+                outcomes: list[dict[str, Any]] = []
                 for number, cells in chunk:
                     parsed = parse_row(number, cells, headers, mapping, region)
                     if isinstance(parsed, list):
                         report.refuse(number, cells, parsed)
                         counts["refused"] += 1
+                        outcomes.append(refused_outcome(run.id, number, parsed))
                     else:
                         valid.append(parsed)
-                counts.update(apply_rows(db, ctx, valid))
+                applied = apply_rows(db, ctx, valid)
+                counts.update(outcome for outcome, _id in applied)
                 if dry_run:
                     db.flush()
                 else:
+                    outcomes += applied_outcomes(run.id, valid, applied)
+                    record_outcomes(db, outcomes)
                     db.commit()
                 db.expunge_all()  # the chunk's customers are written; let them go
                 done += len(chunk)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from hub.auth import Role, User
 from hub.clock import business_today, business_zone, day_end, utcnow
 from hub.crm.complaints import Complaint
+from hub.crm.list_extras import fallback_phones
 from hub.crm.models import Customer
 from hub.crm.rules import Rules
 from hub.db import Base, session_scope
@@ -161,8 +162,7 @@ def _entry(kind: str, customer: Customer, due_on: date, today: date, **extra: An
         overdue_days=max(0, (today - due_on).days),
         last_contact_at=customer.last_contact_at,
         next_contact_on=customer.next_contact_on,
-        phone=customer.phone,
-        **extra,
+        **{"phone": customer.phone} | extra,
     )
 
 
@@ -193,9 +193,15 @@ def due_items(
         .order_by(Complaint.step_due_at, Complaint.id)
         .limit(limit)
     ).all()
+    contacts = list(contacts)
+    # A customer without a number of its own is called on its first contact's, as on the list.
+    phones = {cid: p.phone for cid, p in fallback_phones(db, contacts).items()}
     return DueList(
         for_date=today,
-        contacts=[_entry("contact", c, c.next_contact_on, today) for c in contacts],
+        contacts=[
+            _entry("contact", c, c.next_contact_on, today, phone=c.phone or phones.get(c.id))
+            for c in contacts
+        ],
         credit_reviews=[_entry("credit_review", c, c.next_credit_review, today) for c in reviews],
         complaints=[
             _entry(

@@ -16,6 +16,7 @@ from hub.channels.calls import calls_of_follow_ups
 from hub.clock import business_today
 from hub.crm import customer_records as records
 from hub.crm import customers as svc
+from hub.crm import list_extras
 from hub.crm.audit import customer_trail
 from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_CREATE_EXTRA, CUSTOMER_FIELDS, CUSTOMER_GROUPS
 from hub.crm.followups import FollowUpChannel, timeline
@@ -101,6 +102,9 @@ def customers() -> tuple[str, int] | str:
     except ValidationError as exc:
         flash("; ".join(e.message for e in exc.errors), "error")
         page = svc.search_customers(s, user, q, svc.CustomerFilters(), sort=sort, region=region())
+    # Beside each row: its first contact's number when it has none, and why the search found it.
+    phones = list_extras.fallback_phones(s, page.items)
+    matched = list_extras.search_matches(s, page.items, q, region(), phones)
     regions = s.scalars(
         sa.select(svc.Customer.region)
         .where(svc.Customer.region != "")
@@ -110,6 +114,8 @@ def customers() -> tuple[str, int] | str:
     return render_template(
         "customers.html",
         page=page,
+        phones=phones,
+        matched=matched,
         q=q,
         sort=sort,
         kept=kept,
