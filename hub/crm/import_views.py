@@ -200,5 +200,5 @@ def _file(run_id: int, where: object, label: str) -> Response:
     # Worded in the reader's language as it streams (the request's locale stays with it).
     text = svc.refused_csv if where is svc.refused_path else svc.report_csv
     response = Response(stream_with_context(text(_instance(), run.id)), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=f"{stem}-{label}.csv")
+    response.headers.set("Content-Disposition", "attachment", **disposition(f"{stem}-{label}.csv"))
     return response
