@@ -233,7 +233,7 @@ def test_a_number_spelled_with_spaces_is_dialled_and_stored_as_e164(live_hub, ma
     login(client, agent.email)
     answer = _post_call(client, customer, contact, "+86 138 0013 8000")
     assert answer.status_code == 302 and "/console/calls/" in answer.headers["Location"]
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
     [bridge] = [r for r in sim.requests() if r["kind"] == "dial"]
     assert bridge["body"]["To"] == CUSTOMER_PHONE
     db.expire_all()

@@ -111,7 +111,7 @@ def _sms_and_email_come_back_delivered(base: str, home: Path, sim: str) -> None:
             {"contact_id": contact_id, "channel": "email", "body": "hi", "subject": "Hello"},
         )["id"],
     ]
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE
     statuses: list[str] = []
     while time.monotonic() < deadline:
         statuses = [_api(base, token, "GET", f"/messages/{i}")["status"] for i in ids]
@@ -136,7 +136,7 @@ def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         status = None
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stdout.read()
@@ -210,7 +210,7 @@ def test_hub_up_verbose_shows_the_libraries_logs_and_still_ends_with_the_banner(
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         status = None
         while time.monotonic() < deadline and status != 200:
             assert proc.poll() is None, "".join(lines)
@@ -243,7 +243,7 @@ def test_embedded_redis_keeps_queued_work_across_a_restart(tmp_path):
 
     def start() -> tuple[subprocess.Popen, Redis]:
         proc = subprocess.Popen([sys.executable, "-m", "hub", "redis"], env=env)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE
         while not url_file.exists():
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.1)
@@ -269,7 +269,7 @@ def test_a_second_hub_up_on_the_same_instance_is_refused(tmp_path):
     env = {**_clean_env(tmp_path), "HUB_INSTANCE_DIR": str(tmp_path / "instance")}
     first = subprocess.Popen([sys.executable, "-m", "hub", "redis"], env=env)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE
         while not (tmp_path / "instance" / "embedded-redis.json").exists():
             assert time.monotonic() < deadline
             time.sleep(0.1)

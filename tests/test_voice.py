@@ -269,7 +269,7 @@ def test_hub_simulator_call_places_a_call_from_the_command_line(
     assert verbose.returncode == 0, verbose.stderr
     assert "the hub answered: ringing agent" in verbose.stdout
     assert "<Dial" in verbose.stdout and "<Number" in verbose.stdout
-    assert sim.wait_idle(15)
+    assert sim.wait_idle(PATIENCE)
 
 
 def test_hub_simulator_call_refuses_a_number_that_is_not_one_naming_the_option(
