@@ -29,6 +29,8 @@ def _zone(name: str) -> ZoneInfo:
 
 def business_zone() -> ZoneInfo:
     """The time zone the business keeps its days in (HUB_TIMEZONE, checked at start-up)."""
+    # Outside an app (a helper script, a module-level default) there is no setting to read:
+    # HUB_TIMEZONE's own default is the only answer that matches an unconfigured hub.
     name = current_app.config["SETTINGS"].timezone if has_app_context() else DEFAULT_ZONE
     return _zone(name)
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from hub.clock import DEFAULT_ZONE
+
 SETTINGS_HELP: dict[str, str] = {
     "HUB_DATABASE_URL": "SQLAlchemy URL of the database (default: SQLite file in the instance folder)",
     "HUB_REDIS_URL": "Redis URL for queues and live events (default: the embedded server)",
@@ -137,7 +139,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"HUB_DEFAULT_REGION={region!r} is not a known region code such as CN or US"
         )
 
-    tz = _clean(env, "HUB_TIMEZONE") or "Asia/Shanghai"
+    tz = _clean(env, "HUB_TIMEZONE") or DEFAULT_ZONE
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

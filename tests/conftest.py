@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -244,8 +245,6 @@ PATIENCE = 120.0
 
 def eventually(check: Callable[[], Any], timeout: float = PATIENCE, every: float = 0.05) -> Any:
     """`check()`'s first truthy answer, asked every `every` seconds; fails after `timeout`."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         answer = check()

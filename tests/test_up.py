@@ -28,6 +28,20 @@ def _clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+def _start_up(home: Path, port: int, *options: str) -> subprocess.Popen[str]:
+    """`hub up` in `home` on `port`, its output (both streams) in one pipe, in a session of its
+    own so that a test can signal the whole process tree."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub", "up", "--port", str(port), *options],
+        cwd=home,
+        env=_clean_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
@@ -125,15 +139,7 @@ def _sms_and_email_come_back_delivered(base: str, home: Path, sim: str) -> None:
 
 def test_hub_up_runs_everything_and_stops_cleanly_on_sigint(tmp_path):
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub", "up", "--port", str(port)],
-        cwd=tmp_path,
-        env=_clean_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start_up(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + PATIENCE
@@ -196,15 +202,7 @@ def _banner_before_stopping(out: str) -> str:
 
 def test_hub_up_verbose_shows_the_libraries_logs_and_still_ends_with_the_banner(tmp_path):
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub", "up", "--port", str(port), "--verbose"],
-        cwd=tmp_path,
-        env=_clean_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _start_up(tmp_path, port, "--verbose")
     base = f"http://127.0.0.1:{port}"
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
