@@ -5,12 +5,14 @@ import csv
 import io
 import subprocess
 import sys
+from datetime import timedelta
 
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from hub.campaigns import campaigns as svc
 from hub.campaigns.models import Campaign, MessageTemplate, Segment
-from hub.channels.models import Suppression
+from hub.channels.models import Message, Suppression
 from hub.cli import main
 from hub.db import session_scope
 from tests.campaign_helpers import add_customer, bulk_contacts
@@ -53,6 +55,15 @@ def test_draft_launch_progress_and_export(hub_with_sim, make_user, db):  # noqa:
     fragment = client.get(page_url + "/progress").get_data(as_text=True)
     assert '<td data-count="sent">1</td>' in fragment and '<td data-count="suppressed">1</td>' in fragment
     assert "<polyline" in fragment
+    # Finished, but the message sent still waits for its receipt: the page keeps refreshing for
+    # an hour after the end, and stops once every receipt is in.
+    assert 'data-live="1"' in fragment
+    with session_scope(app) as s:
+        campaign = s.scalars(sa.select(Campaign)).one()
+        assert svc.counts_may_change(s, campaign, campaign.finished_at + timedelta(minutes=59))
+        assert not svc.counts_may_change(s, campaign, campaign.finished_at + timedelta(minutes=61))
+        s.execute(sa.update(Message).where(Message.status == "sent").values(status="delivered"))
+    assert 'data-live="0"' in client.get(page_url + "/progress").get_data(as_text=True)
     exported = client.get(page_url + "/not-sent.csv")
     assert exported.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True))))

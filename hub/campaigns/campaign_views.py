@@ -101,7 +101,7 @@ def _progress_context(campaign: Campaign) -> dict[str, Any]:
         "held": quiet_forecast.held_sentence(quiet, now),
         "retrying": quiet_forecast.retry_sentence(retry, now),
         "states": svc.STATE_LABELS,
-        "live": campaign.state in ("running", "scheduled"),
+        "live": svc.counts_may_change(s, campaign, now),
         "scores": scores,
         "scores_chart": progress_chart.scores_chart(scores, campaign.survey or ""),
         "nps": surveys.nps(scores) if campaign.survey == "nps" else None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,9 @@ FINAL_STATES = ("completed", "cancelled")
 REACHED = ("sent", "delivered", "opened", "clicked", "undelivered", "bounced", "dropped")
 DELIVERED = ("delivered", "opened", "clicked")
 FAILED = ("failed", "undelivered", "bounced", "dropped")
+# Delivery receipts come after the last message is handed over, most within minutes: a finished
+# campaign's counts are watched this long while some of its messages still wait for one.
+RECEIPT_WINDOW = timedelta(hours=1)
 
 
 def parse_send_at(value: Any, tz: ZoneInfo, now: datetime) -> datetime | None:
@@ -229,6 +232,20 @@ def counts(db: Session, campaign_id: int) -> dict[str, int]:
         "cancelled": by_status.get("cancelled", 0),
         "quiet_hours": quiet,
     }
+
+
+def counts_may_change(db: Session, campaign: Campaign, now: datetime) -> bool:
+    """Whether the progress page should keep refreshing: while the campaign runs or waits for its
+    start, and after it ends while a message sent within RECEIPT_WINDOW still waits for its
+    delivery receipt."""
+    if campaign.state in ("running", "scheduled"):
+        return True
+    if campaign.state not in FINAL_STATES or campaign.finished_at is None:
+        return False
+    if campaign.finished_at < now - RECEIPT_WINDOW:
+        return False
+    waiting = sa.select(Message.id).where(Message.campaign_id == campaign.id, Message.status == "sent")
+    return bool(db.scalar(sa.select(waiting.exists())))
 
 
 def quiet_hours_label(campaign: Campaign) -> str:

@@ -51,25 +51,29 @@
 })();
 
 // The campaign page's live counts and chart: the server renders the fragment (escaped), the
-// script swaps it in every two seconds while the campaign runs.
+// script swaps it in every two seconds while the campaign runs, and every five after it ends
+// while delivery receipts may still come (the fragment's data-live says which).
 (function () {
   "use strict";
   var box = document.getElementById("campaign-progress");
   if (!box || box.dataset.live !== "1") { return; }
+  var shown = box.dataset.state;
+  function pause() { return ["running", "scheduled"].indexOf(shown) === -1 ? 5000 : 2000; }
   function tick() {
     fetch(box.dataset.url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         box.innerHTML = html;
         var state = box.querySelector("[data-state]");
-        if (state && ["running", "scheduled"].indexOf(state.dataset.state) === -1) {
+        if (!state) { return; }
+        if (state.dataset.state !== shown) {
           // Finished or paused: the page's actions and not-sent list change too, so load it again.
           window.location.reload();
           return;
         }
-        setTimeout(tick, 2000);
+        if (state.dataset.live === "1") { setTimeout(tick, pause()); }
       })
       .catch(function () { setTimeout(tick, 5000); });
   }
-  setTimeout(tick, 2000);
+  setTimeout(tick, pause());
 })();
