@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from flask import Flask
 from rq import Worker
@@ -15,6 +16,21 @@ from hub.logs import library_level
 from hub.services import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
+
+
+class HubWorker(Worker):
+    """RQ's worker, whose stop never waits a minute for its pub/sub thread."""
+
+    def unsubscribe(self) -> None:
+        # RQ unsubscribes, then stops its pub/sub thread (redis-py's stop() joins it from 8.2).
+        # A thread that read the unsubscribe reply before stop() cleared its running flag goes
+        # back to wait up to RQ's sleep_time (60 s) for a subscription that never comes, and the
+        # join waits with it: every burst run in the tests, every hub worker's shut down. With
+        # the flag cleared first the thread ends on that reply.
+        running = getattr(self.pubsub_thread, "_running", None)
+        if isinstance(running, threading.Event):
+            running.clear()
+        super().unsubscribe()
 
 
 def run_worker(
@@ -32,7 +48,7 @@ def run_worker(
     configure_mappers()
     # Pushed before the work horse forks, so each job inherits it and can open its own session.
     with app.app_context():
-        w = Worker(
+        w = HubWorker(
             [services.queue(n, conn) for n in queue_names],
             connection=conn,
             serializer=JSONSerializer,

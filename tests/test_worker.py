@@ -160,3 +160,27 @@ def test_a_worker_check_prunes_checks_older_than_a_week(app, db, redis_conn, run
     db.expire_all()
     assert db.scalar(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.job_id == "old-1")) is None
     assert db.scalar(sa.select(sa.func.count()).select_from(WorkerHeartbeat)) == 3
+
+
+def test_a_worker_stops_at_once_when_its_pubsub_thread_read_the_unsubscribe_first(redis_conn):
+    """The race that held burst workers (every `work()` in these tests) for a minute: the pub/sub
+    thread reads the unsubscribe reply and loops before stop() clears its flag. The stop is
+    delayed here until the thread has read the reply, so the race is taken every time."""
+    from hub.worker import HubWorker
+
+    worker = HubWorker([services.queue("default", redis_conn)], connection=redis_conn)
+    worker.subscribe()
+    eventually(lambda: worker.pubsub.subscribed)
+    thread = worker.pubsub_thread
+    stop = thread.stop
+
+    def stop_after_the_thread_read_the_reply(*args, **kwargs):
+        eventually(lambda: not worker.pubsub.subscribed)
+        time.sleep(0.2)  # back in its loop, which without the fix waits RQ's 60 s
+        return stop(*args, **kwargs)
+
+    thread.stop = stop_after_the_thread_read_the_reply
+    started = time.monotonic()
+    worker.unsubscribe()
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 30  # a minute without the fix; a second with it
