@@ -29,6 +29,7 @@ from hub.crm.models import (
 )
 from hub.crm.opportunities import Opportunity
 from hub.crm.orders import Order, OrderLine
+from hub.crm.receivable_models import CreditAction, CreditEvent, Payment, Receivable
 from hub.crm.reminders import Digest
 from hub.db import Base
 from hub.insight.summaries import (
@@ -53,6 +54,8 @@ __all__ = [
     "Complaint",
     "ComplaintAttachment",
     "Consent",
+    "CreditAction",
+    "CreditEvent",
     "Contact",
     "CrmSetting",
     "CustomField",
@@ -74,6 +77,8 @@ __all__ = [
     "Opportunity",
     "Order",
     "OrderLine",
+    "Payment",
+    "Receivable",
     "Segment",
     "Suppression",
     "SurveyResponse",

@@ -243,9 +243,14 @@ def test_status_moves_write_follow_ups_and_ship_needs_a_date(client, signed_in, 
         date(2026, 3, 9),
     )
     records = db.scalars(
-        sa.select(FollowUp).where(FollowUp.order_id == order.id).order_by(FollowUp.id)
+        sa.select(FollowUp)
+        .where(FollowUp.order_id == order.id, FollowUp.receivable_id.is_(None))
+        .order_by(FollowUp.id)
     ).all()
     assert [f.status for f in records] == ["pending", "confirmed", "shipped", "delivered"]
+    # Shipping raised the amount due, on the same timeline (tests/test_receivables.py).
+    raised = db.scalars(sa.select(FollowUp.summary).where(FollowUp.order_id == order.id, FollowUp.receivable_id.is_not(None))).all()
+    assert raised == ["Amount due raised: CNY 10.00, due on 2026-04-04."]
     assert all(f.channel == "system" and f.next_contact_on is None for f in records)
     assert "Shipped to Delivered" in records[-1].summary
 

@@ -63,6 +63,10 @@ class FollowUp(Base):
     order_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )
+    # A collection contact (a reminder, a promise to pay, a dispute) names what it chased.
+    receivable_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("receivables.id", ondelete="SET NULL"), index=True
+    )
     # Set by the channels (a message row, a call's provider id) once they exist.
     message_ref: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     call_ref: Mapped[str | None] = mapped_column(sa.String(64), index=True)
@@ -103,6 +107,7 @@ def log_follow_up(
     opportunity_id: int | None = None,
     complaint_id: int | None = None,
     order_id: int | None = None,
+    receivable_id: int | None = None,
     today: date | None = None,
     sets_next_contact: bool = True,
 ) -> FollowUp:
@@ -161,6 +166,7 @@ def log_follow_up(
         opportunity_id=opportunity_id,
         complaint_id=complaint_id,
         order_id=order_id,
+        receivable_id=receivable_id,
     )
     db.add(record)
     if channel != FollowUpChannel.SYSTEM.value and (

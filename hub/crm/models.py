@@ -102,6 +102,8 @@ class Customer(Base):
     credit_rating: Mapped[str | None] = mapped_column(sa.String(20))
     last_credit_review: Mapped[date | None]
     next_credit_review: Mapped[date | None] = mapped_column(index=True)
+    # Shipments stopped by a credit event's action: new orders are refused until it is closed.
+    credit_hold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # business
     staff_count: Mapped[int | None]
     sales_staff_count: Mapped[int | None]

@@ -20,7 +20,8 @@ from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Customer
 from hub.crm.opportunities import check_currency, control_characters, plain_text
-from hub.crm.orders import CENT, ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.orders import CENT, MAX_MONEY, ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.receivables import raise_for_shipped_order
 from hub.db import utcnow
 from hub.validation import (
     MAX_ID,
@@ -33,7 +34,6 @@ from hub.validation import (
     unknown_keys,
 )
 
-MAX_MONEY = Decimal("999999999999.99")  # what MONEY (14, 2) holds
 FLOW = ("pending", "confirmed", "shipped", "delivered")
 EDITABLE_LINES = ("pending", "confirmed")
 
@@ -378,6 +378,10 @@ def set_status(
         order_id=order.id,
         sets_next_contact=False,
     )
+    if status in ("shipped", "delivered") and before not in ("shipped", "delivered"):
+        # Shipping is what makes the money owed: the rest of the order not yet raised by
+        # shipment falls due after the customer's payment terms.
+        raise_for_shipped_order(db, actor, order)
     return True
 
 

@@ -35,6 +35,11 @@ class Order(Base):
     ship_date: Mapped[date | None]
     delivered_on: Mapped[date | None]
     notes: Mapped[str | None] = mapped_column(sa.Text)
+    # A director's reason for taking an order the credit check refused (on hold, over limit).
+    credit_override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    credit_override_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -74,6 +79,7 @@ class OrderLine(Base):
 
 STATUS_LABELS = CHOICE_LABELS["order_status"]
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal("999999999999.99")  # what MONEY (14, 2) holds
 
 
 def status_label(status: str) -> str:
