@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.clock import day_end, day_start
+from hub.clock import business_today, day_end, day_start
 from hub.crm.models import (
     Consent,
     Contact,
@@ -38,10 +38,14 @@ MAX_RULES = 100
 
 TEXT_OPS = ("eq", "ne", "in", "not_in", "contains", "is_empty", "not_empty")
 CHOICE_OPS = ("eq", "ne", "in", "not_in")
-DATE_OPS = ("before", "after", "on", "between", "is_empty", "not_empty")
+# Relative days count in business days from today, so a saved segment keeps moving with time.
+RELATIVE_DATE_OPS = ("in_last_days", "more_than_days_ago", "in_next_days")
+DATE_OPS = ("before", "after", "on", "between", "is_empty", "not_empty", *RELATIVE_DATE_OPS)
+MAX_DAYS = 36500
 NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 TAG_OPS = ("contains", "not_contains", "contains_any")
 CONSENT_OPS = ("granted", "refused", "not_refused")
+OWNER_OPS = ("eq", "ne", "in", "not_in", "is_empty", "not_empty")
 NO_VALUE_OPS = ("is_empty", "not_empty")
 SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 
@@ -50,7 +54,7 @@ SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 class Spec:
     """One field a segment may filter on: its kind (which decides the operators) and column."""
 
-    kind: str  # text, choice, date, number, tags, consent, orders, turnover, opportunity, survey
+    kind: str  # text, choice, date, number, owner, tags, consent, orders, turnover, opportunity, survey
     column: Any = None
     choices: tuple[str, ...] = ()
 
@@ -61,6 +65,7 @@ class Spec:
             "choice": CHOICE_OPS,
             "date": DATE_OPS,
             "number": NUMBER_OPS,
+            "owner": OWNER_OPS,
             "tags": TAG_OPS,
             "consent": CONSENT_OPS,
             "orders": NUMBER_OPS,
@@ -78,7 +83,7 @@ def _fields() -> dict[str, Spec]:
         "stage": Spec("choice", Customer.stage, tuple(s.value for s in Stage)),
         "kind": Spec("choice", Customer.kind, ("organization", "person")),
         "tags": Spec("tags"),
-        "owner": Spec("number", Customer.owner_id),
+        "owner": Spec("owner", Customer.owner_id),
         "region": Spec("text", Customer.region),
         "city": Spec("text", Customer.city),
         "industry": Spec("text", Customer.industry),
@@ -103,6 +108,16 @@ def _fields() -> dict[str, Spec]:
 
 
 FIELDS = _fields()
+
+
+def custom_field_spec(field: CustomField) -> Spec:
+    """How a custom field filters: by the column of its type, with its choices if it has some."""
+    column = {
+        "number": CustomFieldValue.value_number,
+        "date": CustomFieldValue.value_date,
+    }.get(field.kind, CustomFieldValue.value_text)
+    kind = {"number": "number", "date": "date", "choice": "choice"}.get(field.kind, "text")
+    return Spec(kind, column, tuple(field.choices or ()) if kind == "choice" else ())
 FIELD_NAMES = tuple(sorted(FIELDS)) + ("custom.<key>",)
 
 
@@ -202,12 +217,7 @@ class _Compiler:
         if field is None:
             self.error(f"{at}.field", _("Unknown custom field %(key)s.", key=key))
             return None
-        column = {
-            "number": CustomFieldValue.value_number,
-            "date": CustomFieldValue.value_date,
-        }.get(field.kind, CustomFieldValue.value_text)
-        kind = {"number": "number", "date": "date", "choice": "choice"}.get(field.kind, "text")
-        return Spec(kind, column, tuple(field.choices or ()) if kind == "choice" else ())
+        return custom_field_spec(field)
 
     def compile(self, spec: Spec, op: str, rule: dict[str, Any], at: str) -> Any:
         value = rule.get("value")
@@ -256,6 +266,8 @@ def _plain(spec: Spec, column: Any, op: str, value: Any, where: str, rule: Any, 
         return _date_rule(column, op, value, where)
     if spec.kind == "number":
         return _number(column, op, value, where)
+    if spec.kind == "owner":
+        return _owner(column, op, value, where)
     if op in NO_VALUE_OPS:
         empty = sa.or_(column.is_(None), column == "")
         return empty if op == "is_empty" else ~empty
@@ -364,6 +376,32 @@ def _number(column: Any, op: str, value: Any, where: str) -> Any:
     }[op]
 
 
+def _owner(column: Any, op: str, value: Any, where: str) -> Any:
+    """A user's id (or ids); "is not" and "none of" keep the customers nobody owns."""
+    if op in NO_VALUE_OPS:
+        return column.is_(None) if op == "is_empty" else column.is_not(None)
+    raw = value if op in ("in", "not_in") else [value]
+    if not isinstance(raw, list) or not raw or len(raw) > 500:
+        raise FieldError(where, _("Expected a list of values."))
+    ids = []
+    for i, v in enumerate(raw):
+        at = f"{where}[{i}]" if op in ("in", "not_in") else where
+        number = _decimal(v, at)
+        if number != number.to_integral_value() or not 0 < number <= 2**31 - 1:
+            raise FieldError(at, _("Expected a user's number."))
+        ids.append(int(number))
+    if op in ("eq", "in"):
+        return column.in_(ids)
+    return sa.or_(column.is_(None), column.not_in(ids))
+
+
+def _days(value: Any, where: str) -> int:
+    number = _decimal(value, where)
+    if number != number.to_integral_value() or not 0 <= number <= MAX_DAYS:
+        raise FieldError(where, _("Expected a whole number of days from 0 to %(max)d.", max=MAX_DAYS))
+    return int(number)
+
+
 def _day(value: Any, where: str) -> date:
     if not isinstance(value, str):
         raise FieldError(where, _("Expected a date like 2026-03-31."))
@@ -385,6 +423,16 @@ def _date_rule(column: Any, op: str, value: Any, where: str) -> Any:
     def after_day(d: date) -> Any:
         return day_end(d) if timestamp else d
 
+    if op in RELATIVE_DATE_OPS:
+        days, today = _days(value, where), business_today()
+        if op == "more_than_days_ago":
+            return column < start(today - timedelta(days=days))
+        low, high = (today - timedelta(days=days), today) if op == "in_last_days" else (
+            today, today + timedelta(days=days)
+        )
+        return sa.and_(column >= start(low), column < after_day(high)) if timestamp else (
+            column.between(low, high)
+        )
     if op == "between":
         low, high = _pair(value, where, _day)
         if timestamp:

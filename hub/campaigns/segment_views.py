@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from hub import db
 from hub.auth import Role, require_user, roles_required
 from hub.campaigns import segments as svc
+from hub.campaigns.segment_catalogue import catalogue
 from hub.campaigns.segment_rules import FIELD_NAMES
 from hub.pagination import page_arg, paginate
 from hub.validation import FieldError, ValidationError
@@ -70,6 +71,7 @@ def _editor(segment: svc.Segment | None, form: dict[str, Any], errors: dict[str,
         errors=errors,
         preview=preview,
         fields=FIELD_NAMES,
+        catalogue=catalogue(s),
     ), 422 if errors else 200
 
 

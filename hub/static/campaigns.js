@@ -1,4 +1,4 @@
-// The segment editor's live count: the rules are posted as they are typed (debounced) and the
+// The segment editor's live count: the rules are posted as they change (debounced) and the
 // count and a sample of members are shown; text is only ever set with textContent.
 (function () {
   "use strict";
@@ -18,8 +18,17 @@
   function show(data) {
     errorsEl.replaceChildren();
     sampleEl.replaceChildren();
+    // The builder, when there is one, shows each error beside its rule (and cancels the event);
+    // without it they are listed here.
+    var placed = !form.dispatchEvent(new CustomEvent("segment-preview", { detail: data, cancelable: true }));
     if (data.errors) {
       countEl.textContent = "";
+      if (placed) {
+        var note = document.createElement("li");
+        note.textContent = script.dataset.marked;
+        errorsEl.appendChild(note);
+        return;
+      }
       data.errors.forEach(function (e) {
         var li = document.createElement("li");
         li.textContent = e.field + ": " + e.message;
@@ -43,10 +52,12 @@
       .catch(function () { /* the count waits for the next change */ });
   }
 
-  form.addEventListener("input", function () {
+  function later() {
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
-  });
+  }
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
   refresh();
 })();
 
