@@ -39,6 +39,8 @@ def test_a_specialist_builds_launches_and_watches_a_campaign(browser, live_hub, 
 
     page.goto(f"{url}/campaigns/segments/new")
     page.locator("input[name=name]").fill(f"Henan B {locale}")
+    # The rules as JSON, behind the builder's advanced toggle (the builder has its own test).
+    page.locator("#segment-advanced summary").click()
     page.locator("textarea[name=rules]").fill(
         '[{"field": "region", "op": "eq", "value": "Henan"}, {"field": "class", "op": "in", "value": ["B"]}]')
     page.wait_for_function(

@@ -120,7 +120,7 @@ def test_build_save_reopen_and_change_a_nested_segment(browser, live_server, app
     assert page.locator(".seg-error:visible").count() == 0
     if phone:
         _fits(page)
-        page.screenshot(path=ARTIFACTS / f"segment-builder-{locale}.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / f"segment-builder-{locale}.png", full_page=True)
     page.locator("form#segment-form button.primary").click()
     page.wait_for_url("**/campaigns/segments/*")
 

@@ -108,3 +108,38 @@ def test_cli_launches_and_shows_a_progress_bar(hub_with_sim, db, env_for_subproc
     assert missing.exit_code != 0 and "no campaign 999" in missing.output
     with session_scope(app) as s:
         assert s.scalar(sa.select(Campaign.state).where(Campaign.id == cid)) == "completed"
+
+
+def test_the_not_sent_box_says_what_happened_so_far(app, db, make_user):
+    """A draft planned nothing; planned but none sent yet, or some still to send, is not "every
+    recipient got the message"; that is said only once nothing waits."""
+    seg, tpl = _segment_and_template(app)
+    people = [add_customer(db, f"Co {i}", contacts=[{"name": f"P{i}", "email": f"p{i}@example.com"}])
+              for i in range(2)]
+    db.commit()
+    with session_scope(app) as s:
+        campaign = Campaign(name="Paced", channel="email", segment_id=seg, template_id=tpl)
+        s.add(campaign)
+        s.flush()
+        cid = campaign.id
+    client = app.test_client()
+    login(client, make_user("specialist").email)
+
+    def box():
+        page = client.get(f"/campaigns/{cid}").get_data(as_text=True)
+        return page.split("<h2>Not sent</h2>", 1)[1].split("</section>", 1)[0]
+
+    assert "Not launched yet: nothing planned." in box()
+    with session_scope(app) as s:
+        s.get(Campaign, cid).state = "running"
+        s.add_all([Message(channel="email", customer_id=c.id, contact_id=c.contacts[0].id, to_address=c.contacts[0].email,
+                           body="Hi", campaign_id=cid, status="pending") for c in people])
+    assert "Nothing sent yet; none refused or failed so far." in box()
+    assert "Every recipient" not in box()
+    with session_scope(app) as s:
+        s.execute(sa.update(Message).where(Message.id == sa.select(sa.func.min(Message.id)).scalar_subquery())
+                  .values(status="delivered"))
+    assert "None refused or failed so far; 1 still to send." in box()
+    with session_scope(app) as s:
+        s.execute(sa.update(Message).values(status="delivered"))
+    assert "Every recipient so far got the message." in box()
