@@ -181,6 +181,30 @@ def test_build_save_reopen_and_change_a_nested_segment(browser, live_server, app
     _wait_count(page, locale, 2)
     assert page.locator(".seg-rule").count() == 1
     assert _key(page, "rules[0]:field").input_value() == "region"
+    # Typed values as chips (Enter adds one, its × removes it), and a date from the picker.
+    _key(page, ":add").click()
+    _key(page, "rules[1]:field").select_option("customer_name")
+    _key(page, "rules[1]:op").select_option("in")
+    names = _row(page, "rules[1]").locator(".seg-chips input")
+    for name in ("Luoyang Glass", "Zhengzhou Steel"):
+        names.fill(name)
+        names.press("Enter")
+    _wait_count(page, locale, 2)
+    _row(page, "rules[1]").locator(".seg-chip button").first.click()
+    _wait_count(page, locale, 1)
+    _key(page, ":add").click()
+    _key(page, "rules[2]:field").select_option("created")
+    _key(page, "rules[2]:op").select_option("before")
+    _row(page, "rules[2]").locator("input[type=date]").fill("2001-01-01")
+    _wait_count(page, locale, 0)
+    assert json.loads(page.locator("textarea[name=rules]").input_value())[1:] == [
+        {"field": "customer_name", "op": "in", "value": ["Zhengzhou Steel"]},
+        {"field": "created", "op": "before", "value": "2001-01-01"},
+    ]
+    # A list's first choice is the value as soon as the field is chosen, and posted as such.
+    _key(page, "rules[2]:field").select_option("consent")  # nobody granted email in writing
+    assert json.loads(page.locator("textarea[name=rules]").input_value())[2] == {
+        "field": "consent", "op": "granted", "value": "email"}
     assert problems == []
     page.context.close()
 

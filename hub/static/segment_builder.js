@@ -119,8 +119,9 @@
       var field = fields[select.value];
       Object.keys(rule).forEach(function (k) { delete rule[k]; });
       if (field) { rule.field = field.name; rule.op = field.ops[0].op; }
-      changed();
+      // Drawn first: a list's first choice becomes the value as it is drawn, then it is posted.
       redraw(path + ":op");
+      changed();
     });
     return select;
   }
@@ -135,8 +136,8 @@
     select.addEventListener("change", function () {
       I.fitValue(rule, rule.op, select.value);
       rule.op = select.value;
-      changed();
       redraw(path + ":op");
+      changed();
     });
     return select;
   }
