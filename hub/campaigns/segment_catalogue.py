@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.auth import User
+from hub.auth import Role, User
 from hub.campaigns import segment_rules as rules
 from hub.crm.labels import CHOICE_LABELS, choice_label
 from hub.crm.models import Contact, Customer, CustomField, LeadSource, Tag, customer_tags
@@ -70,6 +70,9 @@ OP_ORDER = {
              "between", "is_empty", "not_empty"),
     "number": ("gte", "lte", "eq", "ne", "gt", "lt", "between", "is_empty", "not_empty"),
 }
+# Operators the API still takes for a field but the builder does not offer (a rule saved with one
+# shows it as it is).
+NOT_OFFERED = {"owner": ("gt", "gte", "lt", "lte", "between")}
 OP_LABELS = {
     "eq": _l("is"),
     "ne": _l("is not"),
@@ -100,7 +103,8 @@ OP_LABELS_BY_INPUT = {
     "tags": {"contains": _l("has")},
     "survey": {"is_empty": _l("never answered"), "not_empty": _l("answered")},
 }
-MAX_VALUES = 500  # hub values offered in one list; more are typed
+MAX_VALUES = 500
+OWNERS = (Role.AGENT, Role.DIRECTOR, Role.ADMIN)  # whom a customer can be given to, as on its form  # hub values offered in one list; more are typed
 
 
 def _distinct(db: Session, column: Any) -> list[str]:
@@ -120,7 +124,7 @@ def _hub_values(db: Session) -> dict[str, list[dict[str, str]]]:
     owned = sa.select(Customer.owner_id).where(Customer.owner_id.is_not(None))
     people = db.scalars(
         sa.select(User)
-        .where(sa.or_(User.id.in_(owned), sa.and_(User.active.is_(True), User.role != "specialist")))
+        .where(sa.or_(User.id.in_(owned), sa.and_(User.active.is_(True), User.role.in_(OWNERS))))
         .order_by(User.name, User.email)
     )
     known = {
@@ -173,7 +177,10 @@ def _input(spec: rules.Spec, choices: list[Any]) -> str:
 def _ops(spec: rules.Spec, input_type: str) -> list[dict[str, str]]:
     same = {"period": "number", "survey": "number", "owner": "choices"}
     order = OP_ORDER.get(same.get(input_type, input_type), ())
-    ops = [op for op in order if op in spec.ops] + [op for op in spec.ops if op not in order]
+    hidden = NOT_OFFERED.get(spec.kind, ())
+    ops = [op for op in order if op in spec.ops] + [
+        op for op in spec.ops if op not in order and op not in hidden
+    ]
     special = OP_LABELS_BY_INPUT.get(input_type, {})
     return [{"op": op, "label": str(special.get(op) or OP_LABELS.get(op, op))} for op in ops]
 

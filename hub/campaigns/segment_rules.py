@@ -51,7 +51,9 @@ DATE_OPS = ("before", "after", "on", "between", "is_empty", "not_empty", *RELATI
 NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 TAG_OPS = ("contains", "not_contains", "contains_any")
 CONSENT_OPS = ("granted", "refused", "not_refused")
-OWNER_OPS = ("eq", "ne", "in", "not_in", "is_empty", "not_empty")
+# gt ... between compare user ids, as owner did when it was a plain number: still taken from the
+# API, no longer offered by the builder.
+OWNER_OPS = ("eq", "ne", "in", "not_in", "is_empty", "not_empty", "gt", "gte", "lt", "lte", "between")
 SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 
 

@@ -75,6 +75,8 @@ def _owner(column: Any, op: str, value: Any, where: str) -> Any:
     """A user's id (or ids); "is not" and "none of" keep the customers nobody owns."""
     if op in NO_VALUE_OPS:
         return column.is_(None) if op == "is_empty" else column.is_not(None)
+    if op not in ("eq", "ne", "in", "not_in"):
+        return _number(column, op, value, where)
     raw = value if op in ("in", "not_in") else [value]
     if not isinstance(raw, list) or not raw or len(raw) > 500:
         raise FieldError(where, _("Expected a list of values."))
