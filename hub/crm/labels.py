@@ -16,6 +16,21 @@ from flask_babel import lazy_gettext as _l
 
 CHOICE_LABELS = {
     "kind": {"organization": _l("Organization"), "person": _l("Person")},
+    # Receivables (issue 16): how a payment came, and where a receivable stands.
+    "payment_method": {
+        "bank_transfer": _l("Bank transfer"),
+        "cash": _l("Cash"),
+        "cheque": _l("Cheque"),
+        "card": _l("Card"),
+        "alipay": _l("Alipay"),
+        "wechat_pay": _l("WeChat Pay"),
+        "other": _l("Other"),
+    },
+    "receivable_status": {
+        "open": _l("Open"),
+        "settled": _l("Settled"),
+        "written_off": _l("Written off"),
+    },
     "stage": {
         "lead": _l("Lead"),
         "prospect": _l("Prospect"),

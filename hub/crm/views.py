@@ -191,6 +191,14 @@ def _groups() -> list[tuple[str, Any, list[Field]]]:
 @bp.get("/customers/<int:customer_id>")
 @login_required
 def customer(customer_id: int) -> str:
+    return customer_page(customer_id)
+
+
+def customer_page(customer_id: int, money_errors: dict[str, str] | None = None,
+                  money_values: dict[str, Any] | None = None) -> str:
+    """The customer's page; a refused form of its money card comes back with its errors."""
+    from hub.crm.receivable_views import money_context
+
     user = require_user()
     s = db.session()
     svc.load_customer(s, user, customer_id)
@@ -219,6 +227,7 @@ def customer(customer_id: int) -> str:
         extras=customer_page_extras(s, c),
         today=business_today(),
         cadence_hint=cadence_hint(get_rules(s)["follow_up_cadence_days"]),
+        money=money_context(s, user, c, money_errors, money_values),
     )
 
 
