@@ -224,7 +224,7 @@ def money_context(s: Session, user: User, customer: Customer, errors: dict[str, 
         "orders": orders,
         "fields": {f.name: f for f in svc.RECEIVABLE_FIELDS},
         "errors": errors or {},
-        "values": values or {"currency": "CNY", "raised_on": today.isoformat()},
+        "typed": values or {"currency": "CNY", "raised_on": today.isoformat()},
     }
 
 
