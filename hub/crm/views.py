@@ -82,6 +82,8 @@ def _filters_from_args(s: sa.orm.Session) -> tuple[svc.CustomerFilters, dict[str
         lead_source=args.get("lead_source") or None,
         tag=args.get("tag") or None,
         custom=custom,
+        overdue_amount=args.get("overdue_amount") or None,
+        overdue_days=args.get("overdue_days") or None,
     )
     kept = {k: v for k, v in args.items() if k != "page" and v}
     return filters, kept
