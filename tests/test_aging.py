@@ -3,6 +3,8 @@ due kept apart, partial payments, currencies, the groups, and what the API answe
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -149,3 +151,25 @@ def test_the_aging_api_answers_exactly_the_documented_shape(app, db, make_user):
         bad = client.get(f"/receivables/aging?{query}")
         assert bad.status_code == 422
         assert [e["field"] for e in bad.get_json()["errors"]] == [field]
+
+
+def test_the_director_dashboard_plots_age_and_top_debtors_with_csv(app, client, signed_in, db):
+    director = signed_in("director")
+    today = business_day(app)
+    with app.test_request_context():
+        for i in range(12):
+            _owe(db, _customer(db, db.merge(director), f"Debtor {i:02d}"), str(100 + i), 10 * i + 1,
+                 today=today)
+        db.commit()
+    page = client.get("/insight/director").get_data(as_text=True)
+    assert 'id="chart-receivables_age"' in page and 'id="chart-top_overdue"' in page
+    ages = list(csv.reader(io.StringIO(
+        client.get("/insight/director/receivables_age.csv").get_data(as_text=True))))
+    assert [r[0] for r in ages[1:]] == ["0-30", "31-60", "61-90", "91-180", "181-365", "366-730", "730+"]
+    # Debtors 0-2 are 1, 11, 21 days overdue; 3-5: 31-51; 6-8: 61-81; 9-11: 91-111
+    assert float(ages[1][1]) == 303 and float(ages[4][1]) == 109 + 110 + 111
+    top = list(csv.reader(io.StringIO(
+        client.get("/insight/director/top_overdue.csv").get_data(as_text=True))))
+    assert len(top) == 11  # the heading and ten customers
+    assert top[1][0] == "Debtor 11 (111 days)" and float(top[1][1]) == 111
+    assert top[10][0] == "Debtor 02 (21 days)"

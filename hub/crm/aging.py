@@ -173,15 +173,15 @@ def buckets_json(result: Aging) -> dict[str, Any]:
     }
 
 
-def top_overdue(db: Session, today: date, currency: str = "CNY",
+def top_overdue(db: Session, today: date, filters: AgingFilters | None = None,
                 limit: int = 10) -> list[tuple[Customer, Decimal, int]]:
-    """The customers owing most overdue in `currency`, with their oldest overdue days."""
+    """The customers owing most overdue in the filters' currency, with their oldest overdue
+    days."""
     amount = sa.func.sum(Receivable.amount - Receivable.paid)
     rows = db.execute(
         sa.select(Customer, amount, sa.func.min(Receivable.due_on))
         .join(Customer, Customer.id == Receivable.customer_id)
-        .where(Receivable.status == ReceivableStatus.OPEN.value, Receivable.currency == currency,
-               Receivable.due_on < today)
+        .where(*_scope(None, filters or AgingFilters()), Receivable.due_on < today)
         .group_by(Customer.id)
         .order_by(amount.desc(), Customer.id)
         .limit(limit)
