@@ -173,3 +173,35 @@ def test_the_director_dashboard_plots_age_and_top_debtors_with_csv(app, client, 
     assert len(top) == 11  # the heading and ten customers
     assert top[1][0] == "Debtor 11 (111 days)" and float(top[1][1]) == 111
     assert top[10][0] == "Debtor 02 (21 days)"
+
+
+def test_demo_receivables_fill_every_bucket_with_payments_and_credit_events(app, db, make_user):
+    import random
+
+    import sqlalchemy as sa
+
+    from hub.crm.receivable_models import CreditEvent, Payment, Receivable
+    from hub.crm.sales_demo import demo_sales
+
+    staff = [db.merge(u) for u in (make_user("director"), make_user("agent"))]
+    for i in range(60):
+        db.add(Customer(name=f"Demo {i}", owner_id=staff[1].id))
+    db.commit()
+    with app.test_request_context():
+        demo_sales(db, random.Random(5), list(db.scalars(sa.select(Customer))), staff)
+        db.commit()
+        today = business_day(app)
+        result = aging(db, today)
+    assert all(result.totals.buckets[label] > 0 for label in result.totals.buckets)
+    assert result.totals.not_yet_due > 0
+    receivables = db.scalars(sa.select(Receivable)).all()
+    assert {r.status for r in receivables} == {"open", "settled"}
+    assert any(r.status == "open" and 0 < r.paid < r.amount for r in receivables)  # partly paid
+    for r in receivables:  # what is paid is the sum of its payments
+        assert r.paid == sum((p.amount for p in r.payments), Decimal("0"))
+    assert db.scalar(sa.select(sa.func.count()).select_from(Payment)) > 0
+    events = db.scalars(sa.select(CreditEvent)).all()
+    assert len(events) == 3 and all(e.actions for e in events)
+    stopped = [e.customer for e in events if any(a.kind == "shipments_stopped" for a in e.actions)]
+    assert stopped and all(c.credit_hold for c in stopped)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Customer).where(Customer.credit_hold)) == len(stopped)
