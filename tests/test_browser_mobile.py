@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -40,6 +41,7 @@ NOT_PAGES = {
     "insight.agent_csv",
     "insight.specialist_csv",
     "insight.director_csv",
+    "receivables.aging_csv",
     "sales.attachment",  # a complaint's file
 }
 # Who opens each page: an admin passes every check; these pages show the viewer's own work, so
@@ -93,6 +95,7 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     from hub.crm.models import Contact, Customer
     from hub.crm.opportunities import Opportunity
     from hub.crm.orders import Order
+    from hub.crm.receivable_models import Payment, Receivable
     from hub.crm.reminders import Digest, build_digests
     from tests.crm_helpers import likely_pair
 
@@ -127,6 +130,17 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
             )
         )
         s.flush()
+        owed = Receivable(
+            customer_id=mine.id, amount=Decimal("1234567.89"), paid=Decimal("1000.00"),
+            raised_on=business_today() - timedelta(days=90),
+            due_on=business_today() - timedelta(days=45),
+            description="Northwind Intercontinental Logistics framework contract HT-2026-000123",
+        )
+        s.add(owed)
+        s.flush()
+        s.add(Payment(receivable_id=owed.id, customer_id=mine.id, amount=Decimal("1000.00"),
+                      currency="CNY", paid_on=business_today(), method="wechat_pay",
+                      reference="WX-4200001234202612070123456789"))
         build_digests(s, business_today())
         a, b = Customer(name="宁波海港物流", city="宁波"), Customer(name="甬港货运", city="宁波")
         s.add_all([a, b])
@@ -165,6 +179,7 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
             "merge_id": merge.id,
             "opportunity_id": s.scalar(sa.select(Opportunity.id).limit(1)),
             "order_id": s.scalar(sa.select(Order.id).limit(1)),
+            "receivable_id": owed.id,
             "survey_token": survey_url(base, surveyed.id).rsplit("/", 1)[1],
             "unsubscribe_token": unsubscribe_url(base, "li.na@example.cn").rsplit("/", 1)[1],
         }
