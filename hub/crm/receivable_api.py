@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from hub import db
 from hub.apikit import (
@@ -136,7 +137,8 @@ def list_receivables() -> Response:
         overdue=_query_overdue(),
         currency=_query_currency(),
     )
-    stmt = q.filtered_receivables(require_user(), filters, business_today())
+    stmt = q.filtered_receivables(require_user(), filters, business_today()).options(
+        selectinload(svc.Receivable.customer))
     return jsonify(keyset_page(
         db.session(), stmt, svc.Receivable.id, "receivable_api.list_receivables",
         lambda r: receivable_json(r, with_payments=False),
