@@ -178,3 +178,24 @@ def test_the_pages_in_chinese(app, client, signed_in):
     assert "应收账款" in client.get("/receivables").get_data(as_text=True)
     assert "账龄" in client.get("/receivables/aging").get_data(as_text=True)
     assert "欠款" in client.get(f"/customers/{customer_id}").get_data(as_text=True)
+
+
+def test_an_agents_aging_is_their_own_and_a_specialist_sees_no_forms(app, client, signed_in, make_user):
+    _owing(app, make_user("agent"), name="Someone Else's", amount="700", days_overdue=70)
+    agent = signed_in("agent")
+    customer_id, _ = _owing(app, agent, name="Mine", amount="90", days_overdue=70)
+    text = client.get("/receivables/aging?owner=&group=customer").get_data(as_text=True)
+    assert "Mine" in text and "Someone Else" not in text
+    assert "CNY 700.00" not in text
+    assert "Raise an amount due" in client.get(f"/customers/{customer_id}").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    signed_in("specialist")
+    card = client.get(f"/customers/{customer_id}").get_data(as_text=True)
+    assert "Money owed" in card and "CNY 90.00" in card
+    assert "Raise an amount due" not in card
+    token = csrf_token(client, "/receivables")
+    refused = client.post(f"/customers/{customer_id}/receivables", data={
+        "csrf_token": token, "amount": "5", "currency": "CNY"})
+    assert refused.status_code == 403
+    with hubdb.session_scope(app) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Receivable)) == 2
