@@ -177,6 +177,25 @@ CHOICE_LABELS = {
         "complaint_resolved": _l("Days after a complaint is resolved"),
         "lead_welcome": _l("Website lead (welcome)"),
         "no_contact": _l("Days without contact"),
+        "payment_due": _l("Days before an amount falls due"),
+    },
+    "credit_action": {
+        "guarantor": _l("Guarantor"),
+        "deposit": _l("Deposit"),
+        "notarised_contract": _l("Notarised contract"),
+        "reduced_supply": _l("Reduced supply"),
+        "shipments_stopped": _l("Shipments stopped"),
+    },
+    "credit_trigger": {
+        "rating_worse": _l("Rating worse"),
+        "overdue": _l("Long overdue"),
+        "manual": _l("Opened by a director"),
+    },
+    "collection_kind": {
+        "call": _l("Collection call"),
+        "promise": _l("Promise to pay"),
+        "dispute": _l("Dispute"),
+        "resolve_dispute": _l("Dispute resolved"),
     },
     "suppression_reason": {
         "stop": _l("Replied STOP"),
