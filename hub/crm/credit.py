@@ -256,7 +256,7 @@ def credit_refusal(db: Session, customer: Customer, currency: str, amount: Decim
         return _(
             "The open balance (%(balance)s) plus this order (%(amount)s) exceeds the credit "
             "limit (%(limit)s).", balance=f"{currency} {balance}", amount=f"{currency} {amount}",
-            limit=f"{currency} {customer.credit_limit}")
+            limit=f"{currency} {customer.credit_limit:.2f}")
     return None
 
 
