@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from hub.auth import User
 from hub.clock import business_today
 from hub.crm import audit
-from hub.crm.customers import can_edit
+from hub.crm.customers import can_edit, load_customer
 from hub.crm.followups import Direction, FollowUp, FollowUpChannel, log_follow_up
 from hub.crm.opportunities import control_characters
 from hub.crm.orders import CENT
@@ -29,10 +29,12 @@ from hub.crm.receivable_models import Receivable, ReceivableStatus
 from hub.crm.rules import get_rules
 from hub.db import utcnow
 from hub.validation import (
+    MAX_ID,
     Conflict,
     Field,
     FieldError,
     Forbidden,
+    NotFound,
     ValidationError,
     parse,
     unknown_keys,
@@ -170,3 +172,12 @@ def _describe(receivable: Receivable, kind: str, values: dict[str, Any]) -> tupl
     if note and kind == "promise":
         text = f"{text} {note}"
     return text, FollowUpChannel.NOTE.value, Direction.INTERNAL.value
+
+
+def load_receivable(db: Session, user: User, receivable_id: int, edit: bool = False) -> Receivable:
+    """The receivable, if the user may see its customer (and change it, with `edit`)."""
+    receivable = db.get(Receivable, receivable_id) if 0 < receivable_id <= MAX_ID else None
+    if receivable is None:
+        raise NotFound(_("There is no receivable %(id)s.", id=receivable_id))
+    load_customer(db, user, receivable.customer_id, edit=edit)
+    return receivable

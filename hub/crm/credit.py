@@ -277,3 +277,12 @@ def check_order_credit(db: Session, actor: User, customer: Customer, currency: s
     if errors:
         raise ValidationError(errors)
     return override
+
+
+def customer_events(db: Session, customer_id: int) -> list[CreditEvent]:
+    """A customer's credit events, the open one first, then the newest."""
+    return list(db.scalars(
+        sa.select(CreditEvent).where(CreditEvent.customer_id == customer_id)
+        .order_by(CreditEvent.closed_at.is_not(None), CreditEvent.opened_at.desc(),
+                  CreditEvent.id.desc())
+    ))

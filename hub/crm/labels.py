@@ -177,7 +177,6 @@ CHOICE_LABELS = {
         "complaint_resolved": _l("Days after a complaint is resolved"),
         "lead_welcome": _l("Website lead (welcome)"),
         "no_contact": _l("Days without contact"),
-        "payment_due": _l("Days before an amount falls due"),
     },
     "credit_action": {
         "guarantor": _l("Guarantor"),
