@@ -159,7 +159,8 @@ def _open(db: Session, actor: User | None, customer: Customer, trigger: str,
     db.flush()
     audit.record(db, actor, "credit_event", event.id, "create",
                  {"trigger": trigger, "reason": reason}, customer.id)
-    _timeline(db, actor, customer, _("Credit event opened: %(reason)s", reason=reason), "open")
+    _timeline(db, actor, customer, _("Credit event opened: %(reason)s", reason=reason),
+              "credit_event")
     return event
 
 
@@ -212,7 +213,7 @@ def close_event(db: Session, actor: User, event: CreditEvent,
     audit.record(db, actor, "credit_event", event.id, "close",
                  {"note": event.closing_note}, customer.id)
     _timeline(db, actor, customer, _("Credit event closed: %(note)s", note=event.closing_note),
-              "closed")
+              "credit_event_closed")
     db.flush()
     return event
 

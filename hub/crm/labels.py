@@ -72,6 +72,19 @@ CHOICE_LABELS = {
         "skipped": _l("skipped"),
         "cancelled": _l("cancelled"),
         "unconfirmed": _l("unconfirmed"),
+        # credit control and collection (follow-ups' status)
+        "promise": _l("promise to pay"),
+        "dispute": _l("disputed"),
+        "resolve_dispute": _l("dispute resolved"),
+        "credit_review": _l("credit review"),
+        "credit_override": _l("credit check overridden"),
+        "credit_event": _l("credit event opened"),
+        "credit_event_closed": _l("credit event closed"),
+        "guarantor": _l("guarantor"),
+        "deposit": _l("deposit"),
+        "notarised_contract": _l("notarised contract"),
+        "reduced_supply": _l("reduced supply"),
+        "shipments_stopped": _l("shipments stopped"),
     },
     "disposition": {
         "reached": _l("Reached"),
@@ -271,6 +284,15 @@ AUDIT_LABELS = {
     "unmerge": _l("merge undone"),
     "customer": _l("customer"),
     "contact": _l("contact"),
+    "credit_event": _l("credit event"),
+    "credit_review": _l("credit review"),
+    "action": _l("action taken"),
+    "close": _l("closed"),
+    "call": _l("collection call"),
+    "promise": _l("promise to pay"),
+    "dispute": _l("disputed"),
+    "resolve_dispute": _l("dispute resolved"),
+    "reminder": _l("reminder sent"),
 }
 
 
