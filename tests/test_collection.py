@@ -33,7 +33,8 @@ def _owed(db, rep, amount="1000", due=DUE, name="Northwind Trading"):
     db.add(customer)
     db.flush()
     receivable = raise_receivable(db, rep, customer, {
-        "amount": amount, "raised_on": "2026-06-01", "due_on": due.isoformat()},
+        "amount": amount, "raised_on": min(due, date(2026, 6, 1)).isoformat(),
+        "due_on": due.isoformat()},
         today=date(2026, 6, 1))
     return customer, receivable
 
@@ -158,3 +159,48 @@ def test_only_who_may_change_the_customer_records_collection(ctx, db, make_user)
     record_collection(db, director, receivable, {"kind": "call", "note": "Director called"},
                       today=date(2026, 7, 5))
     assert _collections(db, other, date(2026, 7, 20)) == []
+
+
+def test_the_due_page_shows_what_to_collect_and_a_broken_promise(app, client, make_user, db):
+    import time_machine
+
+    from tests.conftest import login
+
+    rep = make_user("agent")
+    with app.test_request_context():
+        _customer, receivable = _owed(db, db.merge(rep))
+        record_collection(db, db.merge(rep), receivable, {
+            "kind": "promise", "promised_on": "2026-07-10"}, today=date(2026, 7, 5))
+        db.commit()
+    with time_machine.travel("2026-07-11T04:00:00+00:00", tick=False):
+        login(client, rep.email)
+        page = client.get("/due").get_data(as_text=True)
+        api_list = client.get("/digests").status_code
+    assert "Amounts to collect" in page and "Northwind Trading" in page
+    assert "CNY 1000.00" in page and "oldest 10 days overdue" in page
+    assert "Promise broken" in page
+    assert api_list == 200
+
+
+def test_the_daily_job_opens_credit_events_through_a_real_worker(app, db, make_user, redis_conn):
+    from hub.crm.receivable_models import CreditEvent
+    from hub.schedule import PERIODIC, enqueue_due
+    from tests.conftest import work
+
+    rep = db.merge(make_user("agent"))
+    with app.test_request_context():
+        customer, _receivable = _owed(db, rep, due=date(2020, 1, 1))
+        db.commit()
+    job = tuple(p for p in PERIODIC if p.name == "credit-events")
+    assert job and job[0].at_hour == 7
+    redis_conn.delete(*redis_conn.keys("hub:schedule:credit-events:*") or ["none"])
+    from zoneinfo import ZoneInfo
+
+    morning = 1_900_030_000.0  # 10:06 in Shanghai, past the job's 07:00
+    assert enqueue_due(redis_conn, now=morning, periodic=job, tz=ZoneInfo("Asia/Shanghai")) == [
+        "credit-events"]
+    work(app)
+    db.expire_all()
+    [event] = db.scalars(sa.select(CreditEvent).where(CreditEvent.customer_id == customer.id))
+    assert event.trigger == "overdue"
+    assert event.reason == "An amount has been overdue more than 60 days."
