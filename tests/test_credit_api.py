@@ -201,3 +201,31 @@ def test_the_collection_card_renders_and_its_forms_record(app, client, make_user
     assert db.get(Receivable, receivable.id).disputed
     assert db.get(Customer, customer.id).name in client.get(
         f"/customers/{customer.id}").get_data(as_text=True)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_order_page_shows_the_refusal_and_takes_a_directors_override(app, make_user, db):
+    agent, director = make_user("agent"), make_user("director")
+    customer, _receivable = _owed(db, agent, credit_limit="1000")
+    form = {"contract_number": "HT-P1", "order_date": "2026-07-15", "currency": "CNY",
+            "status": "pending", "lines-0-product": "Steel", "lines-0-quantity": "1",
+            "lines-0-unit_price": "50"}
+    path = f"/customers/{customer.id}/orders/new"
+    as_agent = app.test_client()
+    login(as_agent, agent.email)
+    refused = as_agent.post(path, data={**form, "csrf_token": csrf_token(as_agent, path)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert "The credit check refused this order:" in html and "(CNY 1000.00)" in html
+    assert "credit_override_reason" not in html  # an agent is not offered the override
+    assert db.scalar(sa.select(sa.func.count(Order.id))) == 0
+    as_director = app.test_client()
+    login(as_director, director.email)
+    offered = as_director.post(path, data={**form, "csrf_token": csrf_token(as_director, path)})
+    assert offered.status_code == 409 and 'name="credit_override_reason"' in offered.get_data(
+        as_text=True)
+    taken = as_director.post(path, data={**form, "csrf_token": csrf_token(as_director, path),
+                                         "credit_override_reason": "Paid in advance by wire"})
+    assert taken.status_code == 302
+    order = db.scalar(sa.select(Order).where(Order.contract_number == "HT-P1"))
+    assert order.credit_override_reason == "Paid in advance by wire"
