@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.customers import can_edit, load_customer
 from hub.crm.followups import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.models import Customer
 from hub.crm.opportunities import control_characters
 from hub.crm.orders import CENT
 from hub.crm.receivable_models import Receivable, ReceivableStatus
@@ -181,3 +183,50 @@ def load_receivable(db: Session, user: User, receivable_id: int, edit: bool = Fa
         raise NotFound(_("There is no receivable %(id)s.", id=receivable_id))
     load_customer(db, user, receivable.customer_id, edit=edit)
     return receivable
+
+
+# --- the due list's collection entries ----------------------------------------------------------
+
+
+def chase_due(today: date) -> sa.ColumnElement[bool]:
+    """Receivables that put their customer on the due list today."""
+    # A disputed amount is not chased by cadence: it waits on the dispute, not on the calendar.
+    return sa.and_(
+        Receivable.status == ReceivableStatus.OPEN.value,
+        Receivable.disputed.is_(False),
+        Receivable.next_chase_on <= today,
+    )
+
+
+def chase_list(
+    db: Session, user_id: int, today: date, limit: int
+) -> list[tuple[Customer, date, dict[str, str], int, bool]]:
+    """Per customer of the user with an amount to chase today, the longest waiting first: the
+    customer, its first chase date, what is overdue per currency, the oldest overdue days, and
+    whether a promised payment date has passed."""
+    rows = db.execute(
+        sa.select(Customer, sa.func.min(Receivable.next_chase_on))
+        .join(Receivable, Receivable.customer_id == Customer.id)
+        .where(Customer.owner_id == user_id, chase_due(today))
+        .group_by(Customer.id)
+        .order_by(sa.func.min(Receivable.next_chase_on), Customer.name, Customer.id)
+        .limit(limit)
+    ).all()
+    overdue: dict[int, dict[str, str]] = {}
+    oldest: dict[int, int] = {}
+    broken: set[int] = set()
+    for cid, currency, amount, first_due, promised in db.execute(
+        sa.select(Receivable.customer_id, Receivable.currency,
+                  sa.func.sum(Receivable.amount - Receivable.paid), sa.func.min(Receivable.due_on),
+                  sa.func.min(Receivable.promised_on))
+        .where(Receivable.customer_id.in_([c.id for c, _chase in rows]),
+               Receivable.status == ReceivableStatus.OPEN.value, Receivable.due_on < today)
+        .group_by(Receivable.customer_id, Receivable.currency)
+        .order_by(Receivable.currency)
+    ):
+        overdue.setdefault(cid, {})[currency] = f"{amount:.2f}"
+        oldest[cid] = max(oldest.get(cid, 0), (today - first_due).days)
+        if promised is not None and promised < today:
+            broken.add(cid)
+    return [(c, chase, overdue.get(c.id, {}), oldest.get(c.id, 0), c.id in broken)
+            for c, chase in rows]

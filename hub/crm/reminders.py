@@ -15,10 +15,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hub.auth import Role, User
 from hub.clock import business_today, business_zone, day_end, utcnow
+from hub.crm.collection import chase_due, chase_list
 from hub.crm.complaints import Complaint
 from hub.crm.list_extras import fallback_phones
 from hub.crm.models import Customer
-from hub.crm.receivable_models import Receivable, ReceivableStatus
+from hub.crm.receivable_models import Receivable
 from hub.crm.rules import Rules
 from hub.db import Base, session_scope
 from hub.pagination import Page, paginate
@@ -159,46 +160,11 @@ def _complaints_due(user_id: int, today: date, tz: ZoneInfo) -> sa.ColumnElement
     )
 
 
-def _chase_due(today: date) -> sa.ColumnElement[bool]:
-    # A disputed amount is not chased by cadence: it waits on the dispute, not on the calendar.
-    return sa.and_(
-        Receivable.status == ReceivableStatus.OPEN.value,
-        Receivable.disputed.is_(False),
-        Receivable.next_chase_on <= today,
-    )
-
-
 def _collections(db: Session, user_id: int, today: date, limit: int) -> list[DueEntry]:
-    """One entry per customer with an amount to chase today, the longest waiting first."""
-    rows = db.execute(
-        sa.select(Customer, sa.func.min(Receivable.next_chase_on))
-        .join(Receivable, Receivable.customer_id == Customer.id)
-        .where(Customer.owner_id == user_id, _chase_due(today))
-        .group_by(Customer.id)
-        .order_by(sa.func.min(Receivable.next_chase_on), Customer.name, Customer.id)
-        .limit(limit)
-    ).all()
-    ids = [customer.id for customer, _chase in rows]
-    overdue: dict[int, dict[str, str]] = {}
-    oldest: dict[int, int] = {}
-    broken: set[int] = set()
-    for cid, currency, amount, first_due, promised in db.execute(
-        sa.select(Receivable.customer_id, Receivable.currency,
-                  sa.func.sum(Receivable.amount - Receivable.paid), sa.func.min(Receivable.due_on),
-                  sa.func.min(Receivable.promised_on))
-        .where(Receivable.customer_id.in_(ids), Receivable.status == ReceivableStatus.OPEN.value,
-               Receivable.due_on < today)
-        .group_by(Receivable.customer_id, Receivable.currency)
-        .order_by(Receivable.currency)
-    ):
-        overdue.setdefault(cid, {})[currency] = f"{amount:.2f}"
-        oldest[cid] = max(oldest.get(cid, 0), (today - first_due).days)
-        if promised is not None and promised < today:
-            broken.add(cid)
     return [
-        _entry("collection", c, chase, today, overdue_amounts=overdue.get(c.id, {}),
-               oldest_overdue_days=oldest.get(c.id, 0), promise_broken=c.id in broken)
-        for c, chase in rows
+        _entry("collection", c, chase, today, overdue_amounts=amounts,
+               oldest_overdue_days=oldest, promise_broken=broken)
+        for c, chase, amounts, oldest, broken in chase_list(db, user_id, today, limit)
     ]
 
 
@@ -290,7 +256,7 @@ def _counts(db: Session, user_id: int, today: date, tz: ZoneInfo) -> dict[str, i
             sa.select(sa.func.count(Complaint.id)).where(_complaints_due(user_id, today, tz))
         ),
         "collections": count(_collection_count().where(Customer.owner_id == user_id,
-                                                      _chase_due(today))),
+                                                      chase_due(today))),
     }
 
 
@@ -346,7 +312,7 @@ def team_counts(db: Session, today: date, tz: ZoneInfo | None = None) -> list[Re
         by_user.setdefault(owner_id, [0, 0, 0, 0, 0])[3] = complaints
     for collections, owner_id in db.execute(
         _collection_count().add_columns(Customer.owner_id)
-        .where(Customer.owner_id.is_not(None), _chase_due(today)).group_by(Customer.owner_id)
+        .where(Customer.owner_id.is_not(None), chase_due(today)).group_by(Customer.owner_id)
     ).all():
         by_user.setdefault(owner_id, [0, 0, 0, 0, 0])[4] = collections
     if not by_user:
