@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
@@ -58,7 +59,7 @@ def receivable_url(receivable: Receivable) -> str:
         current_app.url_map.bind("localhost").match(path)
     except RequestRedirect:
         return path
-    except Exception:  # noqa: BLE001 - no such page (yet): the customer's page has the figures
+    except HTTPException:  # no such page (yet): the customer's page has the figures
         return url_for("crm.customer", customer_id=receivable.customer_id)
     return path
 
