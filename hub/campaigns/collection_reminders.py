@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub.auth import User
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import MessageTemplate
-from hub.campaigns.rendering import RenderError, context_for
+from hub.campaigns.rendering import RenderError, context_for, receivable_vars
 from hub.channels.messages import queue_message
 from hub.channels.models import Message
 from hub.clock import business_today
@@ -43,19 +43,6 @@ REMINDER_FIELDS: tuple[Field, ...] = (
     Field("contact_id", "int", _l("Contact"), required=True, minimum=1, maximum=MAX_ID,
           description="One of the customer's contacts"),
 )
-
-
-def receivable_context(receivable: Receivable, today: date) -> dict[str, Any]:
-    """What a template may say about the amount due: plain values, never the ORM object."""
-    return {
-        "amount": f"{receivable.amount:.2f}",
-        "outstanding": f"{receivable.outstanding:.2f}",
-        "currency": receivable.currency,
-        "due_on": receivable.due_on.isoformat(),
-        "days_overdue": max(0, (today - receivable.due_on).days),
-        "description": receivable.description or "",
-        "promised_on": receivable.promised_on.isoformat() if receivable.promised_on else "",
-    }
 
 
 def _choices(db: Session, receivable: Receivable,
@@ -89,8 +76,9 @@ def send_reminder(
     template, contact = _choices(db, receivable, values)
     today = today or business_today()
     customer = receivable.customer
-    context = context_for(contact, customer, customer.owner)
-    context["receivable"] = receivable_context(receivable, today)
+    context = context_for(
+        contact, customer, customer.owner, receivable=receivable_vars(receivable, today)
+    )
     try:
         parts = compiled(template).render(context)
     except RenderError as exc:

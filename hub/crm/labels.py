@@ -190,6 +190,7 @@ CHOICE_LABELS = {
         "complaint_resolved": _l("Days after a complaint is resolved"),
         "lead_welcome": _l("Website lead (welcome)"),
         "no_contact": _l("Days without contact"),
+        "payment_due": _l("Days before a payment is due"),
     },
     "credit_action": {
         "guarantor": _l("Guarantor"),
