@@ -77,6 +77,28 @@ def _page_routes(app) -> set[str]:
     }
 
 
+def _credit_and_collection(s: Any, customer: Any, director: User) -> None:
+    """An amount to collect on the due list (a broken promise) and a credit event with actions,
+    for the credit card, the credit events list and the due list's collection section."""
+    from decimal import Decimal
+
+    from hub.clock import business_today
+    from hub.crm.receivable_models import CreditAction, CreditEvent, Receivable
+
+    today = business_today()
+    s.add(Receivable(customer_id=customer.id, currency="CNY", amount=Decimal("1234567.89"),
+                     raised_on=today - timedelta(days=90), due_on=today - timedelta(days=60),
+                     next_chase_on=today - timedelta(days=1),
+                     promised_on=today - timedelta(days=2), promised_amount=Decimal("1000")))
+    event = CreditEvent(customer_id=customer.id, trigger="overdue", opened_by_id=director.id,
+                        reason="An amount has been overdue more than 60 days.")
+    event.actions.append(CreditAction(kind="shipments_stopped", taken_by_id=director.id,
+                                      note="https://wiki.example.com/credit/northwind-hold-2026"))
+    s.add(event)
+    customer.credit_hold = True
+    s.flush()
+
+
 def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, Any]]:
     """A small `hub demo`, then one of everything else a page shows; returns the users and
     the ids that fill the routes' arguments."""
@@ -141,6 +163,7 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
         s.add(Payment(receivable_id=owed.id, customer_id=mine.id, amount=Decimal("1000.00"),
                       currency="CNY", paid_on=business_today(), method="wechat_pay",
                       reference="WX-4200001234202612070123456789"))
+        _credit_and_collection(s, mine, admin)
         build_digests(s, business_today())
         a, b = Customer(name="宁波海港物流", city="宁波"), Customer(name="甬港货运", city="宁波")
         s.add_all([a, b])
