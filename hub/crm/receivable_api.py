@@ -24,6 +24,7 @@ from hub.clock import business_today
 from hub.crm import aging as aging_svc
 from hub.crm import receivable_queries as q
 from hub.crm import receivables as svc
+from hub.crm.collection import load_receivable
 from hub.crm.customers import load_customer
 from hub.crm.orders import Order
 from hub.crm.receivable_models import Payment
@@ -177,7 +178,7 @@ document("get", "/receivables/{id}", "Read a receivable with its payments", TAG,
 @bp.get("/receivables/<int:receivable_id>")
 @login_required
 def get_receivable(receivable_id: int) -> Response:
-    return jsonify(receivable_json(q.load_receivable(db.session(), require_user(), receivable_id)))
+    return jsonify(receivable_json(load_receivable(db.session(), require_user(), receivable_id)))
 
 
 document(
@@ -193,7 +194,7 @@ document(
 def create_payment(receivable_id: int) -> tuple[Response, int, dict[str, str]]:
     s = db.session()
     user = require_user()
-    found = q.load_receivable(s, user, receivable_id, edit=True)
+    found = load_receivable(s, user, receivable_id, edit=True)
     payment = svc.record_payment(s, user, found, json_body())
     s.commit()
     location = url_for("receivable_api.get_receivable", receivable_id=found.id)

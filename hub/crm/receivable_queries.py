@@ -1,5 +1,5 @@
-"""Finding receivables: one by id for whoever may see its customer, and the filtered open list
-that the receivables page and GET /api/v1/receivables share."""
+"""Finding receivables: the filtered open list that the receivables page and
+GET /api/v1/receivables share (one by id is collection.load_receivable)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from hub.auth import Role, User
-from hub.crm.customers import can_edit, can_view
 from hub.crm.models import Customer
 from hub.crm.orders import Order
 from hub.crm.receivable_models import Receivable, ReceivableStatus
-from hub.validation import MAX_ID, Forbidden, NotFound
 
 STATUSES = tuple(s.value for s in ReceivableStatus)
-
-
-def load_receivable(db: Session, user: User, receivable_id: int, edit: bool = False) -> Receivable:
-    """The receivable, if the user may see its customer (and change it, with `edit`)."""
-    found = db.get(Receivable, receivable_id) if 0 < receivable_id <= MAX_ID else None
-    if found is None:
-        raise NotFound(_("There is no receivable %(id)s.", id=receivable_id))
-    if not can_view(user, found.customer):
-        raise Forbidden(_("This customer belongs to another rep."))
-    if edit and not can_edit(user, found.customer):
-        raise Forbidden(_("Your role may look at this customer but not change it."))
-    return found
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from hub.clock import business_today
 from hub.crm import aging as aging_svc
 from hub.crm import receivable_queries as q
 from hub.crm import receivables as svc
+from hub.crm.collection import load_receivable
 from hub.crm.customers import can_edit, load_customer
 from hub.crm.exports import csv_stream
 from hub.crm.followups import FollowUp
@@ -180,7 +181,7 @@ def _receivable_page(receivable: svc.Receivable, errors: dict[str, str],
 @bp.get("/receivables/<int:receivable_id>")
 @login_required
 def receivable(receivable_id: int) -> Page:
-    return _receivable_page(q.load_receivable(db.session(), require_user(), receivable_id), {}, {})
+    return _receivable_page(load_receivable(db.session(), require_user(), receivable_id), {}, {})
 
 
 @bp.post("/receivables/<int:receivable_id>/payments")
@@ -188,7 +189,7 @@ def receivable(receivable_id: int) -> Page:
 def record_payment(receivable_id: int) -> Page:
     user = require_user()
     s = db.session()
-    found = q.load_receivable(s, user, receivable_id, edit=True)
+    found = load_receivable(s, user, receivable_id, edit=True)
     values = form_values(svc.PAYMENT_FIELDS)
     data = {k: v for k, v in values.items() if str(v).strip()}
     try:
