@@ -52,8 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         system,
     )
     from hub.campaigns import api as campaigns_api
+    from hub.campaigns import collection_reminder_views, survey_views
     from hub.campaigns import segment_views as campaigns_views
-    from hub.campaigns import survey_views
     from hub.channels import api as channels_api
     from hub.channels import (
         console_views,
@@ -66,6 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.channels import views as channels_views
     from hub.crm import api as crm_api
     from hub.crm import (
+        credit_api,
+        credit_views,
         customer_actions,
         duplicate_views,
         export_views,
@@ -77,6 +79,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         merge_api,
         nav,
         people_api,
+        receivable_api,
+        receivable_views,
         sales_api,
         sales_views,
         worklist_api,
@@ -103,6 +107,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api,
         crm_api,
         people_api,
+        receivable_api,
+        receivable_views,
         sales_api,
         crm_views,
         customer_actions,
@@ -128,6 +134,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         campaigns_views,
         survey_views,
         insight_views,
+        credit_views,
+        credit_api,
+        collection_reminder_views,
     ):
         app.register_blueprint(module.bp)
     return app

@@ -50,11 +50,20 @@ def enqueue_morning_digests(conn: Redis) -> list[str]:
     return [job.id]
 
 
+def enqueue_credit_events(conn: Redis) -> list[str]:
+    job = services.queue("default", conn).enqueue(
+        "hub.crm.credit.open_overdue_events_job", result_ttl=86400
+    )
+    return [job.id]
+
+
 PERIODIC: tuple[Periodic, ...] = (
     Periodic("worker-check", 300, request_worker_check),
     Periodic("stranded-webhooks", 120, enqueue_stranded),
     Periodic("nurture", 2 * 86400, enqueue_nurture_job, at_hour=6),
     Periodic("morning-digest", 2 * 86400, enqueue_morning_digests, at_hour=8),
+    # Before the digests, so a customer long overdue has its event by the time reps look.
+    Periodic("credit-events", 2 * 86400, enqueue_credit_events, at_hour=7),
     Periodic("likely-duplicates", 3600, enqueue_duplicates_job),
     Periodic("campaigns", 10, enqueue_sweep),
     Periodic("care-messages", 2 * 86400, enqueue_care, at_hour=10),

@@ -118,6 +118,35 @@ def env_for_subprocess(app_config: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def _empty_postgresql(engine: sa.Engine) -> None:
+    """Empty the tables a test wrote to and restart the sequences it used, as TRUNCATE ...
+    RESTART IDENTITY CASCADE of every table would: that took 300 to 700 ms a test (a new file
+    for each of the 44 tables), this about 10. Foreign-key triggers are off for the deletes
+    (the superuser's session_replication_role), so their order does not matter."""
+    tables = metadata.sorted_tables
+    probe = " UNION ALL ".join(
+        f'SELECT {i} FROM (SELECT 1 FROM "{t.name}" LIMIT 1) AS t{i}' for i, t in enumerate(tables)
+    )
+    with engine.begin() as conn:
+        used = [tables[i] for i in conn.execute(sa.text(probe)).scalars()]
+        superuser = conn.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar()
+        if not superuser:  # only a superuser may turn the triggers off: the slow, sure way
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for table in used:
+            conn.execute(table.delete())
+        sequences = conn.execute(
+            sa.text(
+                "SELECT sequencename FROM pg_sequences"
+                " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            )
+        ).scalars()
+        for name in list(sequences):
+            conn.execute(sa.text(f'ALTER SEQUENCE "{name}" RESTART'))
+
+
 @pytest.fixture(autouse=True)
 def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test starts with empty tables and an empty Redis database."""
@@ -127,9 +156,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
     app: Flask = request.getfixturevalue("app")
     engine = hubdb.engine_for(app)
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        _empty_postgresql(engine)
     else:
         with engine.connect() as conn:
             # Every table is emptied: checking each deleted row's references (ten thousand

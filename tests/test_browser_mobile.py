@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -40,6 +41,7 @@ NOT_PAGES = {
     "insight.agent_csv",
     "insight.specialist_csv",
     "insight.director_csv",
+    "receivables.aging_csv",
     "sales.attachment",  # a complaint's file
 }
 # Who opens each page: an admin passes every check; these pages show the viewer's own work, so
@@ -75,6 +77,28 @@ def _page_routes(app) -> set[str]:
     }
 
 
+def _credit_and_collection(s: Any, customer: Any, director: User) -> None:
+    """An amount to collect on the due list (a broken promise) and a credit event with actions,
+    for the credit card, the credit events list and the due list's collection section."""
+    from decimal import Decimal
+
+    from hub.clock import business_today
+    from hub.crm.receivable_models import CreditAction, CreditEvent, Receivable
+
+    today = business_today()
+    s.add(Receivable(customer_id=customer.id, currency="CNY", amount=Decimal("1234567.89"),
+                     raised_on=today - timedelta(days=90), due_on=today - timedelta(days=60),
+                     next_chase_on=today - timedelta(days=1),
+                     promised_on=today - timedelta(days=2), promised_amount=Decimal("1000")))
+    event = CreditEvent(customer_id=customer.id, trigger="overdue", opened_by_id=director.id,
+                        reason="An amount has been overdue more than 60 days.")
+    event.actions.append(CreditAction(kind="shipments_stopped", taken_by_id=director.id,
+                                      note="https://wiki.example.com/credit/northwind-hold-2026"))
+    s.add(event)
+    customer.credit_hold = True
+    s.flush()
+
+
 def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, Any]]:
     """A small `hub demo`, then one of everything else a page shows; returns the users and
     the ids that fill the routes' arguments."""
@@ -93,6 +117,7 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     from hub.crm.models import Contact, Customer
     from hub.crm.opportunities import Opportunity
     from hub.crm.orders import Order
+    from hub.crm.receivable_models import Payment, Receivable
     from hub.crm.reminders import Digest, build_digests
     from tests.crm_helpers import likely_pair
 
@@ -127,6 +152,18 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
             )
         )
         s.flush()
+        owed = Receivable(
+            customer_id=mine.id, amount=Decimal("1234567.89"), paid=Decimal("1000.00"),
+            raised_on=business_today() - timedelta(days=90),
+            due_on=business_today() - timedelta(days=45),
+            description="Northwind Intercontinental Logistics framework contract HT-2026-000123",
+        )
+        s.add(owed)
+        s.flush()
+        s.add(Payment(receivable_id=owed.id, customer_id=mine.id, amount=Decimal("1000.00"),
+                      currency="CNY", paid_on=business_today(), method="wechat_pay",
+                      reference="WX-4200001234202612070123456789"))
+        _credit_and_collection(s, mine, admin)
         build_digests(s, business_today())
         a, b = Customer(name="宁波海港物流", city="宁波"), Customer(name="甬港货运", city="宁波")
         s.add_all([a, b])
@@ -165,6 +202,7 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
             "merge_id": merge.id,
             "opportunity_id": s.scalar(sa.select(Opportunity.id).limit(1)),
             "order_id": s.scalar(sa.select(Order.id).limit(1)),
+            "receivable_id": owed.id,
             "survey_token": survey_url(base, surveyed.id).rsplit("/", 1)[1],
             "unsubscribe_token": unsubscribe_url(base, "li.na@example.cn").rsplit("/", 1)[1],
         }

@@ -144,3 +144,48 @@ def test_care_rules_api_sets_and_clears_the_survey(app, make_user, client, db):
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "survey"
     cleared = http.patch(f"/care-rules/{made.json['id']}", json={"survey": None, "days": None})
     assert cleared.status_code == 200 and cleared.json["survey"] is None and cleared.json["days"] == 0
+
+
+def test_a_payment_reminder_goes_days_before_the_due_date_once_with_the_amount(hub_with_sim, db):  # noqa: F811
+    """The polite word before the due date: once per open receivable, not for a disputed or a
+    settled one, with the amount in the message and the follow-up naming the receivable."""
+    from hub.crm.receivable_models import Receivable
+
+    app, sim = hub_with_sim
+    _rule(db, "payment_due", days=3,
+          body="{{ contact.name }}: {{ receivable.currency }} {{ receivable.outstanding }} falls due on {{ receivable.due_on }}.")
+    due = TODAY + timedelta(days=3)
+    owing, disputed, settled = (
+        add_customer(db, name, contacts=[{"name": name, "phone": f"+861380000001{i}"}])
+        for i, name in enumerate(("Owing", "Disputed", "Settled"))
+    )
+    for customer, extra in ((owing, {"paid": 40}), (disputed, {"disputed": True}), (settled, {"paid": 100, "status": "settled"})):
+        db.add(Receivable(customer_id=customer.id, amount=100, raised_on=date(2026, 5, 1), due_on=due, **extra))
+    db.add(Receivable(customer_id=owing.id, amount=7, raised_on=date(2026, 5, 1), due_on=due + timedelta(days=1)))
+    db.commit()
+
+    with app.app_context():
+        assert run_care_rules(app, TODAY) == 1
+        assert run_care_rules(app, TODAY) == 0
+    work(app)
+    bodies = [r["body"]["Body"] for r in sim.requests() if r["kind"] == "message"]
+    assert bodies == ["Owing: CNY 60.00 falls due on 2026-05-23."]
+    with session_scope(app) as s:
+        record = s.scalars(sa.select(FollowUp).where(FollowUp.message_ref.is_not(None))).one()
+        assert s.get(Receivable, record.receivable_id).customer_id == owing.id
+
+
+def test_a_campaign_template_may_name_the_receivable_and_renders_it_blank(app):
+    """`receivable` is a known variable (a template for reminders saves), blank elsewhere."""
+    from types import SimpleNamespace
+
+    from hub.campaigns.message_templates import compiled
+    from hub.campaigns.rendering import check_source, context_for
+
+    assert check_source("body", "{{ receivable.outstanding }} due {{ receivable.due_on }}") == []
+    contact = SimpleNamespace(name="Ann", title=None, email=None, phone="+8613800000001", birthday=None, language=None)
+    customer = SimpleNamespace(name="Ann Co", customer_class="B", region="", city=None, industry="")
+    with app.test_request_context():
+        parts = compiled(MessageTemplate(channel="sms", body="Hi [{{ receivable.outstanding }}]")).render(
+            context_for(contact, customer, None))
+    assert parts.body == "Hi []"

@@ -120,7 +120,8 @@ def test_credit_reviews_and_overdue_complaints_are_on_the_list(app, client, db, 
     assert [e.customer_id for e in items.credit_reviews] == [review.id]
     assert [e.customer_id for e in items.contacts] == [late.id]
     assert [e.complaint_id for e in items.complaints] == [open_late.id]
-    assert items.totals == {"contacts": 1, "credit_reviews": 1, "complaints": 1}
+    assert items.totals == {"contacts": 1, "credit_reviews": 1, "complaints": 1,
+                            "collections": 0}
 
 
 def test_someone_elses_customers_and_complaints_stay_off_my_list(app, ctx, db, make_user):
@@ -199,7 +200,8 @@ def test_digests_are_written_once_per_day_per_rep(app, ctx, db, make_user):
     assert [(d.user_id, d.for_date) for d in rows] == [(a1.id, DAY), (a2.id, DAY)]
     first = rows[0].content
     assert first["for_date"] == DAY.isoformat()
-    assert first["totals"] == {"contacts": 1, "credit_reviews": 1, "complaints": 0}
+    assert first["totals"] == {"contacts": 1, "credit_reviews": 1, "complaints": 0,
+                                "collections": 0}
     assert first["contacts"][0]["customer_name"] == "One"
     assert build_digests(db, DAY + timedelta(days=1)) == 2  # the next morning, new ones
 

@@ -73,18 +73,19 @@ def test_the_catalogue_follows_the_allow_list(app, db, people, monkeypatch):
     # A field another change adds to the allow-list shows up, grouped by its table, unlabelled.
     from hub.crm.models import Customer
 
-    monkeypatch.setitem(segment_rules.FIELDS, "overdue_days", segment_rules.Spec("number", Customer.id))
+    monkeypatch.setitem(segment_rules.FIELDS, "payment_delay", segment_rules.Spec("number", Customer.id))
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         cat = catalogue(db)
     fields = {f["name"]: f for f in cat["fields"]}
     assert set(segment_rules.FIELDS) <= set(fields)
-    assert fields["overdue_days"]["group"] == "customer" and fields["overdue_days"]["input"] == "number"
-    assert fields["overdue_days"]["label"] == "Overdue days"
+    assert fields["payment_delay"]["group"] == "customer" and fields["payment_delay"]["input"] == "number"
+    assert fields["payment_delay"]["label"] == "Payment delay"
     assert fields["class"]["label"] == "等级" and fields["class"]["ops"][0] == {"op": "in", "label": "是以下之一"}
     assert [c["value"] for c in fields["class"]["choices"]] == ["A", "B", "C"]
     assert fields["custom.fleet_size"]["group"] == "custom" and fields["custom.fleet_size"]["input"] == "number"
     assert [c["value"] for c in fields["custom.tier"]["choices"]] == ["gold", "silver"]
     assert fields["consent"]["group"] == "contact" and fields["nps_score"]["range"] == [0, 10]
+    assert (fields["overdue_amount"]["label"], fields["overdue_amount"]["input"]) == ("逾期（CNY）", "number")
     assert fields["owner"]["choices"] == [{"value": str(people[0].id), "label": "Wang Fang"}]
     assert "in_last_days" in [o["op"] for o in fields["last_contact"]["ops"]]
     # Every operator the allow-list accepts is offered, in a useful order, but an owner's id

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hub import services
 from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import CareRule, CareSent, MessageTemplate
-from hub.campaigns.rendering import RenderError, context_for
+from hub.campaigns.rendering import RenderError, context_for, receivable_vars
 from hub.campaigns.surveys import survey_url
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send
 from hub.channels.models import Message
@@ -25,6 +25,7 @@ from hub.crm.complaints import Complaint
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Contact, Customer
 from hub.crm.orders import Order
+from hub.crm.receivable_models import Receivable, ReceivableStatus
 from hub.db import session_scope
 
 
@@ -74,6 +75,15 @@ def occasions(db: Session, rule: CareRule, today: date, tz: ZoneInfo) -> list[tu
             )
         )
         return [(cid, f"welcome:{kid}") for cid, kid in rows if cid]
+    if rule.occasion == "payment_due":
+        # A polite word before the due date: open amounts not disputed, once per receivable.
+        rows = db.execute(
+            sa.select(contact, Receivable.id)
+            .join(Customer, Customer.id == Receivable.customer_id)
+            .where(Receivable.due_on == today + n, Receivable.disputed.is_(False),
+                   Receivable.status == ReceivableStatus.OPEN.value)
+        )
+        return [(cid, f"receivable:{rid}") for cid, rid in rows if cid]
     # no_contact: once per lapse, keyed by the last contact's date
     cutoff, _ = day_bounds(today - n, tz)
     rows = db.execute(
@@ -99,6 +109,12 @@ def _claim(db: Session, rule_id: int, contact_id: int, key: str) -> CareSent | N
     except IntegrityError:
         return None
     return row
+
+
+def _receivable(db: Session, key: str) -> Receivable | None:
+    """The amount due a payment_due occasion is about (its key is receivable:<id>)."""
+    kind, _sep, ident = key.partition(":")
+    return db.get(Receivable, int(ident)) if kind == "receivable" else None
 
 
 def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: str) -> list[int]:
@@ -127,7 +143,11 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
                 db.add(message)
                 db.flush()  # the survey link is signed over the message's id
                 survey = survey_url(base_url, message.id)
-            parts = renderer.render(context_for(contact, customer, customer.owner, unsubscribe, survey))
+            receivable = _receivable(db, key)
+            owed = receivable_vars(receivable, today) if receivable is not None else None
+            parts = renderer.render(
+                context_for(contact, customer, customer.owner, unsubscribe, survey, owed)
+            )
         except (SendRefused, RenderError) as exc:
             if message.id is not None:
                 db.delete(message)
@@ -141,6 +161,8 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
             direction=Direction.OUTBOUND.value, contact_id=contact.id, status="queued",
             sets_next_contact=False,
         )
+        if receivable is not None:
+            record.receivable_id = receivable.id
         record.message_ref = str(message.id)
         message.follow_up_id = record.id
         claimed.message_id = message.id

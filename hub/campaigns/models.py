@@ -13,7 +13,9 @@ from hub.db import Base, utcnow
 CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
 CHANNELS = ("email", "sms")
 SURVEYS = ("nps", "csat")  # NPS: 0 to 10; CSAT: 1 to 5
-OCCASIONS = ("birthday", "order_shipped", "complaint_resolved", "lead_welcome", "no_contact")
+OCCASIONS = (
+    "birthday", "order_shipped", "complaint_resolved", "lead_welcome", "no_contact", "payment_due",
+)
 
 
 class Segment(Base):

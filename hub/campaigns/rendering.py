@@ -14,7 +14,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from hub.validation import FieldError
 
-VARIABLES = ("contact", "customer", "owner", "unsubscribe_url", "survey_url")
+VARIABLES = ("contact", "customer", "owner", "unsubscribe_url", "survey_url", "receivable")
 FILTERS = (
     "capitalize", "date", "default", "e", "escape", "first", "int", "join", "last", "length",
     "lower", "replace", "round", "title", "trim", "truncate", "upper",
@@ -149,8 +149,30 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in values.items()}
 
 
+def receivable_vars(receivable: Any, today: date) -> dict[str, Any]:
+    """What a template may say about an amount due: plain values, never the ORM object."""
+    return {
+        "amount": f"{receivable.amount:.2f}",
+        "outstanding": f"{receivable.outstanding:.2f}",
+        "currency": receivable.currency,
+        "due_on": receivable.due_on.isoformat(),
+        "days_overdue": max(0, (today - receivable.due_on).days),
+        "description": receivable.description or "",
+        "promised_on": receivable.promised_on.isoformat() if receivable.promised_on else "",
+    }
+
+
+# Outside a payment reminder (a campaign, another care rule) `receivable` is there but blank, so
+# a template saved with it still renders instead of failing for every recipient.
+NO_RECEIVABLE: dict[str, Any] = {
+    "amount": "", "outstanding": "", "currency": "", "due_on": "", "days_overdue": 0,
+    "description": "", "promised_on": "",
+}
+
+
 def context_for(
-    contact: Any, customer: Any, owner: Any, unsubscribe_url: str = "", survey_url: str = ""
+    contact: Any, customer: Any, owner: Any, unsubscribe_url: str = "", survey_url: str = "",
+    receivable: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The fixed variables for one recipient: plain values, never the ORM objects themselves."""
     return {
@@ -181,6 +203,7 @@ def context_for(
         ),
         "unsubscribe_url": unsubscribe_url,
         "survey_url": survey_url,
+        "receivable": receivable if receivable is not None else dict(NO_RECEIVABLE),
     }
 
 

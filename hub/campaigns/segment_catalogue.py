@@ -53,6 +53,8 @@ LABELS = {
     "opportunity_stage": _l("Opportunity stage"),
     "nps_score": _l("NPS score (latest answer)"),
     "csat_score": _l("CSAT score (latest answer)"),
+    "overdue_amount": _l("Overdue (CNY)"),
+    "overdue_days": _l("Days overdue"),
 }
 GROUP_OF_KIND = {
     "orders": "orders",
@@ -60,6 +62,7 @@ GROUP_OF_KIND = {
     "opportunity": "orders",
     "survey": "surveys",
     "consent": "contact",
+    "overdue": "orders",
 }
 # The operators in the order the builder lists them (its first is a new rule's); an operator the
 # allow-list has and this order lacks is appended, so it still shows.

@@ -9,7 +9,8 @@ unknown field or operator, or a value of the wrong kind, is refused naming where
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +80,7 @@ class Spec:
             "turnover": NUMBER_OPS,
             "opportunity": CHOICE_OPS,
             "survey": SURVEY_OPS,
+            "overdue": NUMBER_OPS,
         }[self.kind]
 
 
@@ -111,6 +113,9 @@ def _fields() -> dict[str, Spec]:
         # The contact's latest answer of that survey (NPS 0-10, CSAT 1-5).
         "nps_score": Spec("survey", choices=("nps",)),
         "csat_score": Spec("survey", choices=("csat",)),
+        # Receivables on the day the segment is counted: CNY overdue, and the oldest's days.
+        "overdue_amount": Spec("overdue", choices=("amount",)),
+        "overdue_days": Spec("overdue", choices=("days",)),
     }
 
 
@@ -239,6 +244,8 @@ class _Compiler:
             return _orders(spec.kind, op, value, where, _period(rule, at))
         if spec.kind == "survey":
             return _survey(spec.choices[0], op, value, where)
+        if spec.kind == "overdue":
+            return _overdue(spec.choices[0], op, value, where)
         if spec.kind == "opportunity":
             values = _text_list(value, where) if op in ("in", "not_in") else [_text(value, where)]
             exists = sa.exists().where(
@@ -331,6 +338,33 @@ def _survey(kind: str, op: str, value: Any, where: str) -> Any:
             _("%(survey)s scores run from %(low)d to %(high)d.", survey=kind.upper(), low=low, high=high),
         )
     return _number(latest, op, value, where)
+
+
+def _overdue(what: str, op: str, value: Any, where: str) -> Any:
+    """A customer's overdue CNY amount, or the days since its oldest overdue due date (0 when
+    nothing is overdue), compared as numbers."""
+    from hub.clock import business_today
+    from hub.crm.receivables import oldest_overdue_due_expr, overdue_amount_expr
+
+    today = business_today()
+    if what == "amount":
+        return _number(overdue_amount_expr(today), op, value, where)
+    # Days as due dates (day arithmetic differs between SQLite and PostgreSQL): "at least N
+    # days" is "due on or before today - N"; nothing overdue counts as 0 days, due today.
+    due = sa.func.coalesce(oldest_overdue_due_expr(today), today)
+    flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}.get(op, op)
+
+    def day(days: Decimal) -> date:
+        if days != days.to_integral_value() or abs(days) > 100_000:
+            raise FieldError(where, _("Expected a whole number of days."))
+        return today - timedelta(days=int(days))
+
+    if op == "between":
+        low, high = _pair(value, where, _decimal)
+        return due.between(day(high), day(low))
+    target = day(_decimal(value, where))
+    return {"eq": due == target, "ne": due != target, "gt": due > target, "gte": due >= target,
+            "lt": due < target, "lte": due <= target}[flipped]
 
 
 def _tags(op: str, value: Any, where: str) -> Any:

@@ -103,6 +103,8 @@ CUSTOMER_FILTERS = (
     ("industry", "string", "Industry"),
     ("lead_source", "string", "Lead source"),
     ("tag", "string", "Tag"),
+    ("overdue_amount", "number", "At least this amount overdue (CNY), due before today"),
+    ("overdue_days", "integer", "The oldest overdue amount at least this many days past due"),
     (
         "cf_<key>",
         "string",
@@ -142,6 +144,8 @@ def _filters() -> svc.CustomerFilters:
         lead_source=args.get("lead_source"),
         tag=args.get("tag"),
         custom=custom,
+        overdue_amount=args.get("overdue_amount"),
+        overdue_days=args.get("overdue_days"),
     )
 
 

@@ -25,6 +25,8 @@ RULE_LABELS = {
     "pipeline_stages": _l("Pipeline stages, in order (comma-separated; won and lost required)"),
     "nurture_after_days": _l("Days without a follow-up before an opportunity goes to nurture"),
     "complaint_step_days": _l("Days a complaint step may take before it is overdue"),
+    "collection_cadence_days": _l("Days between collection contacts on an amount due"),
+    "credit_event_overdue_days": _l("Days overdue before a customer gets a credit event"),
 }
 RULE_HINTS = {
     "follow_up_cadence_days": _l(

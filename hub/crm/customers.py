@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -104,6 +104,10 @@ class CustomerFilters:
     tag: str | None = None
     # {key: value} for text and choice fields, {key: (min, max)} for numbers and dates
     custom: dict[str, Any] = field(default_factory=dict)
+    # As typed (checked by filtered_customers): at least this much overdue in CNY, and the
+    # oldest overdue amount at least this many days past due.
+    overdue_amount: str | None = None
+    overdue_days: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +243,36 @@ def filtered_customers(
         stmt = stmt.where(Customer.tags.any(Tag.name == f.tag))
     for key, value in f.custom.items():
         stmt = stmt.where(_custom_condition(db, key, value))
-    return stmt
+    return stmt.where(*overdue_conditions(f.overdue_amount, f.overdue_days))
+
+
+def overdue_conditions(amount: str | None, days: str | None,
+                       today: date | None = None) -> list[sa.ColumnElement[bool]]:
+    """Customers owing at least `amount` CNY overdue, and overdue for at least `days` days (the
+    oldest overdue due date); each refused naming its query field when it is not a number."""
+    from hub.clock import business_today
+    from hub.crm.receivables import oldest_overdue_due_expr, overdue_amount_expr
+
+    today = today or business_today()
+    errors: list[FieldError] = []
+    conds: list[sa.ColumnElement[bool]] = []
+    if amount not in (None, ""):
+        try:
+            number = Decimal(str(amount).strip().replace(",", ""))
+            if not number.is_finite() or number < 0:
+                raise InvalidOperation
+            conds.append(overdue_amount_expr(today) >= number)
+        except InvalidOperation:
+            errors.append(FieldError("overdue_amount", _("The overdue amount must be a number of 0 or more.")))
+    if days not in (None, ""):
+        raw = str(days).strip()
+        if raw.isdigit() and int(raw) <= 100_000:
+            conds.append(oldest_overdue_due_expr(today) <= today - timedelta(days=int(raw)))
+        else:
+            errors.append(FieldError("overdue_days", _("The overdue days must be a whole number.")))
+    if errors:
+        raise ValidationError(errors)
+    return conds
 
 
 def search_customers(

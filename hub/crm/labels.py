@@ -16,6 +16,21 @@ from flask_babel import lazy_gettext as _l
 
 CHOICE_LABELS = {
     "kind": {"organization": _l("Organization"), "person": _l("Person")},
+    # Receivables (issue 16): how a payment came, and where a receivable stands.
+    "payment_method": {
+        "bank_transfer": _l("Bank transfer"),
+        "cash": _l("Cash"),
+        "cheque": _l("Cheque"),
+        "card": _l("Card"),
+        "alipay": _l("Alipay"),
+        "wechat_pay": _l("WeChat Pay"),
+        "other": _l("Other"),
+    },
+    "receivable_status": {
+        "open": _l("Not settled"),
+        "settled": _l("Settled"),
+        "written_off": _l("Written off"),
+    },
     "stage": {
         "lead": _l("Lead"),
         "prospect": _l("Prospect"),
@@ -72,6 +87,19 @@ CHOICE_LABELS = {
         "skipped": _l("skipped"),
         "cancelled": _l("cancelled"),
         "unconfirmed": _l("unconfirmed"),
+        # credit control and collection (follow-ups' status)
+        "promise": _l("promise to pay"),
+        "dispute": _l("disputed"),
+        "resolve_dispute": _l("dispute resolved"),
+        "credit_review": _l("credit review"),
+        "credit_override": _l("credit check overridden"),
+        "credit_event": _l("credit event opened"),
+        "credit_event_closed": _l("credit event closed"),
+        "guarantor": _l("guarantor"),
+        "deposit": _l("deposit"),
+        "notarised_contract": _l("notarised contract"),
+        "reduced_supply": _l("reduced supply"),
+        "shipments_stopped": _l("shipments stopped"),
     },
     "disposition": {
         "reached": _l("Reached"),
@@ -177,6 +205,25 @@ CHOICE_LABELS = {
         "complaint_resolved": _l("Days after a complaint is resolved"),
         "lead_welcome": _l("Website lead (welcome)"),
         "no_contact": _l("Days without contact"),
+        "payment_due": _l("Days before a payment is due"),
+    },
+    "credit_action": {
+        "guarantor": _l("Guarantor"),
+        "deposit": _l("Deposit"),
+        "notarised_contract": _l("Notarised contract"),
+        "reduced_supply": _l("Reduced supply"),
+        "shipments_stopped": _l("Shipments stopped"),
+    },
+    "credit_trigger": {
+        "rating_worse": _l("Rating worse"),
+        "overdue": _l("Long overdue"),
+        "manual": _l("Opened by a director"),
+    },
+    "collection_kind": {
+        "call": _l("Collection call"),
+        "promise": _l("Promise to pay"),
+        "dispute": _l("Dispute"),
+        "resolve_dispute": _l("Dispute resolved"),
     },
     "suppression_reason": {
         "stop": _l("Replied STOP"),
@@ -253,6 +300,15 @@ AUDIT_LABELS = {
     "unmerge": _l("merge undone"),
     "customer": _l("customer"),
     "contact": _l("contact"),
+    "credit_event": _l("credit event"),
+    "credit_review": _l("credit review"),
+    "action": _l("action taken"),
+    "close": _l("closed"),
+    "call": _l("collection call"),
+    "promise": _l("promise to pay"),
+    "dispute": _l("disputed"),
+    "resolve_dispute": _l("dispute resolved"),
+    "reminder": _l("reminder sent"),
 }
 
 

@@ -23,7 +23,15 @@ OUT = fields_schema(
     customer_name={"type": "string"},
 )
 LINES_IN = {"type": "array", "minItems": 1, "items": fields_schema(changes.LINE_FIELDS)}
-CREATE = fields_schema(changes.ORDER_CREATE, lines=LINES_IN)
+CREATE = fields_schema(
+    changes.ORDER_CREATE,
+    lines=LINES_IN,
+    credit_override_reason={
+        "type": "string",
+        "description": "Directors and admins: why an order the credit check refuses (credit "
+        "hold, or the open balance plus this order over the credit limit) is taken anyway",
+    },
+)
 CREATE["required"] = [*CREATE["required"], "lines"]
 PATCH = fields_schema(
     changes.ORDER_FIELDS,
@@ -77,7 +85,9 @@ def list_orders() -> Response:
 document(
     "post",
     "/orders",
-    "Record an order with its lines (a duplicate contract number is refused by name)",
+    "Record an order with its lines (a duplicate contract number is refused by name; a "
+    "customer on credit hold or over its credit limit is refused with 409 and the reason, "
+    "unless a director gives credit_override_reason)",
     TAG,
     body=CREATE,
     response=OUT,
@@ -92,7 +102,8 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
     s = db.session()
     user = require_user()
     data = json_body()
-    customer_id = changes.parse_order(data, with_customer=True)["customer_id"]
+    checked = {k: v for k, v in data.items() if k != "credit_override_reason"}
+    customer_id = changes.parse_order(checked, with_customer=True)["customer_id"]
     customer = load_customer(s, user, customer_id, edit=True)
     order = changes.create_order(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from hub.auth import User
 from hub.clock import business_today
 from hub.crm import audit
+from hub.crm.credit import check_order_credit
 from hub.crm.customers import can_edit
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
 from hub.crm.models import Customer
@@ -226,9 +227,17 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
     """Record an order with its lines; a status other than pending is reached by moves."""
     if not can_edit(actor, customer):
         raise Forbidden(_("Your role may look at this customer but not change it."))
+    data = dict(data)
+    override = data.pop("credit_override_reason", None)
     values = parse_order(data)
     _contract_free(db, values["contract_number"])
     _check_dates(values["order_date"], values.get("ship_date"), values.get("delivered_on"))
+    # Checked before anything is added, so a refused order leaves nothing behind.
+    override = check_order_credit(
+        db, actor, customer, values.get("currency") or "CNY",
+        sum((line["amount"] for line in values["lines"]), Decimal("0.00")),
+        override if isinstance(override, str) else None,
+    )
     status = values.pop("status", None) or "pending"
     delivered_on = values.pop("delivered_on", None)
     lines = values.pop("lines")
@@ -239,10 +248,15 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
         **{k: v for k, v in values.items() if v is not None},
     )
     _set_lines(order, lines)
+    if override is not None:
+        order.credit_override_reason = override
+        order.credit_override_by_id = actor.id
     db.add(order)
     _flush(db, order.contract_number)
     snapshot = {k: audit.jsonable(v) for k, v in values.items() if v is not None}
     snapshot["amount"] = str(order.amount)
+    if override is not None:
+        snapshot["credit_override_reason"] = override
     audit.record(db, actor, "order", order.id, "create", snapshot, customer.id)
     log_follow_up(
         db,
@@ -260,6 +274,14 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
         order_id=order.id,
         sets_next_contact=False,
     )
+    if override is not None:
+        log_follow_up(
+            db, actor, customer, FollowUpChannel.SYSTEM.value,
+            summary=_("Credit check overridden for order %(number)s: %(reason)s",
+                      number=order.contract_number, reason=override),
+            direction=Direction.INTERNAL.value, status="credit_override", order_id=order.id,
+            sets_next_contact=False,
+        )
     if status != "pending":
         set_status(db, actor, order, status, delivered_on=delivered_on)
     return order

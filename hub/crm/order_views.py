@@ -27,7 +27,7 @@ from hub.crm.sales_views import (
 )
 from hub.crm.views import form_values
 from hub.pagination import page_arg
-from hub.validation import FieldError, ValidationError
+from hub.validation import Conflict, FieldError, ValidationError
 
 Page = str | tuple[str, int] | Response
 LINE_KEY = re.compile(r"^lines-(\d{1,3})-(product|quantity|unit_price)$")
@@ -133,6 +133,7 @@ def _form_page(
     values: dict[str, Any],
     rows: list[dict[str, Any]],
     errors: dict[str, str],
+    credit_refused: str | None = None,
 ) -> tuple[str, int]:
     rows = rows + [{} for _ in range(SPARE_ROWS)]
     return render_template(
@@ -147,7 +148,9 @@ def _form_page(
         line_fields={f.name: f for f in changes.LINE_FIELDS},
         statuses=[(st, svc.status_label(st)) for st in svc.ORDER_STATUSES],
         lines_editable=order is None or order.status in changes.EDITABLE_LINES,
-    ), 422 if errors else 200
+        credit_refused=credit_refused,
+        override_reason=request.form.get("credit_override_reason", ""),
+    ), 409 if credit_refused else 422 if errors else 200
 
 
 def _save(order: svc.Order | None, customer: svc.Customer) -> Page:
@@ -160,6 +163,8 @@ def _save(order: svc.Order | None, customer: svc.Customer) -> Page:
     data: dict[str, Any] = dict(values)
     if order is None or order.status in changes.EDITABLE_LINES:
         data["lines"] = filled
+    if order is None and request.form.get("credit_override_reason", "").strip():
+        data["credit_override_reason"] = request.form["credit_override_reason"]
     try:
         if order is None:
             order = changes.create_order(s, user, customer, data)
@@ -170,6 +175,11 @@ def _save(order: svc.Order | None, customer: svc.Customer) -> Page:
     except ValidationError as exc:
         s.rollback()
         return _form_page(order, customer, values, rows, _row_errors(exc, numbers))
+    except Conflict as exc:
+        if order is not None:
+            raise
+        s.rollback()  # the credit check refused it: nothing is stored, the form keeps its values
+        return _form_page(order, customer, values, rows, {}, credit_refused=str(exc))
     s.commit()
     flash(message, "success")
     return redirect(url_for("sales.order", order_id=order.id))

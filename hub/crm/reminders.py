@@ -15,9 +15,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from hub.auth import Role, User
 from hub.clock import business_today, business_zone, day_end, utcnow
+from hub.crm.collection import chase_due, chase_list
 from hub.crm.complaints import Complaint
 from hub.crm.list_extras import fallback_phones
 from hub.crm.models import Customer
+from hub.crm.receivable_models import Receivable
 from hub.crm.rules import Rules
 from hub.db import Base, session_scope
 from hub.pagination import Page, paginate
@@ -66,9 +68,9 @@ DEFAULT_LIMIT = 200
 
 @dataclass(frozen=True)
 class DueEntry:
-    """One thing to do: call a customer, review its credit, or move a complaint on."""
+    """One thing to do: call a customer, review its credit, move a complaint on, or collect."""
 
-    kind: str  # "contact", "credit_review" or "complaint"
+    kind: str  # "contact", "credit_review", "complaint" or "collection"
     customer_id: int
     customer_name: str
     customer_class: str
@@ -79,6 +81,10 @@ class DueEntry:
     complaint_id: int | None = None
     complaint_step: str | None = None
     phone: str | None = None  # the customer's main number, for a call button
+    # collection: what is overdue per currency, the oldest overdue days, a promise not kept
+    overdue_amounts: dict[str, str] | None = None
+    oldest_overdue_days: int = 0
+    promise_broken: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -104,6 +110,7 @@ class DueList:
     contacts: list[DueEntry] = field(default_factory=list)
     credit_reviews: list[DueEntry] = field(default_factory=list)
     complaints: list[DueEntry] = field(default_factory=list)
+    collections: list[DueEntry] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
     overdue: int = 0  # contacts whose date has passed, counted over the whole list
 
@@ -120,7 +127,7 @@ class DueList:
             overdue=int(data.get("overdue") or 0),
             **{
                 kind: [DueEntry.from_json(e) for e in data.get(kind) or []]
-                for kind in ("contacts", "credit_reviews", "complaints")
+                for kind in ("contacts", "credit_reviews", "complaints", "collections")
             },
         )
 
@@ -132,6 +139,7 @@ class DueList:
             "contacts": [e.as_json() for e in self.contacts],
             "credit_reviews": [e.as_json() for e in self.credit_reviews],
             "complaints": [e.as_json() for e in self.complaints],
+            "collections": [e.as_json() for e in self.collections],
         }
 
 
@@ -150,6 +158,14 @@ def _complaints_due(user_id: int, today: date, tz: ZoneInfo) -> sa.ColumnElement
         Complaint.step != "followed_up",
         Complaint.step_due_at < day_end(today, tz),
     )
+
+
+def _collections(db: Session, user_id: int, today: date, limit: int) -> list[DueEntry]:
+    return [
+        _entry("collection", c, chase, today, overdue_amounts=amounts,
+               oldest_overdue_days=oldest, promise_broken=broken)
+        for c, chase, amounts, oldest, broken in chase_list(db, user_id, today, limit)
+    ]
 
 
 def _entry(kind: str, customer: Customer, due_on: date, today: date, **extra: Any) -> DueEntry:
@@ -214,6 +230,7 @@ def due_items(
             )
             for complaint, customer in complaints
         ],
+        collections=_collections(db, user.id, today, limit),
         totals=_counts(db, user.id, today, tz),
         overdue=db.scalar(
             sa.select(sa.func.count(Customer.id)).where(
@@ -238,7 +255,14 @@ def _counts(db: Session, user_id: int, today: date, tz: ZoneInfo) -> dict[str, i
         "complaints": count(
             sa.select(sa.func.count(Complaint.id)).where(_complaints_due(user_id, today, tz))
         ),
+        "collections": count(_collection_count().where(Customer.owner_id == user_id,
+                                                      chase_due(today))),
     }
+
+
+def _collection_count() -> sa.Select[Any]:
+    return sa.select(sa.func.count(sa.distinct(Customer.id))).join(
+        Receivable, Receivable.customer_id == Customer.id)
 
 
 def due_count(db: Session, user: User, today: date, tz: ZoneInfo | None = None) -> int:
@@ -253,10 +277,11 @@ class RepCounts:
     overdue: int
     credit_reviews: int
     complaints: int
+    collections: int = 0
 
     @property
     def total(self) -> int:
-        return self.due + self.credit_reviews + self.complaints
+        return self.due + self.credit_reviews + self.complaints + self.collections
 
 
 def team_counts(db: Session, today: date, tz: ZoneInfo | None = None) -> list[RepCounts]:
@@ -282,9 +307,14 @@ def team_counts(db: Session, today: date, tz: ZoneInfo | None = None) -> list[Re
     ).all()
     by_user: dict[int, list[int]] = {}
     for owner_id, due, overdue, reviews in contact_rows:
-        by_user[owner_id] = [due, overdue, reviews, 0]
+        by_user[owner_id] = [due, overdue, reviews, 0, 0]
     for owner_id, complaints in complaint_rows:
-        by_user.setdefault(owner_id, [0, 0, 0, 0])[3] = complaints
+        by_user.setdefault(owner_id, [0, 0, 0, 0, 0])[3] = complaints
+    for collections, owner_id in db.execute(
+        _collection_count().add_columns(Customer.owner_id)
+        .where(Customer.owner_id.is_not(None), chase_due(today)).group_by(Customer.owner_id)
+    ).all():
+        by_user.setdefault(owner_id, [0, 0, 0, 0, 0])[4] = collections
     if not by_user:
         return []
     users = db.scalars(

@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "nurture_after_days": 30,
     # A complaint step not moved on within this many days is overdue.
     "complaint_step_days": 2,
+    # Days between collection contacts on an open receivable (its next chase date moves on by this).
+    "collection_cadence_days": 7,
+    # A customer with an amount overdue longer than this many days gets a credit event.
+    "credit_event_overdue_days": 60,
 }
 
 

@@ -79,6 +79,12 @@ def demo_sales(
     _opportunities(db, rng, customers, actor)
     buyers = _orders(db, rng, customers)
     _complaints(db, rng, buyers or customers, actor)
+    from hub.crm.receivable_demo import demo_receivables
+
+    # An rng of its own, seeded from the shared one's state without drawing from it, so the
+    # rest of the demo stays what a seed made it before receivables existed.
+    demo_receivables(db, random.Random(hash(rng.getstate())), buyers or customers, director,
+                     business_today())
     db.flush()
 
 

@@ -82,6 +82,8 @@ def _filters_from_args(s: sa.orm.Session) -> tuple[svc.CustomerFilters, dict[str
         lead_source=args.get("lead_source") or None,
         tag=args.get("tag") or None,
         custom=custom,
+        overdue_amount=args.get("overdue_amount") or None,
+        overdue_days=args.get("overdue_days") or None,
     )
     kept = {k: v for k, v in args.items() if k != "page" and v}
     return filters, kept
@@ -191,6 +193,14 @@ def _groups() -> list[tuple[str, Any, list[Field]]]:
 @bp.get("/customers/<int:customer_id>")
 @login_required
 def customer(customer_id: int) -> str:
+    return customer_page(customer_id)
+
+
+def customer_page(customer_id: int, money_errors: dict[str, str] | None = None,
+                  money_values: dict[str, Any] | None = None) -> str:
+    """The customer's page; a refused form of its money card comes back with its errors."""
+    from hub.crm.receivable_views import money_context
+
     user = require_user()
     s = db.session()
     svc.load_customer(s, user, customer_id)
@@ -219,6 +229,7 @@ def customer(customer_id: int) -> str:
         extras=customer_page_extras(s, c),
         today=business_today(),
         cadence_hint=cadence_hint(get_rules(s)["follow_up_cadence_days"]),
+        money=money_context(s, user, c, money_errors, money_values),
     )
 
 

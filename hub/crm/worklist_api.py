@@ -42,6 +42,15 @@ DUE_ENTRY = {
         "next_contact_on": {"type": ["string", "null"]},
         "complaint_id": {"type": ["integer", "null"]},
         "complaint_step": {"type": ["string", "null"]},
+        "overdue_amounts": {
+            "type": ["object", "null"],
+            "description": "collection: the overdue amount per currency, {currency: amount}",
+        },
+        "oldest_overdue_days": {"type": "integer", "description": "collection"},
+        "promise_broken": {
+            "type": "boolean",
+            "description": "collection: a promised payment date has passed unpaid",
+        },
     },
 }
 DUE_LIST = {
@@ -53,13 +62,19 @@ DUE_LIST = {
         "contacts": {"type": "array", "items": DUE_ENTRY},
         "credit_reviews": {"type": "array", "items": DUE_ENTRY},
         "complaints": {"type": "array", "items": DUE_ENTRY},
+        "collections": {
+            "type": "array",
+            "items": DUE_ENTRY,
+            "description": "Customers with open, undisputed amounts whose next chase date has "
+            "come (disputed amounts wait on the dispute and are left off)",
+        },
     },
 }
 
 document(
     "get",
     "/due",
-    "The work list due today: contacts, credit reviews, complaint steps",
+    "The work list due today: contacts, credit reviews, complaint steps, collections",
     "work list",
     response=DUE_LIST,
     query=(("user_id", "integer", "Another rep's list (directors and admins)"),),
@@ -86,7 +101,7 @@ def due() -> Response:
 document(
     "get",
     "/due/team",
-    "Each rep's counts of due, overdue, credit reviews and complaints",
+    "Each rep's counts of due, overdue, credit reviews, complaints and collections",
     "work list",
     roles="admin, director",
     response={
@@ -95,7 +110,8 @@ document(
             "type": "object",
             "properties": {
                 k: {"type": "integer"}
-                for k in ("user_id", "due", "overdue", "credit_reviews", "complaints")
+                for k in ("user_id", "due", "overdue", "credit_reviews", "complaints",
+                          "collections")
             },
         },
     },
@@ -115,6 +131,7 @@ def team() -> Response:
                 "overdue": r.overdue,
                 "credit_reviews": r.credit_reviews,
                 "complaints": r.complaints,
+                "collections": r.collections,
             }
             for r in rows
         ]

@@ -20,6 +20,7 @@ from hub.crm.complaints import STEPS, Complaint, step_label
 from hub.crm.labels import choice_label
 from hub.crm.opportunities import CLOSED_STAGES, Opportunity, stage_label
 from hub.crm.rules import get_rules
+from hub.insight import receivable_charts
 from hub.insight.charts import Chart, number, percent
 from hub.insight.filters import Filters
 from hub.insight.pareto import revenue_pareto
@@ -297,4 +298,6 @@ CHARTS = {
     "leads_source": leads_by_source,
     "conversion_source": conversion_by_source,
     "credit_reviews": credit_reviews_due,
+    "receivables_age": receivable_charts.receivables_by_age,
+    "top_overdue": receivable_charts.top_overdue_customers,
 }
