@@ -70,6 +70,8 @@ def test_quiet_hours_are_said_before_launch_and_held_recipients_after(browser, l
 
     page.goto(f"{url}/campaigns/segments/new")
     page.locator("input[name=name]").fill(f"Abroad {locale}")
+    # The rules as JSON, behind the segment builder's advanced toggle (the builder has its own test).
+    page.locator("#segment-advanced summary").click()
     page.locator("textarea[name=rules]").fill('[{"field": "class", "op": "in", "value": ["B"]}]')
     page.get_by_role("button", name=words["save"]).click()
     page.goto(f"{url}/campaigns/templates/new")

@@ -253,6 +253,10 @@ def execute_import(
         db.rollback()
         _finish(db, run_id, dry_run, dict(counts), failed=_failure(exc, done))
         raise
+    # The finder's self-joins are planned by the statistics, which were taken before the rows
+    # went in: a first import into a nearly empty hub left contacts estimated at no rows, and
+    # the finder nested-looped over 10,000 of them for minutes.
+    _refresh_statistics(db)
     counts["queued"] = _queue_likely_duplicates(db, first_id, dry_run)
     if dry_run:
         db.rollback()
