@@ -92,17 +92,29 @@ def queues(connection: Redis | None = None) -> list[Queue]:
     return [queue(n, connection) for n in QUEUE_NAMES]
 
 
+def events_channel(channel: str, connection: Redis) -> str:
+    """The pub/sub channel of a hub's live events on this connection's database.
+
+    Redis pub/sub ignores the database number: two hubs on one Redis server (each on a database
+    of its own, as staging beside production, or two test runs) would hear each other's events,
+    and their user ids collide. The database number in the name keeps them apart."""
+    database = connection.connection_pool.connection_kwargs.get("db", 0)
+    return f"{EVENTS_PREFIX}{database}:{channel}"
+
+
 def publish_event(channel: str, event: dict[str, Any], connection: Redis | None = None) -> int:
     """Publish a live event (a screen pop, a progress tick); returns how many listeners got it."""
-    return (connection or redis()).publish(EVENTS_PREFIX + channel, json.dumps(event))
+    conn = connection or redis()
+    return conn.publish(events_channel(channel, conn), json.dumps(event))
 
 
 def subscribe_events(
     channel: str, connection: Redis | None = None, timeout: float = 15.0
 ) -> Iterator[dict[str, Any] | None]:
     """Yield events published on a channel; yields None after `timeout` seconds of silence."""
-    pubsub = (connection or redis()).pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(EVENTS_PREFIX + channel)
+    conn = connection or redis()
+    pubsub = conn.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(events_channel(channel, conn))
     try:
         while True:
             message = pubsub.get_message(timeout=timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 
 from flask import Flask
 from rq import Worker
@@ -21,16 +20,23 @@ log = logging.getLogger(__name__)
 class HubWorker(Worker):
     """RQ's worker, whose stop never waits a minute for its pub/sub thread."""
 
-    def unsubscribe(self) -> None:
-        # RQ unsubscribes, then stops its pub/sub thread (redis-py's stop() joins it from 8.2).
-        # A thread that read the unsubscribe reply before stop() cleared its running flag goes
-        # back to wait up to RQ's sleep_time (60 s) for a subscription that never comes, and the
-        # join waits with it: every burst run in the tests, every hub worker's shut down. With
-        # the flag cleared first the thread ends on that reply.
-        running = getattr(self.pubsub_thread, "_running", None)
-        if isinstance(running, threading.Event):
-            running.clear()
-        super().unsubscribe()
+    # How long the pub/sub thread waits for a message between looks at its running flag.
+    PUBSUB_POLL_SECONDS = 0.5
+
+    def subscribe(self) -> None:
+        # RQ's own subscribe, with a short poll instead of RQ's 60 s. RQ unsubscribes, then
+        # stops the thread; redis-py's stop() joins it (from 8.2). A thread that read the
+        # unsubscribe reply before stop() cleared its flag goes back to wait for a subscription
+        # for the whole poll, and the join waits with it: every burst run, every shut down.
+        # Clearing the flag before unsubscribing instead let the thread close the connection
+        # while the unsubscribe was being written on it (a broken pipe, seen in CI).
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.PUBSUB_POLL_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
 
 def run_worker(

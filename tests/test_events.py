@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 
 import requests
 
@@ -71,3 +72,22 @@ def test_events_reach_only_their_user_while_the_server_keeps_serving(
 def test_events_need_a_session(live_server):
     r = requests.get(live_server + "/events", allow_redirects=False, timeout=5)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_two_hubs_on_one_redis_server_do_not_hear_each_others_events(app, redis_conn):
+    """Redis pub/sub ignores the database number: a hub on another database of the same server
+    (staging beside production; the two CI runs) has a user 1 too, and must not get its pops."""
+    where = redis_conn.connection_pool.connection_kwargs
+    neighbour = redis_conn.__class__(
+        host=where["host"], port=where["port"], db=(where.get("db", 0) + 1) % 16
+    )
+    channel = f"user:{uuid.uuid4().int % 10**9}"  # heard by nothing else running at the time
+    mine = services.subscribe_events(channel, redis_conn, timeout=0.2)
+    next(mine)  # subscribed, nothing yet
+    try:
+        assert services.publish_event(channel, {"type": "call"}, neighbour) == 0
+        assert services.publish_event(channel, {"type": "call", "n": 2}, redis_conn) == 1
+        assert next(mine) == {"type": "call", "n": 2}
+    finally:
+        mine.close()
+        neighbour.close()

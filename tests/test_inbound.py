@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from hub.channels.models import Message, Suppression
 from hub.crm.followups import FollowUp
 from hub.crm.models import Customer
+from hub.services import events_channel
 from tests.conftest import PATIENCE, eventually
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
@@ -75,7 +76,7 @@ def test_a_reply_lands_on_the_timeline_and_the_owner_is_told_live(
     app, sim, creds, _ = live_hub
     _, owner, c = _customer(app, make_user, phone="138 0013 8000")
     pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"hub:events:user:{owner.id}")
+    pubsub.subscribe(events_channel(f"user:{owner.id}", redis_conn))
     _text(sim, creds, "+8613800138000", "好的，下周二可以见面。")
     _work(app)
     message = db.scalar(sa.select(Message).where(Message.direction == "inbound"))

@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from hub.channels.call_models import AgentProfile, Call
 from hub.crm.followups import FollowUp
 from hub.crm.models import Contact, Customer
+from hub.services import events_channel
 from tests.conftest import PATIENCE
 
 NO_PROXY = {"http": None, "https": None}
@@ -52,7 +53,7 @@ def _ring(sim, sender=CALLER, **plan):
 def _subscribe(redis_conn, *users):
     pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
     for user in users:
-        pubsub.subscribe(f"hub:events:user:{user.id}")
+        pubsub.subscribe(events_channel(f"user:{user.id}", redis_conn))
     time.sleep(0.05)
     return pubsub
 
@@ -83,7 +84,7 @@ def test_a_known_caller_rings_the_owner_pops_on_their_console_only_and_completes
     assert 'statusCallbackEvent="initiated ringing answered completed"' in answer["twiml"]
     events = _events(pubsub)
     pops = [(channel, e) for channel, e in events if e["type"] == "call"]
-    assert [c for c, _ in pops] == [f"hub:events:user:{owner.id}"]
+    assert [c for c, _ in pops] == [events_channel(f"user:{owner.id}", redis_conn)]
     assert all(channel.endswith(str(owner.id)) for channel, _ in events)
 
     db.expire_all()
@@ -120,7 +121,10 @@ def test_an_unavailable_owner_rings_every_available_agent(live_hub, make_user, d
     assert "+8613900000003</Number>" in answer["twiml"]
     assert "+8613900000001" not in answer["twiml"]
     popped = {c for c, e in _events(pubsub) if e["type"] == "call"}
-    assert popped == {f"hub:events:user:{first.id}", f"hub:events:user:{second.id}"}
+    assert popped == {
+        events_channel(f"user:{first.id}", redis_conn),
+        events_channel(f"user:{second.id}", redis_conn),
+    }
     db.expire_all()
     call = db.scalar(sa.select(Call))
     # The first to pick up takes the call; the other's ringing leg is cancelled.
@@ -301,7 +305,7 @@ def test_a_call_from_a_number_typed_with_spaces_pops_the_customer_and_is_stored_
     # The hub rang the owner with the caller's number, written the one way Twilio takes it.
     assert 'callerId="+8615092216676"' in answer["twiml"]
     [(channel, event)] = [e for e in _events(pubsub) if e[1]["status"] == "ringing"]
-    assert channel == f"hub:events:user:{owner.id}"
+    assert channel == events_channel(f"user:{owner.id}", redis_conn)
     assert (event["customer_id"], event["number"]) == (customer.id, "+8615092216676")
     [webhook] = [r for r in sim.requests() if r.get("kind") == "inbound_call"]
     db.expire_all()

@@ -129,7 +129,9 @@ def test_pubsub_events_reach_a_subscriber(redis_conn):
     import threading
 
     def publish_later():  # until a subscriber hears it: the stream subscribes when first read
-        eventually(lambda: services.publish_event("agent:7", {"type": "pop", "who": "张伟"}, redis_conn))
+        eventually(
+            lambda: services.publish_event("agent:7", {"type": "pop", "who": "张伟"}, redis_conn)
+        )
 
     threading.Thread(target=publish_later).start()
     event = next(e for e in stream if e is not None)
@@ -184,3 +186,28 @@ def test_a_worker_stops_at_once_when_its_pubsub_thread_read_the_unsubscribe_firs
     worker.unsubscribe()
     assert not thread.is_alive()
     assert time.monotonic() - started < 30  # a minute without the fix; a second with it
+
+
+def test_a_worker_stopped_just_after_it_subscribed_stops_cleanly(redis_conn):
+    """A burst worker with nothing to do unsubscribes at once, while its pub/sub thread may still
+    be reading the subscribe reply: the thread must not close the connection the unsubscribe is
+    written on (a broken pipe, seen in CI when the flag was cleared first)."""
+    from hub.worker import HubWorker
+
+    for _ in range(40):
+        worker = HubWorker([services.queue("default", redis_conn)], connection=redis_conn)
+        worker.subscribe()
+        thread, unsubscribe = worker.pubsub_thread, worker.pubsub.unsubscribe
+        running_when_written = []
+
+        def watched_unsubscribe(
+            *args, thread=thread, unsubscribe=unsubscribe, seen=running_when_written
+        ):
+            # A thread told to stop before this may close the connection under it at any moment.
+            seen.append(thread._running.is_set())
+            return unsubscribe(*args)
+
+        worker.pubsub.unsubscribe = watched_unsubscribe
+        worker.unsubscribe()
+        assert running_when_written == [True]
+        assert not thread.is_alive()
