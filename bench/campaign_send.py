@@ -43,20 +43,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
 
-from hub import create_app  # noqa: E402
 from hub.campaigns import campaigns as svc  # noqa: E402
+from hub.campaigns.launch import start_work  # noqa: E402
 from hub.campaigns.models import Campaign, MessageTemplate, Segment  # noqa: E402
-from hub.campaigns.recovery import start_work  # noqa: E402
-from hub.campaigns.rendering import CompiledTemplate  # noqa: E402
+from hub.campaigns.templates.rendering import CompiledTemplate  # noqa: E402
 from hub.channels.base import OutboundMessage  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402
 from hub.channels.email import SendGridEmail  # noqa: E402
 from hub.channels.models import Message  # noqa: E402
-from hub.channels.simulator import ProviderSimulator  # noqa: E402
-from hub.crm.followups import FollowUp  # noqa: E402
-from hub.crm.models import Contact, Customer  # noqa: E402
-from hub.db import session_scope  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core.db import session_scope  # noqa: E402
+from hub.crm.customers.models import Contact, Customer  # noqa: E402
+from hub.crm.followups.records import FollowUp  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.simulator.server import ProviderSimulator  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 SUBJECT = "{{ customer.name }}: the spring range is out"
 BODY = "Dear {{ contact.name }},\n\nOur spring range for {{ customer.region }} is out.\n{{ owner.name }}"
@@ -90,7 +90,7 @@ def _floor_part(args: tuple[str, str, str, list[tuple[int, str, str, str]]]) -> 
     api_key, from_email, host, people = args
     channel = SendGridEmail(api_key, from_email, host)
     template = CompiledTemplate(SUBJECT, BODY, HTML)
-    from hub.campaigns.rendering import context_for
+    from hub.campaigns.templates.rendering import context_for
 
     sent = 0
     for start in range(0, len(people), BATCH):

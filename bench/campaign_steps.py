@@ -29,14 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from campaign_send import BODY, HTML, SUBJECT, _backends, _cpu_seconds, load  # noqa: E402
 from scratch import scratch_postgres  # noqa: E402
 
-from hub import create_app  # noqa: E402
 from hub.campaigns import campaigns as svc  # noqa: E402
 from hub.campaigns import planner, sender  # noqa: E402
 from hub.campaigns.models import Campaign, MessageTemplate, Segment  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402
-from hub.channels.simulator import ProviderSimulator  # noqa: E402
-from hub.db import session_scope  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core.db import session_scope  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.simulator.server import ProviderSimulator  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 STEPS = (
     (planner.segments, "stream_page", "planner: keyset page"),

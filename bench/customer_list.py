@@ -41,11 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
 
-from hub import create_app  # noqa: E402
-from hub.auth import create_token, create_user  # noqa: E402
-from hub.crm import demo  # noqa: E402
-from hub.db import engine_for, session_scope  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core.auth import create_token, create_user  # noqa: E402
+from hub.core.db import engine_for, session_scope  # noqa: E402
+from hub.runtime import demo  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 PASSWORD = "benchmark password"  # noqa: S105 (a scratch database's only user)
 TARGET_MS = 100.0
@@ -306,8 +306,8 @@ def proposed_search_condition(query: str, region: str) -> sa.ColumnElement[bool]
     """The search as a UNION of per-table id lists, so each side can use its own indexes; a whole
     phone number compared for equality only (the B-tree index answers it); and no lower() when
     the query has no letter case (Chinese, digits), which halves a sequential scan."""
-    from hub.crm.models import Contact, Customer
-    from hub.normalize import halfwidth, phone_search_key
+    from hub.core.normalize import halfwidth, phone_search_key
+    from hub.crm.customers.models import Contact, Customer
 
     text = halfwidth(query).strip()
     if not text:
@@ -337,14 +337,14 @@ def proposed_search_condition(query: str, region: str) -> sa.ColumnElement[bool]
 
 
 def one_pass_paginate(db: Any, stmt: sa.Select[Any], number: int = 1, per_page: int = 25) -> Any:
-    """hub.pagination.paginate for customers: the page's ids first (an index-only scan over the
+    """hub.core.pagination.paginate for customers: the page's ids first (an index-only scan over the
     sort index walks a deep offset), then only those rows. A filtered list gets its total in the
     same statement (count(*) OVER ()), so a search is scanned once rather than twice; the whole
     list keeps its separate count, which an index-only scan answers faster than a window."""
     from sqlalchemy.orm import joinedload
 
-    from hub.crm.models import Customer
-    from hub.pagination import Page
+    from hub.core.pagination import Page
+    from hub.crm.customers.models import Customer
 
     windowed = stmt.whereclause is not None
 
@@ -381,12 +381,12 @@ def one_pass_paginate(db: Any, stmt: sa.Select[Any], number: int = 1, per_page: 
 
 
 def eager_keyset_page(db: Any, stmt: sa.Select[Any], *args: Any, **kw: Any) -> Any:
-    """hub.apikit.keyset_page with the customer's contacts, consents, tags, custom values and
+    """hub.core.apikit.keyset_page with the customer's contacts, consents, tags, custom values and
     owner loaded in a few statements instead of several per customer."""
     from sqlalchemy.orm import joinedload, selectinload
 
-    from hub.apikit import keyset_page
-    from hub.crm.models import Contact, Customer, CustomFieldValue
+    from hub.core.apikit import keyset_page
+    from hub.crm.customers.models import Contact, Customer, CustomFieldValue
 
     stmt = stmt.options(
         selectinload(Customer.contacts).selectinload(Contact.consents),
@@ -400,7 +400,8 @@ def eager_keyset_page(db: Any, stmt: sa.Select[Any], *args: Any, **kw: Any) -> A
 @contextmanager
 def proposed_queries() -> Iterator[None]:
     """Swap the proposed query changes in for the duration of a measurement."""
-    from hub.crm import api, customers
+    from hub.crm.customers import api
+    from hub.crm.customers import lookup as customers
 
     swaps = [
         (customers, "search_condition", proposed_search_condition),

@@ -51,10 +51,10 @@ from customer_list import (  # noqa: E402 - bench/ is on the path when run
 )
 from scratch import kept_postgres, scratch_postgres  # noqa: E402
 
-from hub import create_app  # noqa: E402
-from hub.auth import User, create_user  # noqa: E402
-from hub.db import engine_for, session_scope  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core.auth import User, create_user  # noqa: E402
+from hub.core.db import engine_for, session_scope  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 TARGET_MS = 500.0
 AGENTS = 50
@@ -65,7 +65,7 @@ def generate(app: Flask, customers: int, follow_ups: int, agent_ids: list[int],
              report: Callable[[str], None]) -> None:
     """Every table the dashboards read, filled in SQL; row counts proportional to customers."""
     agents = "(array[" + ",".join(map(str, agent_ids)) + "])"
-    from hub.crm import demo
+    from hub.runtime import demo
 
     regions = "(array[" + ",".join(f"'{r}'" for r in demo.REGIONS) + "])"
     region_count = len(demo.REGIONS)
@@ -347,7 +347,7 @@ def _mark_generated(app: Flask, customers: int, follow_ups: int) -> None:
 def _first_region() -> str:
     from urllib.parse import quote
 
-    from hub.crm import demo
+    from hub.runtime import demo
 
     return quote(demo.REGIONS[0])
 

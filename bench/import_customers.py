@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
 
-from hub import create_app  # noqa: E402
-from hub.auth import create_user  # noqa: E402
-from hub.db import session_scope  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core.auth import create_user  # noqa: E402
+from hub.core.db import session_scope  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 HEADERS = ["客户名称", "联系人", "手机", "座机", "邮箱", "城市", "行业", "备注"]
 CITIES = ["深圳", "上海", "北京", "广州", "杭州", "成都", "武汉", "南京", "西安", "苏州"]

@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hub.channels.credentials import load_or_create  # noqa: E402
-from hub.channels.sim_sendgrid import sign_events  # noqa: E402
+from hub.simulator.sendgrid_api import sign_events  # noqa: E402
 
 EVENTS_PER_BATCH = 10
 

@@ -55,9 +55,9 @@ def serve(port: int) -> None:
     from flask import Response
     from werkzeug.serving import make_server
 
-    from hub import create_app
-    from hub.auth import public
     from hub.channels.webhooks import twilio_verified
+    from hub.core.auth import public
+    from hub.web.app import create_app
 
     app = create_app()
 
@@ -75,11 +75,11 @@ def serve(port: int) -> None:
 def load(url: str, contacts: int) -> None:
     """Customers with four contacts each (`contacts` in all), owned by 20 agents; a benchmark
     agent who is the only one available. Generated in SQL: a million rows in seconds."""
-    from hub import create_app
-    from hub.auth import create_user
-    from hub.channels.call_models import AgentProfile
-    from hub.db import session_scope
-    from hub.maintenance import upgrade_database
+    from hub.channels.calls.models import AgentProfile
+    from hub.core.auth import create_user
+    from hub.core.db import session_scope
+    from hub.runtime.maintenance import upgrade_database
+    from hub.web.app import create_app
 
     app = create_app({"HUB_DATABASE_URL": url, "HUB_INSTANCE_DIR": tempfile.mkdtemp()})
     upgrade_database(app)

@@ -52,18 +52,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when run
 
-from hub import create_app, services  # noqa: E402
-from hub.auth import create_user, public  # noqa: E402
 from hub.channels import provider_events, suppressions, webhooks  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402
 from hub.channels.email import MESSAGE_ID_ARG  # noqa: E402
 from hub.channels.messages import set_status  # noqa: E402
 from hub.channels.models import Message, Suppression, WebhookEvent  # noqa: E402
-from hub.channels.sim_sendgrid import sign_events  # noqa: E402
-from hub.crm.followups import FollowUp  # noqa: E402
-from hub.crm.models import Contact, Customer  # noqa: E402
-from hub.db import engine_for, session_scope, utcnow  # noqa: E402
-from hub.maintenance import upgrade_database  # noqa: E402
+from hub.core import services  # noqa: E402
+from hub.core.auth import create_user, public  # noqa: E402
+from hub.core.db import engine_for, session_scope, utcnow  # noqa: E402
+from hub.crm.customers.models import Contact, Customer  # noqa: E402
+from hub.crm.followups.records import FollowUp  # noqa: E402
+from hub.runtime.maintenance import upgrade_database  # noqa: E402
+from hub.simulator.sendgrid_api import sign_events  # noqa: E402
+from hub.web.app import create_app  # noqa: E402
 
 INTAKE = "/webhooks/sendgrid/events"
 FLOOR = "/webhooks/bench/verify-only"

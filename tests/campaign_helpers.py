@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.crm.models import Consent, Contact, Customer, Tag, customer_tags
-from hub.crm.orders import Order
+from hub.crm.customers.models import Consent, Contact, Customer, Tag, customer_tags
+from hub.crm.sales.orders import Order
 
 
 def add_customer(

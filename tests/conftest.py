@@ -21,12 +21,13 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from hub import create_app, services
-from hub import db as hubdb
-from hub.auth import User, create_user
-from hub.clock import business_today
-from hub.maintenance import upgrade_database
-from hub.models import metadata
+from hub.core import db as hubdb
+from hub.core import services
+from hub.core.auth import User, create_user
+from hub.core.clock import business_today
+from hub.runtime.maintenance import upgrade_database
+from hub.runtime.models import metadata
+from hub.web.app import create_app
 
 PASSWORD = "correct horse battery"
 
@@ -184,7 +185,7 @@ def _clean(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def db(app: Flask) -> Iterator[Session]:
     """A session of the test's own; no app context is pushed, so requests keep their own."""
-    with app.extensions["hub.db"]() as s:
+    with app.extensions["hub.core.db"]() as s:
         yield s
 
 
@@ -245,7 +246,7 @@ def signed_in(client: FlaskClient, make_user: Callable[..., User]) -> Callable[[
 @pytest.fixture
 def run_jobs(app: Flask) -> Callable[[], bool]:
     """Run every queued job with a real (forking) RQ worker in burst mode."""
-    from hub.worker import run_worker
+    from hub.runtime.worker import run_worker
 
     return lambda: run_worker(app, list(services.QUEUE_NAMES), burst=True, with_scheduler=False)
 
@@ -306,7 +307,7 @@ def impatient_hub(app_config: dict[str, Any], tmp_path: Path, no_proxy: None) ->
     """An app on the provider simulator with a provider timeout of one second, so that the
     simulator's slow or held-back answers are answers the hub never gets."""
     from hub.channels.credentials import load_or_create
-    from hub.channels.simulator import ProviderSimulator
+    from hub.simulator.server import ProviderSimulator
 
     instance = tmp_path / "instance"
     app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance), "HUB_PROVIDER_TIMEOUT": "1"})
@@ -328,7 +329,7 @@ def live_hub(
     from werkzeug.serving import make_server
 
     from hub.channels.credentials import load_or_create
-    from hub.channels.simulator import ProviderSimulator
+    from hub.simulator.server import ProviderSimulator
 
     instance = tmp_path / "instance"
     app = create_app({**app_config, "HUB_INSTANCE_DIR": str(instance)})
@@ -347,7 +348,7 @@ def live_hub(
 
 def work(app: Flask) -> None:
     """Run every queued job of `app` with a real burst worker."""
-    from hub.worker import run_worker
+    from hub.runtime.worker import run_worker
 
     run_worker(app, list(services.QUEUE_NAMES), burst=True, with_scheduler=False)
 

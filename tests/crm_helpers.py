@@ -1,7 +1,7 @@
 """Small helpers shared by the customer-database tests."""
 
-from hub import db as hubdb
-from hub.auth import User, create_token
+from hub.core import db as hubdb
+from hub.core.auth import User, create_token
 
 
 def token_for(app, user):
@@ -27,9 +27,9 @@ def api(client, token):
 def likely_pair(app, owner):
     """Two customers the finder queues as likely one (the same tea company, two suffixes; the
     second with an email, a phone, a contact and a follow-up); returns their ids."""
-    from hub.crm.duplicates import find_likely_duplicates
-    from hub.crm.followups import log_follow_up
-    from hub.crm.models import Contact, Customer
+    from hub.crm.customers.duplicates import find_likely_duplicates
+    from hub.crm.customers.models import Contact, Customer
+    from hub.crm.followups.records import log_follow_up
 
     with hubdb.session_scope(app) as s:
         a = Customer(name="<b>杭州西湖茶叶</b>有限公司", city="杭州", owner_id=owner.id)

@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hub.auth import User
 from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
-from hub.channels.call_models import Call
+from hub.channels.calls.models import Call
 from hub.channels.models import Message, Suppression
-from hub.crm.complaints import Complaint
-from hub.crm.followups import FollowUp
-from hub.crm.models import Customer
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
+from hub.core.auth import User
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaints import Complaint
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()

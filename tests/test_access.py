@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub.auth import access_rule
+from hub.core.auth import access_rule
 
 
 def _routes(app):

@@ -10,13 +10,13 @@ from decimal import Decimal
 
 import pytest
 
-from hub.auth import ANY_USER, PUBLIC, ROLES, access_rule
-from hub.channels import calls
-from hub.crm.complaints import Complaint
-from hub.crm.followups import log_follow_up
-from hub.crm.models import Contact, Customer, CustomField
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
+from hub.channels.calls import records as calls
+from hub.core.auth import ANY_USER, PUBLIC, ROLES, access_rule
+from hub.crm.customers.models import Contact, Customer, CustomField
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaints import Complaint
 from tests.conftest import csrf_token, login
 from tests.crm_helpers import token_for
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from hub.crm.aging import AgingFilters, aging, bucket_of, buckets_json, top_overdue
-from hub.crm.models import Customer
-from hub.crm.receivables import raise_receivable, record_payment
+from hub.crm.customers.models import Customer
+from hub.crm.sales.aging import AgingFilters, aging, bucket_of, buckets_json, top_overdue
+from hub.crm.sales.receivables import raise_receivable, record_payment
 from tests.conftest import business_day
 from tests.crm_helpers import api, token_for
 
@@ -180,8 +180,8 @@ def test_demo_receivables_fill_every_bucket_with_payments_and_credit_events(app,
 
     import sqlalchemy as sa
 
-    from hub.crm.receivable_models import CreditEvent, Payment, Receivable
-    from hub.crm.sales_demo import demo_sales
+    from hub.crm.sales.demo import demo_sales
+    from hub.crm.sales.receivable_models import CreditEvent, Payment, Receivable
 
     staff = [db.merge(u) for u in (make_user("director"), make_user("agent"))]
     for i in range(60):

@@ -20,10 +20,10 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from hub.crm.followups import log_follow_up
-from hub.crm.models import Contact, Customer
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
 from tests.crm_helpers import token_for
 
 CHECKS = [

@@ -2,8 +2,8 @@
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import ApiToken, User, create_token
+from hub.core import db as hubdb
+from hub.core.auth import ApiToken, User, create_token
 from tests.conftest import PASSWORD, csrf_token, login
 
 
@@ -51,7 +51,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
 
 
 def test_cookie_is_secure_when_the_hub_is_served_over_https(app_config):
-    from hub import create_app
+    from hub.web.app import create_app
 
     https_app = create_app({**app_config, "HUB_PUBLIC_URL": "https://hub.example.com"})
     assert https_app.config["SESSION_COOKIE_SECURE"] is True
@@ -198,7 +198,7 @@ def test_api_does_not_need_csrf_and_unknown_paths_with_a_token_are_404(app, clie
 def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(
     app_config, make_user, redis_conn
 ):
-    from hub import create_app
+    from hub.web.app import create_app
 
     proxied = create_app({**app_config, "HUB_PROXY_COUNT": "1"}).test_client()
     user = make_user()

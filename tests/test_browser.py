@@ -5,7 +5,7 @@ Screenshots land in test-artifacts/ for a person to look at.
 
 import pytest
 
-from hub.crm.models import Customer
+from hub.crm.customers.models import Customer
 from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in
@@ -109,12 +109,12 @@ def test_an_admin_creates_an_api_token_that_is_shown_once(browser, live_server, 
 
 
 def test_a_rep_records_a_call_on_the_customer_page_in_chinese(browser, live_server, make_user, app):
-    from hub.crm.customer_records import create_customer
-    from hub.db import session_scope
+    from hub.core.db import session_scope
+    from hub.crm.customers.customer_records import create_customer
 
     agent = make_user("agent", name="张伟")
     with app.app_context(), session_scope(app) as s:
-        from hub.auth import User
+        from hub.core.auth import User
 
         customer = create_customer(
             s,
@@ -147,9 +147,9 @@ def test_a_rep_records_a_call_on_the_customer_page_in_chinese(browser, live_serv
 def test_an_sms_sent_from_the_customer_page_comes_back_delivered(browser, live_hub, make_user):
     """The whole loop a user sees: send from the page, the provider's signed callbacks, the
     timeline moving from queued to sent to delivered."""
-    from hub.auth import User
-    from hub.crm.customer_records import create_customer
-    from hub.db import session_scope
+    from hub.core.auth import User
+    from hub.core.db import session_scope
+    from hub.crm.customers.customer_records import create_customer
     from tests.conftest import work as _work
 
     app, sim, _, url = live_hub

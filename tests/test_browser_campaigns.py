@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.auth import User
-from hub.db import session_scope
+from hub.core.auth import User
+from hub.core.db import session_scope
 from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in

@@ -13,9 +13,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hub.channels.call_models import AgentProfile, Call
-from hub.crm.followups import FollowUp, log_follow_up
-from hub.crm.models import Contact, Customer
+from hub.channels.calls.models import AgentProfile, Call
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import FollowUp, log_follow_up
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import PATIENCE, business_day
 

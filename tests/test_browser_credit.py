@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.crm.models import Customer
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.crm.customers.models import Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 
 pytestmark = pytest.mark.browser

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.models import Contact, Customer
+from hub.crm.customers.duplicate_models import DuplicateCandidate
+from hub.crm.customers.models import Contact, Customer
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import work
 from tests.crm_helpers import likely_pair

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import User
+from hub.core import db as hubdb
+from hub.core.auth import User
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import login
 
@@ -42,7 +42,7 @@ NOT_PAGES = {
     "insight.specialist_csv",
     "insight.director_csv",
     "receivables.aging_csv",
-    "sales.attachment",  # a complaint's file
+    "service.attachment",  # a complaint's file
 }
 # Who opens each page: an admin passes every check; these pages show the viewer's own work, so
 # they are opened by the one who has some.
@@ -82,8 +82,8 @@ def _credit_and_collection(s: Any, customer: Any, director: User) -> None:
     for the credit card, the credit events list and the due list's collection section."""
     from decimal import Decimal
 
-    from hub.clock import business_today
-    from hub.crm.receivable_models import CreditAction, CreditEvent, Receivable
+    from hub.core.clock import business_today
+    from hub.crm.sales.receivable_models import CreditAction, CreditEvent, Receivable
 
     today = business_today()
     s.add(Receivable(customer_id=customer.id, currency="CNY", amount=Decimal("1234567.89"),
@@ -103,22 +103,22 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     """A small `hub demo`, then one of everything else a page shows; returns the users and
     the ids that fill the routes' arguments."""
     from hub.campaigns.models import Campaign, CareRule, MessageTemplate, Segment
-    from hub.campaigns.surveys import survey_url
-    from hub.channels.call_models import Call
+    from hub.campaigns.surveys.answers import survey_url
+    from hub.channels.calls.models import Call
     from hub.channels.models import Message, Suppression
     from hub.channels.unsubscribe import unsubscribe_url
-    from hub.clock import business_today
-    from hub.crm.complaints import Complaint
-    from hub.crm.custom_fields import create_field
-    from hub.crm.demo import DEMO_STAFF, generate_demo
-    from hub.crm.duplicate_models import DuplicateCandidate
-    from hub.crm.lead_forms import create_form
-    from hub.crm.merge import merge_customers
-    from hub.crm.models import Contact, Customer
-    from hub.crm.opportunities import Opportunity
-    from hub.crm.orders import Order
-    from hub.crm.receivable_models import Payment, Receivable
-    from hub.crm.reminders import Digest, build_digests
+    from hub.core.clock import business_today
+    from hub.crm.customers.custom_fields import create_field
+    from hub.crm.customers.duplicate_models import DuplicateCandidate
+    from hub.crm.customers.merge import merge_customers
+    from hub.crm.customers.models import Contact, Customer
+    from hub.crm.followups.reminders import Digest, build_digests
+    from hub.crm.intake.lead_forms import create_form
+    from hub.crm.sales.opportunities import Opportunity
+    from hub.crm.sales.orders import Order
+    from hub.crm.sales.receivable_models import Payment, Receivable
+    from hub.crm.service.complaints import Complaint
+    from hub.runtime.demo import DEMO_STAFF, generate_demo
     from tests.crm_helpers import likely_pair
 
     staff = {

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from hub.campaigns.quiet_hours import hhmm
-from hub.clock import local_now
+from hub.core.clock import local_now
 from tests.browser_kit import ARTIFACTS
 from tests.browser_kit import new_page as _page
 from tests.browser_kit import sign_in as _sign_in

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from hub import db as hubdb
-from hub.crm.models import Customer
-from hub.crm.receivables import raise_receivable
+from hub.core import db as hubdb
+from hub.crm.customers.models import Customer
+from hub.crm.sales.receivables import raise_receivable
 from tests.browser_kit import new_page, sign_in
 from tests.conftest import business_day
 

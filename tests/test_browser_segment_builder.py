@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.campaigns.models import Segment
-from hub.db import session_scope
+from hub.core.db import session_scope
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.campaign_helpers import add_customer
 from tests.crm_helpers import api, token_for

@@ -16,15 +16,15 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from hub.campaigns import segments
-from hub.campaigns.care import run_care_rules
+from hub.campaigns.care.occasions import run_care_rules
 from hub.campaigns.models import CareRule, CareSent, MessageTemplate
-from hub.channels import calls
-from hub.channels.call_models import AgentProfile
-from hub.clock import business_today, day_bounds
-from hub.crm.followups import FollowUp
-from hub.crm.lead_forms import create_form
-from hub.crm.models import Contact, Customer
+from hub.campaigns.segments import saved as segments
+from hub.channels.calls import records as calls
+from hub.channels.calls.models import AgentProfile
+from hub.core.clock import business_today, day_bounds
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.intake.lead_forms import create_form
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
 from tests.test_imports import csv_bytes, run_now, upload

@@ -4,11 +4,11 @@ and its follow-up record with it; the campaign's counts show them."""
 import sqlalchemy as sa
 
 from hub.campaigns import campaigns as svc
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign
-from hub.campaigns.recovery import start_work
 from hub.channels.models import Message
-from hub.crm.followups import FollowUp
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.crm.followups.records import FollowUp
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, work
 from tests.test_campaign_engine import hub_with_sim, make_campaign  # noqa: F401
@@ -62,7 +62,7 @@ def test_callbacks_that_come_before_the_batch_is_recorded_lose_nothing(hub_with_
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
         prepared = prepare(s, campaign, ids, now, "Asia/Shanghai", "")
-    from hub import services
+    from hub.core import services
 
     ledger = Ledger(services.redis(app), campaign_id)
     outcomes = send_sms(lambda: sms_channel(app), prepared.outbound, ledger,

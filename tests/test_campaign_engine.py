@@ -7,17 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub import create_app
-from hub import db as hubdb
 from hub.campaigns import campaigns as svc
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign, MessageTemplate, Segment
-from hub.campaigns.recovery import start_work, sweep
+from hub.campaigns.recovery import sweep
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
-from hub.channels.sim_faults import Faults
-from hub.channels.simulator import ProviderSimulator
-from hub.crm.followups import FollowUp
-from hub.db import session_scope
+from hub.core import db as hubdb
+from hub.core.db import session_scope
+from hub.crm.followups.records import FollowUp
+from hub.simulator.faults import Faults
+from hub.simulator.server import ProviderSimulator
+from hub.web.app import create_app
 from tests.campaign_helpers import add_customer, bulk_contacts
 from tests.conftest import work
 

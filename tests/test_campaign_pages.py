@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from hub.campaigns import campaigns as svc
 from hub.campaigns.models import Campaign, MessageTemplate, Segment
 from hub.channels.models import Message, Suppression
-from hub.cli import main
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.runtime.cli import main
 from tests.campaign_helpers import add_customer, bulk_contacts
 from tests.conftest import PATIENCE, csrf_token, login, work
 from tests.test_campaign_engine import hub_with_sim  # noqa: F401

@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from hub.campaigns.delivery import results_key
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign
-from hub.campaigns.recovery import start_work, sweep
+from hub.campaigns.recovery import sweep
 from hub.channels.models import Message
-from hub.channels.sim_faults import Faults
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.simulator.faults import Faults
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, work
 from tests.test_campaign_engine import counts, hub_with_sim, make_campaign, run_to_end  # noqa: F401
@@ -47,7 +48,7 @@ def _worker(env):
 def _kill_mid_batch(app, campaign_id, env, redis_conn):
     """Start a worker on the campaign and SIGKILL it (and its work horse) mid-batch: some answers
     in Redis and not yet in the database, some requests in flight."""
-    from hub.campaigns.recovery import start_work
+    from hub.campaigns.launch import start_work
 
     start_work(app, campaign_id)
     worker = _worker(env)

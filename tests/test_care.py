@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from hub.campaigns.care import run_care_rules
+from hub.campaigns.care.occasions import run_care_rules
 from hub.campaigns.models import CareRule, CareSent, MessageTemplate
 from hub.channels.models import Message, Suppression
-from hub.crm.complaints import Complaint
-from hub.crm.followups import FollowUp
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.crm.followups.records import FollowUp
+from hub.crm.service.complaints import Complaint
 from tests.campaign_helpers import add_customer, add_order
 from tests.conftest import work
 from tests.test_campaign_engine import hub_with_sim  # noqa: F401
@@ -149,7 +149,7 @@ def test_care_rules_api_sets_and_clears_the_survey(app, make_user, client, db):
 def test_a_payment_reminder_goes_days_before_the_due_date_once_with_the_amount(hub_with_sim, db):  # noqa: F811
     """The polite word before the due date: once per open receivable, not for a disputed or a
     settled one, with the amount in the message and the follow-up naming the receivable."""
-    from hub.crm.receivable_models import Receivable
+    from hub.crm.sales.receivable_models import Receivable
 
     app, sim = hub_with_sim
     _rule(db, "payment_due", days=3,
@@ -179,8 +179,8 @@ def test_a_campaign_template_may_name_the_receivable_and_renders_it_blank(app):
     """`receivable` is a known variable (a template for reminders saves), blank elsewhere."""
     from types import SimpleNamespace
 
-    from hub.campaigns.message_templates import compiled
-    from hub.campaigns.rendering import check_source, context_for
+    from hub.campaigns.templates.rendering import check_source, context_for
+    from hub.campaigns.templates.saved import compiled
 
     assert check_source("body", "{{ receivable.outstanding }} due {{ receivable.due_on }}") == []
     contact = SimpleNamespace(name="Ann", title=None, email=None, phone="+8613800000001", birthday=None, language=None)

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from hub.campaigns import progress_chart
 from hub.campaigns.progress import Series
-from hub.insight.chart_labels import text_width, wrap
-from hub.insight.charts import Chart
+from hub.core.chart_labels import text_width, wrap
+from hub.core.charts import Chart
 
 NS = "{http://www.w3.org/2000/svg}"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

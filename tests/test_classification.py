@@ -8,16 +8,16 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.auth import User
-from hub.clock import business_today
-from hub.crm import classification as svc
-from hub.crm.lifecycle import set_class
-from hub.crm.models import AuditEntry, Customer
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
-from hub.crm.reminders import add_months
+from hub.core.auth import User
+from hub.core.clock import business_today
+from hub.core.refusals import Forbidden
+from hub.crm.customers import classification as svc
+from hub.crm.customers.lifecycle import set_class
+from hub.crm.customers.models import AuditEntry, Customer
+from hub.crm.followups.reminders import add_months
 from hub.crm.rules import update_rules
-from hub.validation import Forbidden
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
 
@@ -64,7 +64,7 @@ def test_when_ten_percent_make_seventy_percent_of_revenue_exactly_those_are_a(db
 
     revenue = svc.revenue(db)
     assert sum(revenue.values()) == Decimal(13650)
-    # The fallback used while hub.crm.orders had no revenue_by_customer sums the same way.
+    # The fallback used while hub.crm.sales.orders had no revenue_by_customer sums the same way.
     assert svc._revenue_from_orders(db, None) == revenue
     classes = svc.suggest_by_revenue(db, revenue)
     assert {cid for cid, cls in classes.items() if cls == "A"} == {c.id for c in top}

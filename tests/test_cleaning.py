@@ -2,7 +2,9 @@
 
 import pytest
 
-from hub.crm.cleaning import (
+from hub.core.normalize import normalize_phone, split_extension
+from hub.core.refusals import FieldError
+from hub.crm.intake.cleaning import (
     cell_text,
     clean_email,
     clean_text,
@@ -12,8 +14,6 @@ from hub.crm.cleaning import (
     phone_extensions,
     split_phones,
 )
-from hub.normalize import normalize_phone, split_extension
-from hub.validation import FieldError
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_company_key_keeps_what_tells_companies_apart():
 
 
 def test_match_block_skips_the_city_name():
-    from hub.crm.cleaning import match_block
+    from hub.crm.intake.cleaning import match_block
 
     key = company_key
     assert match_block(key("深圳市华强电子有限公司"), "深圳") == "华强"

@@ -6,8 +6,8 @@ import sys
 import phonenumbers
 import sqlalchemy as sa
 
-from hub.auth import User
-from hub.crm.models import Customer
+from hub.core.auth import User
+from hub.crm.customers.models import Customer
 from tests.conftest import business_day
 
 
@@ -80,8 +80,8 @@ def test_demo_adds_realistic_customers_with_owners(env_for_subprocess, app, db):
     agents = db.scalars(sa.select(User).where(User.role == "agent")).all()
     assert {c.owner_id for c in customers} == {a.id for a in agents}
     assert "demo staff" in done.stdout
-    from hub.crm.followups import FollowUp
-    from hub.crm.models import Contact
+    from hub.crm.customers.models import Contact
+    from hub.crm.followups.records import FollowUp
 
     with_contacts = db.scalar(sa.select(sa.func.count(sa.distinct(Contact.customer_id))))
     assert with_contacts == 300

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, time
 import pytest
 import sqlalchemy as sa
 
-from hub.channels.call_models import AgentProfile, Call
-from hub.channels.click_to_call import check_callable, recipient_zone
-from hub.crm.followups import FollowUp
-from hub.crm.models import Consent, Contact, Customer
-from hub.validation import Conflict
+from hub.channels.calls.click_to_call import check_callable, recipient_zone
+from hub.channels.calls.models import AgentProfile, Call
+from hub.core.refusals import Conflict
+from hub.crm.customers.models import Consent, Contact, Customer
+from hub.crm.followups.records import FollowUp
 from tests.conftest import PATIENCE, csrf_token, login
 
 AGENT_PHONE = "+8613900000001"
@@ -103,7 +103,7 @@ def test_click_to_call_rings_the_agent_then_bridges_with_the_company_caller_id(
 
 
 def test_a_customer_who_does_not_pick_up_is_a_no_answer(live_hub, make_user, db):
-    from hub.channels.sim_faults import Faults
+    from hub.simulator.faults import Faults
 
     app, sim, _creds, _ = live_hub
     _open_hours(app)

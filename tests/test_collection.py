@@ -11,13 +11,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.collection import record_collection
-from hub.crm.followups import FollowUp
-from hub.crm.models import AuditEntry, Customer
-from hub.crm.receivables import raise_receivable
-from hub.crm.reminders import due_items, team_counts
+from hub.core.refusals import Conflict, Forbidden, ValidationError
+from hub.crm.customers.models import AuditEntry, Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.followups.reminders import due_items, team_counts
 from hub.crm.rules import update_rules
-from hub.validation import Conflict, Forbidden, ValidationError
+from hub.crm.sales.collection import record_collection
+from hub.crm.sales.receivables import raise_receivable
 
 DUE = date(2026, 7, 1)
 
@@ -183,8 +183,8 @@ def test_the_due_page_shows_what_to_collect_and_a_broken_promise(app, client, ma
 
 
 def test_the_daily_job_opens_credit_events_through_a_real_worker(app, db, make_user, redis_conn):
-    from hub.crm.receivable_models import CreditEvent
-    from hub.schedule import PERIODIC, enqueue_due
+    from hub.crm.sales.receivable_models import CreditEvent
+    from hub.runtime.schedule import PERIODIC, enqueue_due
     from tests.conftest import work
 
     rep = db.merge(make_user("agent"))

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.complaint_files import MAX_BYTES, sanitize_filename
-from hub.crm.complaint_steps import advance_step, overdue_complaints, overdue_count
-from hub.crm.complaints import Complaint, ComplaintAttachment, create_complaint
-from hub.crm.followups import FollowUp
-from hub.crm.models import Contact, Customer
-from hub.crm.orders import Order
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import FollowUp
 from hub.crm.rules import update_rules
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaint_changes import create_complaint
+from hub.crm.service.complaint_files import MAX_BYTES, sanitize_filename
+from hub.crm.service.complaint_steps import advance_step, overdue_complaints, overdue_count
+from hub.crm.service.complaints import Complaint, ComplaintAttachment
 from tests.conftest import csrf_token, login
 from tests.crm_helpers import api, token_for
 

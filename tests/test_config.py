@@ -2,7 +2,7 @@ import stat
 
 import pytest
 
-from hub.config import ConfigError, instance_secret_key, load_settings
+from hub.core.config import ConfigError, instance_secret_key, load_settings
 
 
 def test_defaults_need_no_environment(tmp_path):

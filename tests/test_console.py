@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from hub.channels import calls
-from hub.channels.call_models import AgentProfile, Call
-from hub.crm.complaints import Complaint
-from hub.crm.followups import FollowUp, log_follow_up
-from hub.crm.models import Consent, Contact, Customer
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
+from hub.channels.calls import records as calls
+from hub.channels.calls.models import AgentProfile, Call
+from hub.crm.customers.models import Consent, Contact, Customer
+from hub.crm.followups.records import FollowUp, log_follow_up
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaints import Complaint
 from tests.conftest import business_day, csrf_token
 
 CALLER = "+8613800138000"

@@ -11,7 +11,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.credit import (
+from hub.core.refusals import Conflict, Forbidden, ValidationError
+from hub.crm.customers.models import AuditEntry, Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.sales.credit import (
     add_action,
     close_event,
     is_worse,
@@ -19,13 +22,10 @@ from hub.crm.credit import (
     open_overdue_events,
     record_review,
 )
-from hub.crm.followups import FollowUp
-from hub.crm.models import AuditEntry, Customer
-from hub.crm.order_changes import create_order
-from hub.crm.orders import Order
-from hub.crm.receivable_models import CreditEvent
-from hub.crm.receivables import raise_receivable
-from hub.validation import Conflict, Forbidden, ValidationError
+from hub.crm.sales.order_changes import create_order
+from hub.crm.sales.orders import Order
+from hub.crm.sales.receivable_models import CreditEvent
+from hub.crm.sales.receivables import raise_receivable
 
 TODAY = date(2026, 9, 1)
 

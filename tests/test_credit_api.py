@@ -13,11 +13,11 @@ import time_machine
 
 from hub.campaigns.models import MessageTemplate
 from hub.channels.models import Message
-from hub.crm.followups import FollowUp
-from hub.crm.models import AuditEntry, Customer
-from hub.crm.orders import Order
-from hub.crm.receivable_models import Receivable
-from hub.db import session_scope
+from hub.core.db import session_scope
+from hub.crm.customers.models import AuditEntry, Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.sales.orders import Order
+from hub.crm.sales.receivable_models import Receivable
 from tests.campaign_helpers import add_customer
 from tests.conftest import csrf_token, login, work
 from tests.crm_helpers import api, token_for
@@ -143,7 +143,7 @@ def _template(db, channel="sms"):
 def test_a_reminder_goes_through_the_simulator_and_lands_on_the_timeline(hub_with_sim, make_user):  # noqa: F811
     app, sim = hub_with_sim
     agent = make_user("agent")
-    with app.extensions["hub.db"]() as db, time_machine.travel(NOW, tick=False):
+    with app.extensions["hub.core.db"]() as db, time_machine.travel(NOW, tick=False):
         customer, receivable = _owed(db, agent, contacts=[
             {"name": "Li Na", "phone": "+8613800000001"},
             {"name": "Wang", "email": "wang@example.com", "consent": {"email": False}}])

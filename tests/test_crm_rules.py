@@ -4,7 +4,7 @@ import re
 
 import sqlalchemy as sa
 
-from hub.crm.models import CrmSetting
+from hub.crm.customers.models import CrmSetting
 from hub.crm.rules import DEFAULTS, get_rules
 from tests.conftest import csrf_token
 
@@ -85,7 +85,7 @@ def test_agents_and_specialists_cannot_edit_the_rules(app, make_user):
 
 
 def test_class_a_is_explained_as_follow_up_until_closed(app, client, signed_in, db):
-    from hub.crm.models import Customer
+    from hub.crm.customers.models import Customer
 
     user = signed_in("director")
     rules = client.get("/admin/crm-rules").get_data(as_text=True)

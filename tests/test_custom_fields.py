@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.auth import User
-from hub.crm import custom_fields as svc
-from hub.crm.models import AuditEntry, Customer, CustomField, CustomFieldValue
-from hub.validation import Forbidden, ValidationError
+from hub.core.auth import User
+from hub.core.refusals import Forbidden, ValidationError
+from hub.crm.customers import custom_fields as svc
+from hub.crm.customers.models import AuditEntry, Customer, CustomField, CustomFieldValue
 from tests.conftest import csrf_token
 
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from hub.crm.followups import FollowUp
-from hub.crm.models import Assignment, AuditEntry, Contact, Customer
+from hub.crm.customers.models import Assignment, AuditEntry, Contact, Customer
+from hub.crm.followups.records import FollowUp
 from tests.conftest import business_day, csrf_token
 
 

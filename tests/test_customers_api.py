@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.models import AuditEntry, Contact, Customer
+from hub.crm.customers.models import AuditEntry, Contact, Customer
 from tests.conftest import business_day
 from tests.crm_helpers import api, token_for
 
@@ -287,9 +287,9 @@ def test_control_characters_and_out_of_range_ids_are_clear_errors_not_500s(direc
 
 
 def test_custom_fields_are_stored_typed_and_filter_like_built_in_ones(app, director_api, make_user, client):
-    from hub import db as hubdb
-    from hub.auth import User
-    from hub.crm.custom_fields import create_field
+    from hub.core import db as hubdb
+    from hub.core.auth import User
+    from hub.crm.customers.custom_fields import create_field
     from tests.conftest import login
 
     api_client, _ = director_api

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from hub.channels.models import Message, Suppression, WebhookEvent
-from hub.channels.sim_sendgrid import sign_events
-from hub.crm.models import Contact, Customer
+from hub.crm.customers.models import Contact, Customer
+from hub.simulator.sendgrid_api import sign_events
 from tests.conftest import work as _work
 
 pytestmark = pytest.mark.skipif(

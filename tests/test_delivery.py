@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub import create_app
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, RetryLater, Unconfirmed
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
 from hub.channels.providers import email_channel, sms_channel
-from hub.channels.sim_faults import Faults
-from hub.channels.simulator import ProviderSimulator
-from hub.crm.followups import FollowUp
-from hub.worker import run_worker
+from hub.crm.followups.records import FollowUp
+from hub.runtime.worker import run_worker
+from hub.simulator.faults import Faults
+from hub.simulator.server import ProviderSimulator
+from hub.web.app import create_app
 from tests.conftest import free_port
 from tests.crm_helpers import api, token_for
 

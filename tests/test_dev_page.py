@@ -10,12 +10,12 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from hub import create_app
-from hub.channels import dev_views
 from hub.channels.credentials import load_or_create
 from hub.channels.providers import simulator_url_file
-from hub.channels.simulator import Faults, ProviderSimulator
-from hub.worker import run_worker
+from hub.runtime.worker import run_worker
+from hub.simulator.server import Faults, ProviderSimulator
+from hub.web import dev_views
+from hub.web.app import create_app
 from tests.conftest import PATIENCE, csrf_token, free_port, login
 from tests.crm_helpers import api, token_for
 
@@ -38,7 +38,7 @@ def dev_hub(app, app_config, tmp_path):
     hub = _dev_app(app_config, instance)
     server = make_server("127.0.0.1", 0, hub, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    hub.config["SETTINGS"] = dataclasses.replace(hub.config["SETTINGS"], public_url=url)
+    hub.core.config["SETTINGS"] = dataclasses.replace(hub.core.config["SETTINGS"], public_url=url)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     creds = load_or_create(instance)
     sim = ProviderSimulator(instance / "simulator", creds, hub_url=url)
@@ -254,8 +254,8 @@ def test_with_real_credentials_the_simulator_is_not_in_use(app, app_config, tmp_
 
 def test_one_real_provider_hides_only_its_own_form(dev_hub, make_user):
     hub, sim, _ = dev_hub
-    settings = hub.config["SETTINGS"]
-    hub.config["SETTINGS"] = dataclasses.replace(
+    settings = hub.core.config["SETTINGS"]
+    hub.core.config["SETTINGS"] = dataclasses.replace(
         settings, twilio_account_sid="AC" + "0" * 32, twilio_auth_token="1" * 32
     )
     client = _admin(hub, make_user)
@@ -292,8 +292,8 @@ def test_forms_need_their_csrf_token(dev_hub, make_user):
 
 
 def test_a_simulated_call_rings_the_hub_and_plays_out(dev_hub, make_user):
-    from hub import db as hubdb
-    from hub.channels.call_models import Call
+    from hub.channels.calls.models import Call
+    from hub.core import db as hubdb
 
     hub, sim, _creds = dev_hub
     client = _admin(hub, make_user)

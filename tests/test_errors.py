@@ -1,6 +1,6 @@
 """Error answers: pages for people, problem+json for the API, never a bare 500."""
 
-from hub import create_app
+from hub.web.app import create_app
 from tests.conftest import csrf_token, login
 
 
@@ -22,7 +22,7 @@ def test_wrong_method_is_405(client, signed_in):
 
 def test_an_unexpected_error_renders_the_500_page(app_config, make_user):
     app = create_app({**app_config, "TESTING": False})  # TESTING would re-raise instead
-    from hub.auth import login_required
+    from hub.core.auth import login_required
 
     @app.get("/explode")
     @login_required
@@ -40,8 +40,8 @@ def test_an_unexpected_error_renders_the_500_page(app_config, make_user):
 
 
 def test_an_unexpected_api_error_is_problem_json(app_config, make_user):
-    from hub import db as hubdb
-    from hub.auth import User, create_token, login_required
+    from hub.core import db as hubdb
+    from hub.core.auth import User, create_token, login_required
 
     app = create_app({**app_config, "TESTING": False})
 

@@ -6,8 +6,8 @@ import uuid
 
 import requests
 
-from hub import services
-from hub.events import user_channel
+from hub.core import services
+from hub.web.events import user_channel
 from tests.conftest import CSRF_RE, PASSWORD
 
 

@@ -6,9 +6,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from hub import db as hubdb
-from hub.crm.exports import neutralize
-from hub.crm.models import Contact, Customer
+from hub.core import db as hubdb
+from hub.core.cells import neutralize
+from hub.crm.customers.models import Contact, Customer
 
 
 @pytest.mark.parametrize(

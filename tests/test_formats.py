@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.channels.models import Suppression
-from hub.crm.followups import log_follow_up
-from hub.crm.models import Customer
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import log_follow_up
 from tests.campaign_helpers import add_customer
 from tests.conftest import login
 from tests.test_campaign_engine import hub_with_sim, make_campaign, run_to_end  # noqa: F401
@@ -237,7 +237,7 @@ def test_an_import_report_made_in_english_reads_in_chinese(app, client, make_use
 
 
 def test_a_report_stored_as_plain_text_before_codes_still_reads(app, client, make_user):
-    from hub.crm.imports import read_report, report_path
+    from hub.crm.intake.imports import read_report, report_path
 
     reader = _sign_in(client, make_user, "zh_Hans")
     run_id = upload(app, reader, csv_bytes(ROWS, "gb18030"))

@@ -1,6 +1,6 @@
 """/healthz checks the database and Redis for real, and names the part that fails."""
 
-from hub import create_app
+from hub.web.app import create_app
 from tests.conftest import free_port
 
 

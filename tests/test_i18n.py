@@ -7,7 +7,7 @@ import sys
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from hub import PACKAGE_DIR
+from hub.core.paths import PACKAGE_DIR
 from tests.conftest import REPO, csrf_token, login
 
 ZH = PACKAGE_DIR / "translations" / "zh_Hans" / "LC_MESSAGES"

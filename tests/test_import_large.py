@@ -8,13 +8,13 @@ import random
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import User
-from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.import_jobs import enqueue_import
-from hub.crm.import_models import ImportRun
-from hub.crm.imports import begin, read_report, set_mapping, start_import
-from hub.crm.models import Contact, Customer
+from hub.core import db as hubdb
+from hub.core.auth import User
+from hub.crm.customers.duplicate_models import DuplicateCandidate
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.intake.import_jobs import enqueue_import
+from hub.crm.intake.import_models import ImportRun
+from hub.crm.intake.imports import begin, read_report, set_mapping, start_import
 from tests.test_imports import instance
 
 HEADERS = ["客户名称", "联系人", "手机", "座机", "邮箱", "城市", "行业", "备注"]
@@ -126,7 +126,7 @@ def _import(app, user, data, run_jobs, redis_conn):
     with app.app_context():
         enqueue_import(run_id, dry_run=False, connection=redis_conn)
     run_jobs()
-    with app.extensions["hub.db"]() as s:
+    with app.extensions["hub.core.db"]() as s:
         run = s.get(ImportRun, run_id)
         assert run.status == "done", run.error
         return run_id, run.counts

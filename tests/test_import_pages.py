@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.crm.models import Customer
+from hub.crm.customers.models import Customer
 from tests.conftest import csrf_token
 
 HEADERS = ["公司名称", "联系人", "手机号码", "邮箱", "城市"]
@@ -179,10 +179,10 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
 ):
     from datetime import timedelta
 
-    from hub.crm.import_models import ImportRun
-    from hub.crm.imports import refused_path, report_path, source_path
-    from hub.db import utcnow
-    from hub.schedule import PERIODIC, enqueue_due
+    from hub.core.db import utcnow
+    from hub.crm.intake.import_models import ImportRun
+    from hub.crm.intake.imports import refused_path, report_path, source_path
+    from hub.runtime.schedule import PERIODIC, enqueue_due
 
     signed_in("agent")
     old_url = _upload(client, gb18030_csv()).headers["Location"]

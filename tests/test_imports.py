@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from hub import db as hubdb
-from hub.auth import User
-from hub.crm.import_files import detect_encoding, find_header, guess_mapping, iter_rows
-from hub.crm.import_jobs import enqueue_import, read_progress
-from hub.crm.import_models import ImportRun
-from hub.crm.imports import (
+from hub.core import db as hubdb
+from hub.core.auth import User
+from hub.crm.customers.models import AuditEntry, Contact, Customer
+from hub.crm.intake.import_files import detect_encoding, find_header, guess_mapping, iter_rows
+from hub.crm.intake.import_jobs import enqueue_import, read_progress
+from hub.crm.intake.import_models import ImportRun
+from hub.crm.intake.imports import (
     begin,
     execute_import,
     read_report,
@@ -22,7 +23,6 @@ from hub.crm.imports import (
     set_mapping,
     start_import,
 )
-from hub.crm.models import AuditEntry, Contact, Customer
 
 HEADERS = ["客户名称", "联系人", "手机", "座机", "邮箱", "城市", "行业", "备注"]
 
@@ -51,7 +51,7 @@ def downloaded_refused(app, run_id, lang="en"):
     """The refused rows as a download gives them, worded in `lang`."""
     from flask_babel import force_locale
 
-    from hub.crm.imports import refused_csv
+    from hub.crm.intake.imports import refused_csv
 
     with app.test_request_context(), force_locale(lang):
         text = "".join(refused_csv(instance(app), run_id))
@@ -59,7 +59,7 @@ def downloaded_refused(app, run_id, lang="en"):
 
 
 def run_now(app, run_id, dry_run=False):
-    with app.extensions["hub.db"]() as s:
+    with app.extensions["hub.core.db"]() as s:
         return execute_import(s, run_id, dry_run, instance(app), "CN")
 
 
@@ -248,7 +248,7 @@ def test_xlsx_import(app, db, make_user, tmp_path):
 
 def test_unreadable_uploads_are_refused_with_the_reason(app, make_user):
     user = make_user("agent")
-    from hub.validation import ValidationError
+    from hub.core.refusals import ValidationError
 
     with hubdb.session_scope(app) as s, pytest.raises(ValidationError) as err:
         start_import(s, s.get(User, user.id), "old.xls", io.BytesIO(b"x"), instance(app))
@@ -262,7 +262,7 @@ def test_unreadable_uploads_are_refused_with_the_reason(app, make_user):
 
 
 def test_mapping_must_name_who_and_cannot_repeat_single_fields(app, make_user):
-    from hub.validation import ValidationError
+    from hub.core.refusals import ValidationError
 
     user = make_user("agent")
     run_id = upload(app, user, csv_bytes(ROWS[:1]))

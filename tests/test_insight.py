@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.clock import business_zone
-from hub.crm.classification import suggest_by_revenue
+from hub.core.clock import business_zone
+from hub.core.refusals import ValidationError
+from hub.crm.customers.classification import suggest_by_revenue
 from hub.insight import agent, director, specialist, summaries
 from hub.insight.filters import Filters, parse_filters
-from hub.validation import ValidationError
 from tests.insight_data import END, NOW, START, build
 
 UTC = ZoneInfo("UTC")
@@ -213,9 +213,9 @@ def test_default_range_is_the_last_90_days(ctx):
 
 
 def test_the_scheduled_job_brings_the_summaries_up_to_date(app, db, world, redis_conn, run_jobs):
-    from hub.crm.followups import FollowUp
-    from hub.db import utcnow
-    from hub.schedule import PERIODIC, enqueue_due
+    from hub.core.db import utcnow
+    from hub.crm.followups.records import FollowUp
+    from hub.runtime.schedule import PERIODIC, enqueue_due
 
     now = utcnow()
     db.add(FollowUp(customer_id=world.customers["gamma"].id, user_id=world.bob.id,

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub.auth import User
-from hub.clock import business_zone
-from hub.crm.demo import generate_demo
-from hub.db import utcnow
+from hub.core.auth import User
+from hub.core.clock import business_zone
+from hub.core.db import utcnow
 from hub.insight import summaries
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST
 from hub.insight.filters import parse_filters
+from hub.runtime.demo import generate_demo
 from tests.browser_kit import ARTIFACTS, new_page
 
 HEADINGS = {

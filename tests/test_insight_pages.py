@@ -10,7 +10,7 @@ import re
 import pytest
 
 from hub.campaigns.models import Campaign
-from hub.clock import business_zone
+from hub.core.clock import business_zone
 from hub.insight import summaries
 from tests.insight_data import build
 

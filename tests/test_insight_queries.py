@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.classification import suggest_by_revenue
-from hub.crm.models import Customer
-from hub.crm.opportunities import CLOSED_STAGES, Opportunity
-from hub.crm.orders import Order
+from hub.core.charts import number
+from hub.crm.customers.classification import suggest_by_revenue
+from hub.crm.customers.models import Customer
+from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity
+from hub.crm.sales.orders import Order
 from hub.insight import director, pareto, summaries
-from hub.insight.charts import number
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, summary_conditions, with_customer_filters
 from tests.insight_data import NOW

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.crm.duplicate_models import DuplicateCandidate
-from hub.crm.followups import FollowUp
-from hub.crm.lead_forms import LeadForm
-from hub.crm.models import Customer
+from hub.core import db as hubdb
+from hub.crm.customers.duplicate_models import DuplicateCandidate
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.intake.lead_forms import LeadForm
 from tests.crm_helpers import api, token_for
 from tests.crm_helpers import likely_pair as _pair
 from tests.test_import_pages import gb18030_csv
@@ -310,8 +310,8 @@ def test_lead_forms_are_for_admins(app, client, make_user):
 
 
 def test_an_expired_run_says_so_and_cannot_run_again(app, client, make_user, db, run_jobs):
-    from hub.crm.import_expiry import expire_import_files
-    from hub.db import utcnow
+    from hub.core.db import utcnow
+    from hub.crm.intake.import_expiry import expire_import_files
 
     agent = make_user("agent")
     token = token_for(app, agent)

@@ -2,11 +2,11 @@
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import User
-from hub.crm.followups import FollowUp
-from hub.crm.lead_forms import LeadForm, create_form
-from hub.crm.models import Customer
+from hub.core import db as hubdb
+from hub.core.auth import User
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.intake.lead_forms import LeadForm, create_form
 from tests.conftest import csrf_token, login
 
 

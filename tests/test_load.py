@@ -10,9 +10,9 @@ import sys
 
 import sqlalchemy as sa
 
-from hub.channels.call_models import AgentProfile, Call
+from hub.channels.calls.models import AgentProfile, Call
 from hub.channels.models import WebhookEvent
-from hub.crm.models import Contact, Customer
+from hub.crm.customers.models import Contact, Customer
 from tests.conftest import REPO
 
 NUMBERS = [f"+86138000000{n:02d}" for n in range(1, 21)]

@@ -7,15 +7,14 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import User
 from hub.channels.models import Message
-from hub.crm.complaints import Complaint
-from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
-from hub.crm.duplicates import find_likely_duplicates, find_new_duplicates
-from hub.crm.followups import FollowUp, log_follow_up
-from hub.crm.merge import customer_references, merge_customers, undo_merge
-from hub.crm.models import (
+from hub.core import db as hubdb
+from hub.core.auth import User
+from hub.core.refusals import Conflict, Forbidden, ValidationError
+from hub.crm.customers.duplicate_models import CustomerMerge, DuplicateCandidate
+from hub.crm.customers.duplicates import find_likely_duplicates, find_new_duplicates
+from hub.crm.customers.merge import customer_references, merge_customers, undo_merge
+from hub.crm.customers.models import (
     Assignment,
     AuditEntry,
     Contact,
@@ -25,9 +24,10 @@ from hub.crm.models import (
     Tag,
     customer_tags,
 )
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
-from hub.validation import Conflict, Forbidden, ValidationError
+from hub.crm.followups.records import FollowUp, log_follow_up
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaints import Complaint
 
 RELATED = (Contact, FollowUp, Order, Opportunity, Complaint, Message, Assignment)
 
@@ -225,7 +225,7 @@ def test_likely_duplicates_are_scored_and_queued_once(app, db, pair, make_user):
 def test_the_scheduled_finder_queues_new_likely_duplicates(
     app, db, make_user, redis_conn, run_jobs
 ):
-    from hub.schedule import PERIODIC, enqueue_due
+    from hub.runtime.schedule import PERIODIC, enqueue_due
 
     agent = make_user("agent")
     with hubdb.session_scope(app) as s:

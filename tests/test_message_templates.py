@@ -2,7 +2,7 @@
 
 import pytest
 
-from hub.campaigns.rendering import CompiledTemplate, RenderError, context_for, sms_size
+from hub.campaigns.templates.rendering import CompiledTemplate, RenderError, context_for, sms_size
 from tests.campaign_helpers import add_customer
 from tests.crm_helpers import api, token_for
 

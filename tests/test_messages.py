@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from hub.channels import suppressions
 from hub.channels.messages import set_status
 from hub.channels.models import Message
-from hub.crm.followups import FollowUp
+from hub.crm.followups.records import FollowUp
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
 
@@ -116,7 +116,7 @@ def test_the_compose_page_refuses_clearly_and_queues(client, signed_in, db):
         },
     )
     cid = int(r.headers["Location"].rsplit("/", 1)[1])
-    from hub.crm.models import Contact
+    from hub.crm.customers.models import Contact
 
     contact = db.scalar(sa.select(Contact).where(Contact.customer_id == cid))
     page = client.get(f"/contacts/{contact.id}/message/email").get_data(as_text=True)

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.maintenance import include_object
-from hub.models import metadata
+from hub.runtime.maintenance import include_object
+from hub.runtime.models import metadata
 
 COMPARE = {"compare_type": True, "include_object": include_object}
 
@@ -48,7 +48,7 @@ def test_hub_db_upgrade_on_an_empty_database_creates_the_schema_without_drift(
 
 
 def test_the_test_database_has_no_drift_either(app):
-    from hub.db import engine_for
+    from hub.core.db import engine_for
 
     with engine_for(app).connect() as conn:
         ctx = MigrationContext.configure(conn, opts=COMPARE)
@@ -56,8 +56,8 @@ def test_the_test_database_has_no_drift_either(app):
 
 
 def test_upgrading_keeps_rows_written_under_the_previous_schema(scratch_database, app_config):
-    from hub import create_app
-    from hub.maintenance import upgrade_database
+    from hub.runtime.maintenance import upgrade_database
+    from hub.web.app import create_app
 
     url = scratch_database()
     app = create_app({**app_config, "HUB_DATABASE_URL": url})

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub import services
-from hub.crm.followups import FollowUp, log_follow_up
-from hub.crm.models import Customer
-from hub.crm.opportunities import Opportunity
-from hub.crm.opportunity_pipeline import enqueue_nurture_job, return_stalled_to_nurture
+from hub.core import services
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp, log_follow_up
 from hub.crm.rules import update_rules
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.opportunity_pipeline import enqueue_nurture_job, return_stalled_to_nurture
 from tests.conftest import csrf_token, login
 from tests.crm_helpers import api, token_for
 
@@ -273,7 +273,7 @@ def test_the_stalled_job_moves_exactly_the_stalled_ones(app, db, make_user, run_
     # The same through a real worker, as the scheduler would run it: the next day one more stalls.
     db.commit()
     job = services.queue("default", services.redis(app)).enqueue(
-        "hub.crm.opportunity_pipeline.nurture_job", (today + timedelta(days=1)).isoformat()
+        "hub.crm.sales.opportunity_pipeline.nurture_job", (today + timedelta(days=1)).isoformat()
     )
     assert run_jobs()
     job.refresh()

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.followups import FollowUp
-from hub.crm.models import Customer
-from hub.crm.order_changes import create_order
-from hub.crm.orders import (
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.sales.order_changes import create_order
+from hub.crm.sales.orders import (
     Order,
     OrderLine,
     revenue_by_customer,
@@ -434,9 +434,9 @@ def test_agents_get_403_on_another_agents_orders(app, client, signed_in, make_us
 def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(app, db, make_user):
     import random
 
-    from hub.crm.complaints import STEPS, Complaint
-    from hub.crm.opportunities import Opportunity
-    from hub.crm.sales_demo import demo_sales
+    from hub.crm.sales.demo import demo_sales
+    from hub.crm.sales.opportunities import Opportunity
+    from hub.crm.service.complaints import STEPS, Complaint
 
     staff = [make_user("director"), make_user("agent"), make_user("agent")]
     staff = [db.merge(u) for u in staff]
@@ -468,8 +468,8 @@ def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(app,
 def test_the_customer_page_section_shows_turnover_and_records(app, db, make_user):
     from flask import g
 
-    from hub.crm.complaints import create_complaint
-    from hub.crm.sales_views import customer_sections
+    from hub.crm.sales.view_helpers import customer_sections
+    from hub.crm.service.complaint_changes import create_complaint
 
     director = db.merge(make_user("director"))
     customer = _customer(db, director, "Oak <i>Field</i>")

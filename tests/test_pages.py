@@ -4,7 +4,7 @@ import re
 
 import sqlalchemy as sa
 
-from hub.crm.models import Customer
+from hub.crm.customers.models import Customer
 
 
 def _add(db, owner, n, **kw):

@@ -4,9 +4,9 @@ import re
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.auth import User, create_token
-from hub.maintenance import FIRST_ADMIN_EMAIL, ensure_admin
+from hub.core import db as hubdb
+from hub.core.auth import User, create_token
+from hub.runtime.maintenance import FIRST_ADMIN_EMAIL, ensure_admin
 from tests.conftest import PASSWORD, csrf_token, login
 
 NEW = "my very own passphrase"

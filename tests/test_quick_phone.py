@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-from hub.crm.cleaning import is_mobile
-from hub.normalize import normalize_phone
-from hub.quick_phone import quick_is_mobile, quick_phone
-from hub.validation import FieldError
+from hub.core.normalize import normalize_phone
+from hub.core.quick_phone import quick_is_mobile, quick_phone
+from hub.core.refusals import FieldError
+from hub.crm.intake.cleaning import is_mobile
 
 
 def _answer(fn, text: str, region: str) -> str:

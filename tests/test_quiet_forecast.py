@@ -14,7 +14,7 @@ from hub.campaigns import quiet_forecast
 from hub.campaigns.models import Campaign, MessageTemplate, Segment
 from hub.campaigns.planner import plan_campaign
 from hub.channels.models import Suppression
-from hub.db import session_scope
+from hub.core.db import session_scope
 from tests.campaign_helpers import add_customer
 from tests.conftest import login
 from tests.crm_helpers import token_for

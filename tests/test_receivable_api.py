@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.crm.models import Customer
-from hub.crm.receivable_models import Payment, Receivable
+from hub.core import db as hubdb
+from hub.crm.customers.models import Customer
+from hub.crm.sales.receivable_models import Payment, Receivable
 from tests.conftest import business_day
 from tests.crm_helpers import api, token_for
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from hub.campaigns import segments
-from hub.crm.receivable_models import Receivable
-from hub.validation import ValidationError
+from hub.campaigns.segments import saved as segments
+from hub.core.refusals import ValidationError
+from hub.crm.sales.receivable_models import Receivable
 from tests.campaign_helpers import add_customer
 from tests.conftest import business_day
 from tests.crm_helpers import api, token_for

@@ -11,11 +11,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from hub import db as hubdb
-from hub.crm.models import Customer
-from hub.crm.order_changes import create_order
-from hub.crm.receivable_models import Payment, Receivable
-from hub.crm.receivables import raise_receivable
+from hub.core import db as hubdb
+from hub.crm.customers.models import Customer
+from hub.crm.sales.order_changes import create_order
+from hub.crm.sales.receivable_models import Payment, Receivable
+from hub.crm.sales.receivables import raise_receivable
 from tests.conftest import business_day, csrf_token
 
 

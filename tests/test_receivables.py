@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from hub.crm.followups import FollowUp
-from hub.crm.models import AuditEntry, Customer
-from hub.crm.order_changes import create_order, set_status
-from hub.crm.receivable_models import Payment, Receivable
-from hub.crm.receivables import customer_figures, raise_receivable, record_payment
-from hub.validation import ValidationError
+from hub.core.refusals import ValidationError
+from hub.crm.customers.models import AuditEntry, Customer
+from hub.crm.followups.records import FollowUp
+from hub.crm.sales.order_changes import create_order, set_status
+from hub.crm.sales.receivable_models import Payment, Receivable
+from hub.crm.sales.receivables import customer_figures, raise_receivable, record_payment
 
 TODAY = date(2026, 6, 30)
 

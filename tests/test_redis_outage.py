@@ -11,15 +11,15 @@ from pathlib import Path
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from hub import create_app
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression, WebhookEvent
-from hub.channels.sim_sendgrid import sign_events
 from hub.channels.stranded import apply_stranded
-from hub.crm.followups import FollowUp
-from hub.crm.models import Contact, Customer
-from hub.db import utcnow
-from hub.schedule import PERIODIC
+from hub.core.db import utcnow
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import FollowUp
+from hub.runtime.schedule import PERIODIC
+from hub.simulator.sendgrid_api import sign_events
+from hub.web.app import create_app
 from tests.conftest import free_port
 
 

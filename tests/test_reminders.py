@@ -5,12 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub import services
-from hub.auth import User
-from hub.crm.complaints import Complaint
-from hub.crm.followups import log_follow_up
-from hub.crm.models import Contact, Customer
-from hub.crm.reminders import (
+from hub.core import services
+from hub.core.auth import User
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import log_follow_up
+from hub.crm.followups.reminders import (
     Digest,
     build_digests,
     business_today,
@@ -19,6 +18,7 @@ from hub.crm.reminders import (
     send_morning_digests,
     team_counts,
 )
+from hub.crm.service.complaints import Complaint
 from tests.conftest import login
 
 DAY = date(2026, 3, 2)

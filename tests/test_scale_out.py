@@ -23,17 +23,17 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hub import create_app
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign
-from hub.campaigns.recovery import start_work
-from hub.channels.call_models import AgentProfile, Call
+from hub.channels.calls.models import AgentProfile, Call
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, WebhookEvent
-from hub.channels.sim_faults import Faults
-from hub.channels.simulator import ProviderSimulator
-from hub.crm.models import Contact, Customer
-from hub.db import session_scope
-from hub.maintenance import upgrade_database
+from hub.core.db import session_scope
+from hub.crm.customers.models import Contact, Customer
+from hub.runtime.maintenance import upgrade_database
+from hub.simulator.faults import Faults
+from hub.simulator.server import ProviderSimulator
+from hub.web.app import create_app
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, REPO, free_port
 from tests.test_campaign_engine import make_campaign
@@ -88,7 +88,7 @@ def test_two_web_processes_and_four_workers_take_a_webhook_storm(
                       "HUB_INSTANCE_DIR": str(instance)})
     upgrade_database(app)
     with session_scope(app) as s:
-        from hub.auth import create_user
+        from hub.core.auth import create_user
 
         agent = create_user(s, "storm@example.com", "agent", "a long password")
         s.flush()

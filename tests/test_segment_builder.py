@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from hub.campaigns import segment_rules, segments
-from hub.campaigns.segment_catalogue import catalogue
-from hub.clock import business_today, day_start
-from hub.crm.models import CustomField
-from hub.validation import ValidationError
+from hub.campaigns.segments import rules as segment_rules
+from hub.campaigns.segments import saved as segments
+from hub.campaigns.segments.catalogue import catalogue
+from hub.core.clock import business_today, day_start
+from hub.core.refusals import ValidationError
+from hub.crm.customers.models import CustomField
 from tests.campaign_helpers import add_customer
 
 
@@ -71,7 +72,7 @@ def test_the_catalogue_follows_the_allow_list(app, db, people, monkeypatch):
     db.add(CustomField(key="tier", label="Tier", kind="choice", choices=["gold", "silver"]))
     db.commit()
     # A field another change adds to the allow-list shows up, grouped by its table, unlabelled.
-    from hub.crm.models import Customer
+    from hub.crm.customers.models import Customer
 
     monkeypatch.setitem(segment_rules.FIELDS, "payment_delay", segment_rules.Spec("number", Customer.id))
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):

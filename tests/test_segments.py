@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.campaigns import segments
-from hub.crm.models import CustomField, CustomFieldValue
-from hub.validation import ValidationError
+from hub.campaigns.segments import saved as segments
+from hub.core.refusals import ValidationError
+from hub.crm.customers.models import CustomField, CustomFieldValue
 from tests.campaign_helpers import add_customer, add_order
 from tests.crm_helpers import api, token_for
 

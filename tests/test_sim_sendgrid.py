@@ -20,7 +20,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.mail import Category, CustomArg, Mail, Personalization, To
 
 from hub.channels.credentials import SimCredentials
-from hub.channels.simulator import Faults, ProviderSimulator
+from hub.simulator.server import Faults, ProviderSimulator
 from tests.conftest import PATIENCE
 from tests.test_simulator import (  # noqa: F401 - the fixtures are used by name
     Receiver,

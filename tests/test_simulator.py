@@ -28,7 +28,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from hub.channels.credentials import SimCredentials, credentials_path, load_or_create
-from hub.channels.simulator import Faults, ProviderSimulator
+from hub.simulator.server import Faults, ProviderSimulator
 from tests.conftest import PATIENCE
 
 CUSTOMER = "+8613800138000"

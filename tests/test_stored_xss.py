@@ -11,17 +11,17 @@ from decimal import Decimal
 
 import pytest
 
-from hub.auth import ROLES, User
-from hub.channels import calls
-from hub.channels.call_models import AgentProfile
+from hub.channels.calls import records as calls
+from hub.channels.calls.models import AgentProfile
 from hub.channels.inbound import record_inbound
-from hub.crm.complaints import Complaint
-from hub.crm.customer_records import create_customer
-from hub.crm.fields import CONTACT_FIELDS, CUSTOMER_FIELDS
-from hub.crm.followups import log_follow_up
-from hub.crm.opportunities import Opportunity
-from hub.crm.orders import Order
-from hub.db import session_scope
+from hub.core.auth import ROLES, User
+from hub.core.db import session_scope
+from hub.crm.customers.customer_records import create_customer
+from hub.crm.customers.fields import CONTACT_FIELDS, CUSTOMER_FIELDS
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.orders import Order
+from hub.crm.service.complaints import Complaint
 from tests.conftest import login
 
 SCRIPT = "<script>alert(1)</script>"

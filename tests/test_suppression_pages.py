@@ -6,11 +6,11 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from hub import create_app
-from hub import db as hubdb
 from hub.channels import suppressions
 from hub.channels.models import Suppression
-from hub.crm.models import AuditEntry
+from hub.core import db as hubdb
+from hub.crm.customers.models import AuditEntry
+from hub.web.app import create_app
 from tests.conftest import csrf_token, login
 
 PATH = "/admin/suppressions"

@@ -6,13 +6,13 @@ import re
 import requests
 import sqlalchemy as sa
 
-from hub.campaigns import surveys
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
-from hub.campaigns.recovery import start_work
-from hub.clock import business_date_of
-from hub.crm.followups import FollowUp
-from hub.crm.models import Customer
-from hub.db import session_scope
+from hub.campaigns.surveys import answers as surveys
+from hub.core.clock import business_date_of
+from hub.core.db import session_scope
+from hub.crm.customers.models import Customer
+from hub.crm.followups.records import FollowUp
 from tests.campaign_helpers import add_customer
 from tests.conftest import PATIENCE, csrf_token, work
 from tests.test_inbound import NO_PROXY
@@ -121,7 +121,7 @@ def _complaint_survey(db, channel, body):
 def _resolved_complaint(db, customer, owner):
     from datetime import UTC, datetime
 
-    from hub.crm.complaints import Complaint
+    from hub.crm.service.complaints import Complaint
 
     complaint = Complaint(customer_id=customer.id, owner_id=owner.id, channel="call", content="broken lid",
                           step="resolved", resolved_at=datetime(2026, 5, 18, 3, tzinfo=UTC))
@@ -133,9 +133,9 @@ def _resolved_complaint(db, customer, owner):
 def test_a_low_sms_score_to_a_complaint_survey_reopens_the_complaint(live_hub, make_user, db):
     from datetime import date
 
-    from hub.campaigns.care import run_care_rules
-    from hub.crm.complaints import Complaint
-    from hub.crm.models import AuditEntry
+    from hub.campaigns.care.occasions import run_care_rules
+    from hub.crm.customers.models import AuditEntry
+    from hub.crm.service.complaints import Complaint
 
     app, sim, creds, _ = live_hub
     owner = make_user("agent")
@@ -170,8 +170,8 @@ def test_a_low_sms_score_to_a_complaint_survey_reopens_the_complaint(live_hub, m
 def test_a_complaint_survey_by_email_links_to_its_page_and_a_low_answer_reopens(live_hub, make_user, db):
     from datetime import date
 
-    from hub.campaigns.care import run_care_rules
-    from hub.crm.complaints import Complaint
+    from hub.campaigns.care.occasions import run_care_rules
+    from hub.crm.service.complaints import Complaint
 
     app, sim, creds, url = live_hub
     owner = make_user("agent")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.campaigns.rendering import MAX_BUILT, CompiledTemplate, RenderError, check_source
+from hub.campaigns.templates.rendering import MAX_BUILT, CompiledTemplate, RenderError, check_source
 
 CONTEXT = {
     "contact": {"name": "Li", "email": "li@example.com"},

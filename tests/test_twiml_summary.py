@@ -1,7 +1,7 @@
 """The one line `hub simulator call` prints for the hub's TwiML answer, for each kind of answer."""
 
-from hub.channels import voice
-from hub.channels.twiml_summary import summarize_twiml
+from hub.channels.calls import voice
+from hub.simulator.twiml_summary import summarize_twiml
 
 URLS = voice.VoiceUrls("http://hub.example", 7)
 NAMES = {"+8613900000001": "Wang Fang", "client:li": "Li Lei"}

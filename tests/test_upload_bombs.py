@@ -12,7 +12,7 @@ import zipfile
 
 import sqlalchemy as sa
 
-from hub.crm.import_models import ImportRun
+from hub.crm.intake.import_models import ImportRun
 from tests.conftest import csrf_token
 
 PARTS = {

@@ -11,10 +11,10 @@ import requests
 import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
-from hub.channels.call_models import AgentProfile, Call
-from hub.crm.followups import FollowUp
-from hub.crm.models import Contact, Customer
-from hub.services import events_channel
+from hub.channels.calls.models import AgentProfile, Call
+from hub.core.services import events_channel
+from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.records import FollowUp
 from tests.conftest import PATIENCE
 
 NO_PROXY = {"http": None, "https": None}

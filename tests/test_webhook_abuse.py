@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from hub.channels.call_models import Call
+from hub.channels.calls.models import Call
 from hub.channels.models import WebhookEvent
 
 WEBHOOKS = [

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from hub.channels.models import Message, Suppression, WebhookEvent
-from hub.channels.sim_sendgrid import sign_events
-from hub.crm.followups import FollowUp
+from hub.crm.followups.records import FollowUp
+from hub.simulator.sendgrid_api import sign_events
 from tests.conftest import PATIENCE
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for
@@ -139,7 +139,7 @@ def test_sendgrid_bounce_and_spam_report_suppress_the_address_once(live_hub, mak
 def test_a_burst_of_callbacks_queues_one_apply_job_that_applies_them_all(
     live_hub, make_user, db, redis_conn
 ):
-    from hub import services
+    from hub.core import services
 
     app, _, creds, url = live_hub
     ids = [_message(app, make_user, "sms", phone=f"138 0013 80{n:02d}") for n in range(12)]

@@ -8,9 +8,9 @@ import time
 
 import sqlalchemy as sa
 
-from hub import services
-from hub.schedule import Periodic, enqueue_due
-from hub.system import WorkerHeartbeat, request_worker_check
+from hub.core import services
+from hub.runtime.schedule import Periodic, enqueue_due
+from hub.web.system import WorkerHeartbeat, request_worker_check
 from tests.conftest import csrf_token, eventually
 
 
@@ -35,8 +35,8 @@ def test_worker_check_from_the_system_page_is_run_by_a_burst_worker(
 def test_a_separately_started_hub_worker_runs_jobs_the_web_process_enqueued(
     app, client, make_user, db, env_for_subprocess
 ):
-    from hub import db as hubdb
-    from hub.auth import User, create_token
+    from hub.core import db as hubdb
+    from hub.core.auth import User, create_token
 
     admin = make_user("admin")
     with hubdb.session_scope(app) as s:
@@ -142,7 +142,7 @@ def test_pubsub_events_reach_a_subscriber(redis_conn):
 def test_a_worker_check_prunes_checks_older_than_a_week(app, db, redis_conn, run_jobs):
     from datetime import timedelta
 
-    from hub.db import utcnow
+    from hub.core.db import utcnow
 
     old = utcnow() - timedelta(days=8)
     db.add(
@@ -168,7 +168,7 @@ def test_a_worker_stops_at_once_when_its_pubsub_thread_read_the_unsubscribe_firs
     """The race that held burst workers (every `work()` in these tests) for a minute: the pub/sub
     thread reads the unsubscribe reply and loops before stop() clears its flag. The stop is
     delayed here until the thread has read the reply, so the race is taken every time."""
-    from hub.worker import HubWorker
+    from hub.runtime.worker import HubWorker
 
     worker = HubWorker([services.queue("default", redis_conn)], connection=redis_conn)
     worker.subscribe()
@@ -192,7 +192,7 @@ def test_a_worker_stopped_just_after_it_subscribed_stops_cleanly(redis_conn):
     """A burst worker with nothing to do unsubscribes at once, while its pub/sub thread may still
     be reading the subscribe reply: the thread must not close the connection the unsubscribe is
     written on (a broken pipe, seen in CI when the flag was cleared first)."""
-    from hub.worker import HubWorker
+    from hub.runtime.worker import HubWorker
 
     for _ in range(40):
         worker = HubWorker([services.queue("default", redis_conn)], connection=redis_conn)

@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hub.clock import business_today
-from hub.crm.models import Customer
-from hub.crm.orders import Order
+from hub.core.clock import business_today
+from hub.crm.customers.models import Customer
+from hub.crm.sales.orders import Order
 from tests.crm_helpers import api, token_for
 
 

@@ -1,198 +1,206 @@
-"""/api/v1/segments: saved filters over contacts, counted live. Templates and campaigns hang their
-routes on the same blueprint (`template_api`, `campaign_api`)."""
+"""/api/v1/campaigns: create a draft, launch, pause, resume, cancel, and read state and counts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 
-from hub import db
-from hub.apikit import LIST_QUERY, document, json_body, keyset_page, to_json
-from hub.auth import Role, require_user, roles_required
-from hub.campaigns import segments as svc
-from hub.campaigns.models import Segment
-from hub.campaigns.segment_rules import FIELD_NAMES
-from hub.validation import FieldError, ValidationError
+from hub.campaigns import campaigns as svc
+from hub.campaigns import campaigns_api_bp as bp
+from hub.campaigns import quiet_forecast
+from hub.campaigns.launch import start_work
+from hub.campaigns.models import CAMPAIGN_STATES, Campaign
+from hub.campaigns.quiet_hours import hhmm
+from hub.campaigns.staff import ROLES, STAFF, TAG
+from hub.core import db
+from hub.core.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, to_json
+from hub.core.auth import require_user, roles_required
+from hub.core.clock import business_zone, utcnow
+from hub.core.refusals import FieldError, ValidationError
 
-bp = Blueprint("campaigns_api", __name__, url_prefix="/api/v1")
-TAG = "campaigns"
-ROLES = "admin, director, specialist"
-STAFF = (Role.SPECIALIST, Role.DIRECTOR)
-
-RULE = {
-    "type": "object",
-    "description": "A rule {field, op, value} (period fields also take from/to dates), or a "
-    "group {match, rules}. Fields: " + ", ".join(FIELD_NAMES),
-    "properties": {
-        "field": {"type": "string"},
-        "op": {"type": "string"},
-        "value": {},
-        "from": {"type": "string", "format": "date"},
-        "to": {"type": "string", "format": "date"},
-        "match": {"type": "string", "enum": ["all", "any"]},
-        "rules": {"type": "array", "items": {"type": "object"}},
+COUNT_NAMES = (
+    "planned", "pending", "sending", "sent", "delivered", "opened", "clicked", "replied",
+    "failed", "suppressed", "skipped", "cancelled", "quiet_hours",
+)
+TIME_PROPS = {
+    "send_at": {
+        "type": ["string", "null"], "format": "date-time",
+        "description": "When to start; empty or null: on launch. Without an offset, in HUB_TIMEZONE",
     },
+    "quiet_start": {"type": "string", "description": "Recipient-local time quiet hours begin (default 21:00)"},
+    "quiet_end": {"type": "string", "description": "Recipient-local time they end (default 08:00); equal to quiet_start: none"},
 }
-SEGMENT_IN = {
-    "type": "object",
-    "required": ["name", "rules"],
-    "additionalProperties": False,
-    "properties": {
-        "name": {"type": "string", "maxLength": 120},
-        "match": {"type": "string", "enum": ["all", "any"]},
-        "rules": {"type": "array", "items": RULE, "minItems": 1},
-    },
-}
-SEGMENT_PATCH = {k: v for k, v in SEGMENT_IN.items() if k != "required"}
-SEGMENT_OUT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string"},
-        "match": {"type": "string"},
-        "rules": {"type": "array", "items": RULE},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
-COUNT_OUT = {
+HELD = {
     "type": "object",
     "properties": {
         "count": {"type": "integer"},
-        "channel": {"type": ["string", "null"]},
-        "sample": {"type": "array", "items": {"type": "object"}},
+        "first": {"type": ["string", "null"], "format": "date-time"},
+        "last": {"type": ["string", "null"], "format": "date-time"},
+        "local_times": {"type": "array", "items": {"type": "string"},
+                        "description": "The recipients' wall-clock times then, like 08:00"},
+        "first_in_seconds": {"type": ["integer", "null"]},
+        "last_in_seconds": {"type": ["integer", "null"]},
     },
 }
+IN = fields_schema(svc.CAMPAIGN_FIELDS, **TIME_PROPS)
+PATCH = {k: v for k, v in IN.items() if k != "required"}
+OUT = fields_schema(
+    svc.CAMPAIGN_FIELDS,
+    output=True,
+    id={"type": "integer"},
+    state={"type": "string", "enum": list(CAMPAIGN_STATES)},
+    counts={
+        "type": "object",
+        "properties": {n: {"type": "integer"} for n in COUNT_NAMES},
+        "description": "quiet_hours: messages that waited for the recipient's quiet hours to end",
+    },
+    held={
+        "type": "object",
+        "description": "Pending messages not due yet: quiet_hours (waiting for the recipient's quiet "
+        "hours to end) and retry (waiting to be tried again); first/last: when they go out (UTC)",
+        "properties": {k: HELD for k in ("quiet_hours", "retry")},
+    },
+    launched_at={"type": ["string", "null"], "format": "date-time"},
+    finished_at={"type": ["string", "null"], "format": "date-time"},
+    **TIME_PROPS,
+)
 
 
-def channel_arg() -> str | None:
-    raw = request.args.get("channel", "").strip()
-    if raw and raw not in ("email", "sms"):
-        raise ValidationError(
-            [FieldError("channel", _("Choose one of: %(choices)s.", choices="email, sms"))]
-        )
-    return raw or None
-
-
-def segment_json(segment: Segment) -> dict[str, Any]:
-    return {
-        "id": segment.id,
-        "name": segment.name,
-        "match": segment.definition.get("match", "all"),
-        "rules": segment.definition.get("rules", []),
-        "created_at": to_json(segment.created_at),
-        "updated_at": to_json(segment.updated_at),
+def campaign_json(c: Campaign, with_counts: bool = True) -> dict[str, Any]:
+    out = {
+        "id": c.id,
+        **{f.name: getattr(c, f.name) for f in svc.CAMPAIGN_FIELDS},
+        "state": c.state,
+        "send_at": to_json(c.send_at),
+        "quiet_start": hhmm(c.quiet_start),
+        "quiet_end": hhmm(c.quiet_end),
+        "launched_at": to_json(c.launched_at),
+        "finished_at": to_json(c.finished_at),
     }
+    if with_counts:
+        out["counts"] = svc.counts(db.session(), c.id)
+        now = utcnow()
+        quiet, retry = quiet_forecast.held(db.session(), c.id, now)
+        out["held"] = {"quiet_hours": quiet.as_json(now), "retry": retry.as_json(now)}
+    return out
 
 
 document(
-    "get", "/segments", "List saved segments", TAG, response=SEGMENT_OUT, list_of=True,
-    query=(("q", "string", "Search text: the segment's name"), *LIST_QUERY[1:]), roles=ROLES,
-)
-
-
-@bp.get("/segments")
-@roles_required(*STAFF)
-def list_segments() -> Response:
-    stmt = svc.list_segments(request.args.get("q", ""))
-    return jsonify(
-        keyset_page(db.session(), stmt, Segment.id, "campaigns_api.list_segments", segment_json)
-    )
-
-
-document(
-    "post", "/segments", "Save a segment (an unknown field or operator is refused by name)", TAG,
-    body=SEGMENT_IN, response=SEGMENT_OUT, status=201, roles=ROLES,
-)
-
-
-@bp.post("/segments")
-@roles_required(*STAFF)
-def create_segment() -> tuple[Response, int, dict[str, str]]:
-    s = db.session()
-    segment = svc.create_segment(s, require_user(), json_body())
-    s.commit()
-    location = url_for("campaigns_api.get_segment", segment_id=segment.id)
-    return jsonify(segment_json(segment)), 201, {"Location": location}
-
-
-document("get", "/segments/{id}", "Read a segment", TAG, response=SEGMENT_OUT, roles=ROLES)
-
-
-@bp.get("/segments/<int:segment_id>")
-@roles_required(*STAFF)
-def get_segment(segment_id: int) -> Response:
-    return jsonify(segment_json(svc.load_segment(db.session(), segment_id)))
-
-
-document(
-    "patch", "/segments/{id}", "Rename a segment or replace its rules", TAG,
-    body=SEGMENT_PATCH, response=SEGMENT_OUT, roles=ROLES,
-)
-
-
-@bp.patch("/segments/<int:segment_id>")
-@roles_required(*STAFF)
-def update_segment(segment_id: int) -> Response:
-    s = db.session()
-    segment = svc.update_segment(s, svc.load_segment(s, segment_id), json_body())
-    s.commit()
-    return jsonify(segment_json(segment))
-
-
-document(
-    "delete", "/segments/{id}", "Delete a segment no campaign uses", TAG, status=204, roles=ROLES
-)
-
-
-@bp.delete("/segments/<int:segment_id>")
-@roles_required(*STAFF)
-def delete_segment(segment_id: int) -> tuple[str, int]:
-    s = db.session()
-    svc.delete_segment(s, svc.load_segment(s, segment_id))
-    s.commit()
-    return "", 204
-
-
-def sample_json(pairs: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "contact_id": contact.id,
-            "name": contact.name,
-            "customer_id": customer.id,
-            "customer_name": customer.name,
-            "class": customer.customer_class,
-            "region": customer.region,
-        }
-        for contact, customer in pairs
-    ]
-
-
-document(
-    "get", "/segments/{id}/count",
-    "How many contacts the segment holds now, and the first few of them", TAG,
-    response=COUNT_OUT,
-    query=(("channel", "string", "email or sms: only contacts with that address"),),
+    "get", "/campaigns", "List campaigns", TAG, response=OUT, list_of=True,
+    query=(
+        ("q", "string", "Search text: the campaign's name"),
+        ("state", "string", "Only this state"),
+        *LIST_QUERY[1:],
+    ),
     roles=ROLES,
 )
 
 
-@bp.get("/segments/<int:segment_id>/count")
+@bp.get("/campaigns")
 @roles_required(*STAFF)
-def count_segment(segment_id: int) -> Response:
-    s = db.session()
-    segment = svc.load_segment(s, segment_id)
-    channel = channel_arg()
+def list_campaigns() -> Response:
+    state = request.args.get("state", "").strip() or None
+    if state and state not in CAMPAIGN_STATES:
+        raise ValidationError(
+            [FieldError("state", _("Choose one of: %(choices)s.", choices=", ".join(CAMPAIGN_STATES)))]
+        )
+    stmt = svc.list_campaigns(request.args.get("q", ""), state)
     return jsonify(
-        {
-            "count": svc.count(s, segment.definition, channel),
-            "channel": channel,
-            "sample": sample_json(svc.sample(s, segment.definition)),
-        }
+        keyset_page(
+            db.session(), stmt, Campaign.id, "campaigns_api.list_campaigns",
+            lambda c: campaign_json(c, with_counts=False),
+        )
     )
 
 
-# The other routes hang on this blueprint; importing them here registers them with it.
-from hub.campaigns import campaign_api, care_api, template_api  # noqa: E402, F401
+document(
+    "post", "/campaigns", "Create a draft campaign (nothing is sent until it is launched)", TAG,
+    body=IN, response=OUT, status=201, roles=ROLES,
+)
+
+
+@bp.post("/campaigns")
+@roles_required(*STAFF)
+def create_campaign() -> tuple[Response, int, dict[str, str]]:
+    s = db.session()
+    campaign = svc.create_campaign(s, require_user(), json_body(), business_zone())
+    s.commit()
+    location = url_for("campaigns_api.get_campaign", campaign_id=campaign.id)
+    return jsonify(campaign_json(campaign)), 201, {"Location": location}
+
+
+document("get", "/campaigns/{id}", "A campaign with its state and counts", TAG, response=OUT, roles=ROLES)
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@roles_required(*STAFF)
+def get_campaign(campaign_id: int) -> Response:
+    return jsonify(campaign_json(svc.load_campaign(db.session(), campaign_id)))
+
+
+document(
+    "patch", "/campaigns/{id}", "Change a draft (a launched campaign takes only a new rate)", TAG,
+    body=PATCH, response=OUT, roles=ROLES,
+)
+
+
+@bp.patch("/campaigns/<int:campaign_id>")
+@roles_required(*STAFF)
+def update_campaign(campaign_id: int) -> Response:
+    s = db.session()
+    campaign = svc.update_campaign(s, svc.load_campaign(s, campaign_id), json_body(), business_zone())
+    s.commit()
+    return jsonify(campaign_json(campaign))
+
+
+def _transition(campaign_id: int, action: str) -> Response:
+    s = db.session()
+    campaign = svc.load_campaign(s, campaign_id, lock=True)
+    start = False
+    if action == "launch":
+        start = svc.launch(s, campaign)
+    elif action == "pause":
+        svc.pause(s, campaign)
+    elif action == "resume":
+        start = svc.resume(s, campaign)
+    else:
+        svc.cancel(s, campaign)
+    s.commit()
+    if start:
+        start_work(current_app._get_current_object(), campaign.id)  # type: ignore[attr-defined]
+    return jsonify(campaign_json(campaign))
+
+
+for _action, _summary in (
+    ("launch", "Launch a draft: it runs now, or is scheduled for its send_at"),
+    ("pause", "Pause: send jobs stop within seconds; messages not sent wait"),
+    ("resume", "Resume a paused campaign"),
+    ("cancel", "Cancel: messages not yet sent are cancelled"),
+):
+    document("post", f"/campaigns/{{id}}/{_action}", _summary, TAG, response=OUT, roles=ROLES)
+
+
+@bp.post("/campaigns/<int:campaign_id>/launch")
+@roles_required(*STAFF)
+def launch_campaign(campaign_id: int) -> Response:
+    return _transition(campaign_id, "launch")
+
+
+@bp.post("/campaigns/<int:campaign_id>/pause")
+@roles_required(*STAFF)
+def pause_campaign(campaign_id: int) -> Response:
+    return _transition(campaign_id, "pause")
+
+
+@bp.post("/campaigns/<int:campaign_id>/resume")
+@roles_required(*STAFF)
+def resume_campaign(campaign_id: int) -> Response:
+    return _transition(campaign_id, "resume")
+
+
+@bp.post("/campaigns/<int:campaign_id>/cancel")
+@roles_required(*STAFF)
+def cancel_campaign(campaign_id: int) -> Response:
+    return _transition(campaign_id, "cancel")

@@ -1,5 +1,5 @@
 """Statements over a whole batch at once. On PostgreSQL a batch travels as one JSON text
-parameter, expanded server-side (`hub.crm.bulk.one_of` for id lists): a thousand-item IN list or a VALUES list of thousands of
+parameter, expanded server-side (`hub.core.bulk.one_of` for id lists): a thousand-item IN list or a VALUES list of thousands of
 parameters costs more to compile and parse than to run, and so does an array parameter (psycopg
 writes one element at a time in Python); `json.dumps` writes the whole batch in C. SQLite takes
 the plain forms."""

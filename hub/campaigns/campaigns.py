@@ -11,22 +11,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.auth import User
 from hub.campaigns.models import CHANNELS, Campaign, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm, parse_hhmm
 from hub.channels.models import Message
+from hub.core.auth import User
+from hub.core.db import utcnow
+from hub.core.refusals import Conflict, FieldError, NotFound, ValidationError
+from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.labels import CHOICE_LABELS, choice_label
-from hub.db import utcnow
-from hub.validation import (
-    MAX_ID,
-    Conflict,
-    Field,
-    FieldError,
-    NotFound,
-    ValidationError,
-    parse,
-    unknown_keys,
-)
 
 CAMPAIGN_FIELDS = (
     Field("name", "str", label=_l("Name"), required=True, max_length=120),

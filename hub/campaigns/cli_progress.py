@@ -8,8 +8,8 @@ import click
 from flask import Flask
 
 from hub.campaigns import campaigns as svc
-from hub.campaigns.recovery import start_work
-from hub.db import session_scope
+from hub.campaigns.launch import start_work
+from hub.core.db import session_scope
 
 POLL_SECONDS = 0.5
 

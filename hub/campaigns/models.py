@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base, utcnow
+from hub.core.db import Base, utcnow
 
 CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
 CHANNELS = ("email", "sms")

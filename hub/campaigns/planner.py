@@ -9,28 +9,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from redis import Redis
 from sqlalchemy.orm import Session
 
-from hub import services
-from hub.campaigns import segments
 from hub.campaigns.bulk_sql import insert_ignoring_conflicts
+from hub.campaigns.launch import enqueue_senders, finish_if_done, planning_key
 from hub.campaigns.models import Campaign, Segment
 from hub.campaigns.quiet_hours import earliest_send
+from hub.campaigns.segments import saved as segments
 from hub.channels.models import Message, Suppression
 from hub.channels.suppressions import normalize_address
-from hub.clock import contact_zone
-from hub.crm.bulk import one_of
-from hub.crm.models import Consent
-from hub.db import session_scope, utcnow
+from hub.core import services
+from hub.core.bulk import one_of
+from hub.core.clock import contact_zone
+from hub.core.db import session_scope, utcnow
+from hub.crm.customers.models import Consent
 
 PAGE = 1000  # contacts read and message rows written per transaction
-BATCH = {"email": 1000, "sms": 200}  # messages a send job claims
-
-
-def planning_key(campaign_id: int) -> str:
-    """Held (with an expiry) while a planner works, so the sweep does not start a second one."""
-    return f"hub:campaign:{campaign_id}:planning"
 
 
 def refused(db: Session, channel: str, page: list[Any]) -> tuple[set[str], set[int]]:
@@ -119,28 +113,8 @@ def plan_campaign(app: Flask, campaign_id: int, now: datetime | None = None) -> 
             break
         queued += enqueue_senders(campaign_id, channel, due_now, conn)
     conn.delete(planning_key(campaign_id))
-    from hub.campaigns.sender import finish_if_done
-
     finish_if_done(app, campaign_id)
     return queued
-
-
-def enqueue_senders(campaign_id: int, channel: str, messages: int, conn: Redis | None = None) -> int:
-    """Queue enough send jobs (in one pipeline) to claim `messages` pending messages."""
-    jobs = -(-messages // BATCH[channel])
-    if jobs <= 0:
-        return 0
-    queue = services.queue("bulk", conn)
-    queue.enqueue_many(
-        [
-            queue.prepare_data(
-                "hub.campaigns.sender.send_batch_job", args=(campaign_id,), result_ttl=600,
-                failure_ttl=86400,
-            )
-            for _ in range(jobs)
-        ]
-    )
-    return jobs
 
 
 def plan_campaign_job(campaign_id: int) -> int:
@@ -148,8 +122,3 @@ def plan_campaign_job(campaign_id: int) -> int:
     return plan_campaign(current_app._get_current_object(), campaign_id)  # type: ignore[attr-defined]
 
 
-def start_planner(campaign_id: int, conn: Redis | None = None) -> str:
-    job = services.queue("bulk", conn).enqueue(
-        plan_campaign_job, campaign_id, result_ttl=3600, failure_ttl=86400, job_timeout=3600
-    )
-    return job.id

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.campaigns import FAILED
 from hub.channels.models import Message
-from hub.crm.models import Contact, Customer
-from hub.db import session_scope
-from hub.formatting import csv_datetime
+from hub.core.db import session_scope
+from hub.core.formatting import csv_datetime
+from hub.crm.customers.models import Contact, Customer
 
 NOT_SENT = (*FAILED, "suppressed", "skipped", "cancelled")
 POINTS = 60

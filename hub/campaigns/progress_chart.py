@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from hub.campaigns.progress import Series
-from hub.clock import utcnow
-from hub.insight.charts import TICK_STYLE, Chart, axis_ticks, nice_max
+from hub.core.charts import TICK_STYLE, Chart, axis_ticks, nice_max
+from hub.core.clock import utcnow
 
 WIDTH, HEIGHT = 640, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 28

@@ -13,12 +13,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from hub.campaigns import segments
 from hub.campaigns.models import Campaign, Segment
 from hub.campaigns.quiet_hours import earliest_send, hhmm
+from hub.campaigns.segments import saved as segments
 from hub.channels.models import Message, Suppression
-from hub.clock import contact_zone, utcnow
-from hub.crm.models import Consent, Contact
+from hub.core.clock import contact_zone, utcnow
+from hub.crm.customers.models import Consent, Contact
 
 
 @dataclass

@@ -15,8 +15,8 @@ from hub.campaigns.delivery import Outcome
 from hub.channels import suppressions
 from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
 from hub.channels.models import Message
-from hub.crm.bulk import one_of
-from hub.crm.followups import FollowUp
+from hub.core.bulk import one_of
+from hub.crm.followups.records import FollowUp
 
 if TYPE_CHECKING:
     from hub.campaigns.sender import Prepared

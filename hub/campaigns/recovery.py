@@ -14,10 +14,16 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from redis import Redis
 
-from hub import services
 from hub.campaigns.delivery import Ledger, Outcome, claim_tag
+from hub.campaigns.launch import (
+    BATCH,
+    due_pending,
+    enqueue_senders,
+    finish_if_done,
+    planning_key,
+    start_planner,
+)
 from hub.campaigns.models import Campaign
-from hub.campaigns.planner import BATCH, enqueue_senders, planning_key, start_planner
 from hub.campaigns.recording import (
     REACHED_BY_CALLBACKS,
     apply_rows,
@@ -25,12 +31,12 @@ from hub.campaigns.recording import (
     locked_leases,
     only_held,
 )
-from hub.campaigns.sender import finish_if_done
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.messages import recorded_provider_ids
 from hub.channels.models import Message
-from hub.crm.bulk import one_of
-from hub.db import session_scope, utcnow
+from hub.core import services
+from hub.core.bulk import one_of
+from hub.core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -215,33 +221,6 @@ def _undecided(rows: list[Any], now: datetime, reason: str, out: Settled, give_u
                                "status_at": now})
         else:
             out.open.append(r.id)
-
-
-def due_pending(app: Flask, campaign_id: int, now: datetime) -> int:
-    with session_scope(app) as s:
-        return s.scalar(
-            sa.select(sa.func.count()).where(
-                Message.campaign_id == campaign_id,
-                Message.status == "pending",
-                sa.or_(Message.due_at.is_(None), Message.due_at <= now),
-            )
-        ) or 0
-
-
-def start_work(app: Flask, campaign_id: int, now: datetime | None = None) -> None:
-    """After a launch or a resume: the planner if planning is not finished, send jobs for what is due."""
-    now = now or utcnow()
-    with session_scope(app) as s:
-        campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running":
-            return
-        planned, channel = campaign.planned_at is not None, campaign.channel
-    conn = services.redis(app)
-    if not planned and conn.set(planning_key(campaign_id), "1", nx=True, ex=60):
-        start_planner(campaign_id, conn)
-    waiting = due_pending(app, campaign_id, now)
-    if waiting:
-        enqueue_senders(campaign_id, channel, waiting, conn)
 
 
 def sweep(app: Flask, now: datetime | None = None) -> dict[int, str]:

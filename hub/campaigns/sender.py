@@ -15,21 +15,22 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from hub import services
-from hub.auth import User
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
-from hub.campaigns.message_templates import compiled
+from hub.campaigns.launch import BATCH, finish_if_done
 from hub.campaigns.models import Campaign, MessageTemplate
-from hub.campaigns.planner import BATCH, refused
+from hub.campaigns.planner import refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
-from hub.campaigns.rendering import RenderError, context_for
+from hub.campaigns.templates.rendering import RenderError, context_for
+from hub.campaigns.templates.saved import compiled
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message
-from hub.clock import contact_zone
-from hub.crm.bulk import one_of
-from hub.crm.models import Contact, Customer
-from hub.db import session_scope, utcnow
+from hub.core import services
+from hub.core.auth import User
+from hub.core.bulk import one_of
+from hub.core.clock import contact_zone
+from hub.core.db import session_scope, utcnow
+from hub.crm.customers.models import Contact, Customer
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def prepare(
     db: Session, campaign: Campaign, ids: list[int], now: datetime, default_tz: str, base_url: str
 ) -> Prepared:
     """Check every recipient again at send time and render the ones that go."""
-    from hub.campaigns.surveys import survey_url
+    from hub.campaigns.surveys.answers import survey_url
     from hub.channels.unsubscribe import footer, unsubscribe_url
 
     # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
@@ -258,26 +259,6 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
     if finish:
         finish_if_done(app, campaign_id)
     return len(ids)
-
-
-def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) -> bool:
-    """Mark a running campaign completed once it is planned and nothing is pending or sending."""
-    with session_scope(app) as s:
-        campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running" or campaign.planned_at is None:
-            return False
-        open_ = s.scalar(
-            sa.select(
-                sa.exists().where(
-                    Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
-                )
-            )
-        )
-        if open_:
-            return False
-        campaign.state = "completed"
-        campaign.finished_at = now or utcnow()
-        return True
 
 
 def send_batches(app: Flask, campaign_id: int, seconds: float = JOB_SECONDS) -> int:

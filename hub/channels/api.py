@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Response, jsonify, url_for
 from flask_babel import gettext as _
 
-from hub import db
-from hub.apikit import (
+from hub.channels import channels_api_bp as bp
+from hub.channels.messages import enqueue_send, queue_message
+from hub.channels.models import Message
+from hub.core import db
+from hub.core.apikit import (
     LIST_QUERY,
     document,
     fields_schema,
@@ -18,14 +21,11 @@ from hub.apikit import (
     query_int,
     serialize,
 )
-from hub.auth import login_required, require_user
-from hub.channels.messages import enqueue_send, queue_message
-from hub.channels.models import Message
-from hub.crm import customers as svc
-from hub.crm.models import Customer
-from hub.validation import MAX_ID, Field, NotFound, parse, unknown_keys
-
-bp = Blueprint("channels_api", __name__, url_prefix="/api/v1")
+from hub.core.auth import login_required, require_user
+from hub.core.refusals import NotFound
+from hub.core.validation import MAX_ID, Field, parse, unknown_keys
+from hub.crm.customers import lookup as svc
+from hub.crm.customers.models import Customer
 
 SEND_FIELDS = (
     Field("contact_id", "int", required=True, minimum=1),

@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from hub import services
 from hub.channels import suppressions
 from hub.channels.models import Message, WebhookEvent
-from hub.crm.followups import Direction, log_follow_up
-from hub.crm.models import Contact, Customer, Stage
-from hub.db import session_scope, utcnow
-from hub.normalize import normalize_email, normalize_phone, provider_number
-from hub.validation import FieldError
+from hub.core import hooks, services
+from hub.core.db import session_scope, utcnow
+from hub.core.normalize import normalize_email, normalize_phone, provider_number
+from hub.core.refusals import FieldError
+from hub.crm.customers.models import Contact, Customer, Stage
+from hub.crm.followups.records import Direction, log_follow_up
 
 # Whole message, any case (PROVIDERS.md).
 STOP_WORDS = frozenset(
@@ -147,9 +147,7 @@ def record_inbound(
     )
     record.message_ref = str(message.id)
     message.follow_up_id = record.id
-    from hub.campaigns.surveys import answer_from_reply
-
-    answer_from_reply(db, message)  # "9" in reply to a survey is its answer
+    hooks.call(hooks.INBOUND_MESSAGE, db, message)  # "9" in reply to a survey is its answer
     if sender.customer.owner_id:
         services.publish_event(
             f"user:{sender.customer.owner_id}",

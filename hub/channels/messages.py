@@ -9,8 +9,6 @@ from flask_babel import gettext as _
 from rq import Retry, get_current_job
 from sqlalchemy.orm import Session
 
-from hub import services
-from hub.auth import User
 from hub.channels import suppressions
 from hub.channels.base import (
     Channel,
@@ -24,14 +22,16 @@ from hub.channels.base import (
     Unconfirmed,
 )
 from hub.channels.models import STATUS_RANK, Message
-from hub.crm.customers import can_edit, consent_state
-from hub.crm.followups import Direction, FollowUp, log_follow_up
+from hub.core import services
+from hub.core.auth import User
+from hub.core.db import session_scope, utcnow
+from hub.core.formatting import date_text
+from hub.core.normalize import normalize_phone
+from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
+from hub.crm.customers.lookup import can_edit, consent_state
+from hub.crm.customers.models import Contact
+from hub.crm.followups.records import Direction, FollowUp, log_follow_up
 from hub.crm.labels import choice_label
-from hub.crm.models import Contact
-from hub.db import session_scope, utcnow
-from hub.formatting import date_text
-from hub.normalize import normalize_phone
-from hub.validation import Conflict, FieldError, Forbidden, ValidationError
 
 SMS_MAX = 1600  # Twilio's limit for one message body
 SUBJECT_MAX = 300

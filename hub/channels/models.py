@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.db import Base, utcnow
+from hub.core.db import Base, utcnow
 
 # A status only moves forward: a late "sent" callback must not undo "delivered".
 STATUS_RANK = {

@@ -12,13 +12,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub import services
 from hub.channels import suppressions
 from hub.channels.email import MESSAGE_ID_ARG
 from hub.channels.messages import set_status
 from hub.channels.models import Message, WebhookEvent
-from hub.crm.followups import FollowUp
-from hub.db import session_scope, utcnow
+from hub.core import services
+from hub.core.db import session_scope, utcnow
+from hub.crm.followups.records import FollowUp
 
 TWILIO_STATUSES = {"sending", "sent", "delivered", "undelivered", "failed", "read"}
 SENDGRID_STATUS = {

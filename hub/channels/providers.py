@@ -10,10 +10,10 @@ from flask import Flask
 from twilio.rest import Client
 
 from hub.channels.base import ChannelMisconfigured
+from hub.channels.calls.voice import TwilioVoice
 from hub.channels.email import SendGridEmail
 from hub.channels.sms import TwilioSms, twilio_client
-from hub.channels.voice import TwilioVoice
-from hub.config import Settings
+from hub.core.config import Settings
 
 
 def simulator_url_file(instance_dir: Path) -> Path:

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from redis import Redis
 from sqlalchemy.orm import Session
 
-from hub import services
 from hub.channels import inbound, provider_events
 from hub.channels.models import WebhookEvent
-from hub.db import session_scope, utcnow
+from hub.core import services
+from hub.core.db import session_scope, utcnow
 
 log = logging.getLogger(__name__)
 

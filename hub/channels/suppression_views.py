@@ -8,24 +8,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from hub import db
-from hub.auth import Role, User, require_user, roles_required
 from hub.channels import suppressions
+from hub.channels import suppressions_bp as bp
 from hub.channels.models import Suppression
 from hub.channels.suppressions import REASON_LABELS
-from hub.crm import audit
-from hub.formatting import date_text
-from hub.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
-from hub.pagination import Page, page_arg, paginate
-from hub.validation import Field, FieldError, NotFound, ValidationError, parse
-
-bp = Blueprint("suppressions", __name__)
+from hub.core import db
+from hub.core.auth import Role, User, require_user, roles_required
+from hub.core.formatting import date_text
+from hub.core.normalize import halfwidth, normalize_email, normalize_phone, phone_search_key
+from hub.core.pagination import Page, page_arg, paginate
+from hub.core.refusals import FieldError, NotFound, ValidationError
+from hub.core.validation import Field, parse
+from hub.crm.customers import audit
 
 CHANNELS = ("sms", "email")
 CHANNEL_LABELS = {"sms": _l("SMS"), "email": _l("Email")}

@@ -7,10 +7,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hub.auth import User
 from hub.channels.models import Suppression
+from hub.core.auth import User
+from hub.core.db import utcnow
 from hub.crm.labels import CHOICE_LABELS
-from hub.db import utcnow
 
 REASONS = ("stop", "unsubscribe", "bounce", "spamreport", "provider_opt_out", "manual")
 REASON_LABELS = CHOICE_LABELS["suppression_reason"]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from hub import db
-from hub.auth import public
 from hub.channels import suppressions
+from hub.channels import unsubscribe_bp as bp
+from hub.core import db
+from hub.core.auth import public
 
-bp = Blueprint("unsubscribe", __name__, url_prefix="/unsubscribe")
 SALT = "hub-unsubscribe"
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from hub import db
-from hub.auth import login_required, require_user
+from hub.channels import channels_bp as bp
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send, queue_message
-from hub.crm import customers as svc
-from hub.validation import ValidationError
-
-bp = Blueprint("channels", __name__)
+from hub.core import db
+from hub.core.auth import login_required, require_user
+from hub.core.refusals import ValidationError
+from hub.crm.customers import lookup as svc
 
 
 @bp.route("/contacts/<int:contact_id>/message/<channel>", methods=["GET", "POST"])

@@ -8,19 +8,18 @@ import json
 import re
 from email.utils import parseaddr
 
-from flask import Blueprint, Response, current_app, request
+from flask import Response, current_app, request
 from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from hub import db, services
-from hub.auth import public
 from hub.channels import inbound, provider_events
+from hub.channels import webhooks_bp as bp
 from hub.channels.providers import twilio_auth_token
-from hub.normalize import normalize_phone
-from hub.validation import FieldError
-
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+from hub.core import db, services
+from hub.core.auth import public
+from hub.core.normalize import normalize_phone
+from hub.core.refusals import FieldError
 
 
 def public_url_of_request() -> str:

@@ -318,7 +318,7 @@ def audit_label(value: str) -> str:
 
 def field_label(name: str) -> str:
     """The form label of a customer or contact field, for the change history."""
-    from hub.crm.fields import (
+    from hub.crm.customers.fields import (
         CONTACT_FIELDS,
         CUSTOMER_CREATE_EXTRA,
         CUSTOMER_FIELDS,
@@ -395,7 +395,7 @@ _ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+
 
 def audit_value(field: str, value: object) -> str:
     """One side of a recorded change: a code named, a stored date or instant in the one format."""
-    from hub.formatting import date_text, datetime_text
+    from hub.core.formatting import date_text, datetime_text
 
     if value is None or value == "":
         return "—"

@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from hub.crm.models import CrmSetting
-from hub.validation import FieldError, ValidationError
+from hub.core.refusals import FieldError, ValidationError
+from hub.crm.customers.models import CrmSetting
 
 
 def cadence_hint(cadence: dict[str, int]) -> str:

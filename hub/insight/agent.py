@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.channels.call_models import Call
+from hub.channels.calls.models import Call
 from hub.channels.models import Message
-from hub.clock import day_end, day_start
-from hub.crm.complaints import Complaint
-from hub.crm.models import Customer
-from hub.crm.opportunities import Opportunity
-from hub.insight.charts import Chart, percent
+from hub.core.charts import Chart, percent
+from hub.core.clock import day_end, day_start
+from hub.crm.customers.models import Customer
+from hub.crm.sales.opportunities import Opportunity
+from hub.crm.service.complaints import Complaint
 from hub.insight.director import customers_by_class, lead_counts
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, in_range, with_customer_filters

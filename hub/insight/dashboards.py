@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.auth import Role, User
+from hub.core.auth import Role, User
+from hub.core.charts import Chart
+from hub.core.refusals import NotFound
 from hub.insight import agent, director, specialist
-from hub.insight.charts import Chart
 from hub.insight.filters import Filters
-from hub.validation import NotFound
 
 ChartFunction = Callable[[Session, Filters], Chart]
 

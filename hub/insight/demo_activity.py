@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.auth import Role, User
 from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
-from hub.channels.call_models import Call
+from hub.channels.calls.models import Call
 from hub.channels.models import Message, Suppression
-from hub.crm.models import Contact, Customer
+from hub.core.auth import Role, User
+from hub.crm.customers.models import Contact, Customer
 
 CAMPAIGNS = (  # name, channel, days ago, survey
     ("Spring promotion", "sms", 80, None),

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.auth import User
-from hub.crm.complaints import STEPS, Complaint, step_label
+from hub.core.auth import User
+from hub.core.charts import Chart, number, percent
 from hub.crm.labels import choice_label
-from hub.crm.opportunities import CLOSED_STAGES, Opportunity, stage_label
 from hub.crm.rules import get_rules
+from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity, stage_label
+from hub.crm.service.complaints import STEPS, Complaint, step_label
 from hub.insight import receivable_charts
-from hub.insight.charts import Chart, number, percent
 from hub.insight.filters import Filters
 from hub.insight.pareto import revenue_pareto
 from hub.insight.slicing import (

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from hub.clock import day_end, day_start
-from hub.validation import MAX_ID, FieldError, ValidationError
+from hub.core.clock import day_end, day_start
+from hub.core.refusals import FieldError, ValidationError
+from hub.core.validation import MAX_ID
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.crm.models import Customer
-from hub.crm.orders import Order
+from hub.core.charts import Chart, number
+from hub.crm.customers.models import Customer
 from hub.crm.rules import get_rules
-from hub.insight.charts import Chart, number
+from hub.crm.sales.orders import Order
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, summary_conditions
 from hub.insight.summaries import InsightCustomerFacts as Facts
@@ -27,7 +27,7 @@ def revenue_pareto(db: Session, f: Filters) -> Chart:
 
     Revenue is non-cancelled orders dated in the range; every customer matching the filters
     counts in the share of customers, with or without revenue. Cut lines follow the revenue
-    class rule (hub.crm.classification.suggest_by_revenue): a customer is A while the revenue
+    class rule (hub.crm.customers.classification.suggest_by_revenue): a customer is A while the revenue
     of the customers above its group of equal revenue is under A% of the total.
     """
     percents = get_rules(db)["revenue_class_percent"]

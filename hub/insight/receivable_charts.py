@@ -1,6 +1,6 @@
 """The director's receivables figures: the amount overdue by age, and the customers owing most.
 
-Both read the aging service (hub.crm.aging), so the dashboard agrees with the aging report. They
+Both read the aging service (hub.crm.sales.aging), so the dashboard agrees with the aging report. They
 are the state today, in CNY, within the dashboard's owner and class filters.
 """
 
@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from hub.clock import business_today
-from hub.crm.aging import BUCKET_LABELS, AgingFilters, aging, top_overdue
-from hub.insight.charts import Chart, number
+from hub.core.charts import Chart, number
+from hub.core.clock import business_today
+from hub.crm.sales.aging import BUCKET_LABELS, AgingFilters, aging, top_overdue
 from hub.insight.filters import Filters
 
 TOP = 10

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import g, has_request_context
 
-from hub.clock import day_start
-from hub.crm.models import Customer
+from hub.core.clock import day_start
+from hub.crm.customers.models import Customer
 from hub.insight.filters import Filters
 
 T = TypeVar("T")

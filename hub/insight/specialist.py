@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from hub.campaigns.models import Campaign, SurveyResponse
 from hub.channels.models import Suppression
 from hub.channels.suppressions import REASONS, reason_label
+from hub.core.charts import Chart, percent
 from hub.crm.labels import choice_label
-from hub.insight.charts import Chart, percent
 from hub.insight.filters import Filters
 from hub.insight.slicing import (
     buckets,

@@ -23,14 +23,14 @@ import sqlalchemy as sa
 from redis import Redis
 from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
-from hub import services
 from hub.campaigns.models import Campaign
-from hub.channels.call_models import Call
+from hub.channels.calls.models import Call
 from hub.channels.models import Message, Suppression
-from hub.clock import business_zone, day_start
-from hub.crm.followups import FollowUp
-from hub.crm.models import Customer, Stage
-from hub.db import Base, session_scope, utcnow
+from hub.core import services
+from hub.core.clock import business_zone, day_start
+from hub.core.db import Base, session_scope, utcnow
+from hub.crm.customers.models import Customer, Stage
+from hub.crm.followups.records import FollowUp
 
 RECENT_DAYS = 7  # statuses and late-logged records settle within a week
 RECENT_CAMPAIGN_DAYS = 60

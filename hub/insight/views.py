@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request
+from flask import Response, render_template, request
 
-from hub import db
-from hub.auth import Role, User, login_required, require_user, roles_required
-from hub.clock import business_zone
-from hub.crm.exports import csv_stream
-from hub.db import utcnow
-from hub.formatting import datetime_text
+from hub.core import db
+from hub.core.auth import Role, User, login_required, require_user, roles_required
+from hub.core.charts import COLOURS
+from hub.core.clock import business_zone
+from hub.core.db import utcnow
+from hub.core.formatting import datetime_text
+from hub.core.refusals import ValidationError
+from hub.crm.intake.exports import csv_stream
+from hub.insight import insight_bp as bp
 from hub.insight import summaries
-from hub.insight.charts import COLOURS
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST, Dashboard
 from hub.insight.filters import CHANNELS, CLASSES, Filters, parse_filters
-from hub.validation import ValidationError
-
-bp = Blueprint("insight", __name__, url_prefix="/insight")
 
 
 def _filters() -> Filters:

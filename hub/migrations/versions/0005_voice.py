@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0005'
 down_revision = '0004'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('availability', sa.String(length=12), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('client_identity', sa.String(length=60), nullable=True),
-    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("availability IN ('available', 'busy', 'away')", name=op.f('ck_agent_profiles_availability_known')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_agent_profiles_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_agent_profiles'))
@@ -47,9 +47,9 @@ def upgrade() -> None:
     sa.Column('recording_duration', sa.Integer(), nullable=True),
     sa.Column('disposition', sa.String(length=30), nullable=True),
     sa.Column('follow_up_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("direction IN ('inbound', 'outbound')", name=op.f('ck_calls_direction_known')),
     sa.ForeignKeyConstraint(['agent_id'], ['users.id'], name=op.f('fk_calls_agent_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_calls_contact_id_contacts'), ondelete='SET NULL'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0006'
 down_revision = '0005'
@@ -37,9 +37,9 @@ def upgrade() -> None:
         sa.Column("dry_run_counts", sa.JSON(), nullable=True),
         sa.Column("counts", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("started_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('uploaded', 'checking', 'checked', 'importing', 'done', 'failed')",
             name=op.f("ck_import_runs_status_known"),
@@ -91,8 +91,8 @@ def upgrade() -> None:
         sa.Column("merged_name", sa.String(length=200), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("snapshot", sa.JSON(), nullable=False),
-        sa.Column("at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("undone_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("undone_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("undone_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["survivor_id"],
@@ -128,8 +128,8 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
-        sa.Column("reviewed_at", hub.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reviewed_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('open', 'merged', 'dismissed')",
             name=op.f("ck_duplicate_candidates_status_known"),
@@ -171,8 +171,8 @@ def upgrade() -> None:
         sa.Column("owner_ids", sa.JSON(), nullable=False),
         sa.Column("rules", sa.JSON(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["users.id"],
@@ -185,7 +185,7 @@ def upgrade() -> None:
 
 
 def _fill_company_keys() -> None:
-    from hub.crm.cleaning import company_key, match_block
+    from hub.crm.intake.cleaning import company_key, match_block
 
     conn = op.get_bind()
     customers = sa.table(

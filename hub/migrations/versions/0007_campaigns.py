@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0007'
 down_revision = '0006'
@@ -27,8 +27,8 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('html', sa.Text(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_message_templates_channel_known')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_message_templates_created_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_message_templates')),
@@ -39,8 +39,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('definition', sa.JSON(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_segments_created_by_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_segments')),
     sa.UniqueConstraint('name', name=op.f('uq_segments_name'))
@@ -52,18 +52,18 @@ def upgrade() -> None:
     sa.Column('segment_id', sa.Integer(), nullable=False),
     sa.Column('template_id', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
-    sa.Column('send_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('send_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rate', sa.Integer(), nullable=False),
     sa.Column('quiet_start', sa.Integer(), nullable=False),
     sa.Column('quiet_end', sa.Integer(), nullable=False),
     sa.Column('survey', sa.String(length=10), nullable=True),
     sa.Column('planned_through', sa.Integer(), nullable=False),
-    sa.Column('planned_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('launched_at', hub.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', hub.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('planned_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('launched_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', hub.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_campaigns_channel_known')),
     sa.CheckConstraint("state IN ('draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled')", name=op.f('ck_campaigns_state_known')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_campaigns_created_by_users'), ondelete='SET NULL'),
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('template_id', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_care_rules_channel_known')),
     sa.CheckConstraint("occasion IN ('birthday', 'order_shipped', 'complaint_resolved', 'lead_welcome', 'no_contact')", name=op.f('ck_care_rules_occasion_known')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_care_rules_created_by_users'), ondelete='SET NULL'),
@@ -97,7 +97,7 @@ def upgrade() -> None:
     sa.Column('occasion_key', sa.String(length=60), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=300), nullable=False),
-    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_care_sent_contact_id_contacts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_care_sent_message_id_messages'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['rule_id'], ['care_rules.id'], name=op.f('fk_care_sent_rule_id_care_rules'), ondelete='CASCADE'),
@@ -113,7 +113,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('score', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('answered_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('nps', 'csat')", name=op.f('ck_survey_responses_kind_known')),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_survey_responses_campaign_id_campaigns'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_survey_responses_contact_id_contacts'), ondelete='SET NULL'),
@@ -128,8 +128,8 @@ def upgrade() -> None:
 
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('due_at', hub.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('lease_until', hub.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('due_at', hub.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('lease_until', hub.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('quiet_wait', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('ix_messages_campaign_status', ['campaign_id', 'status', 'id'], unique=False)

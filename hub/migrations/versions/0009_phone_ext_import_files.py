@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = "0009"
 down_revision = "0008"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("phone_ext", sa.String(length=10), nullable=True))
     with op.batch_alter_table("import_runs", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("files_deleted_at", hub.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("files_deleted_at", hub.core.db.UTCDateTime(timezone=True), nullable=True)
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = '0010'
 down_revision = '0009'
@@ -52,7 +52,7 @@ def upgrade() -> None:
 
     op.create_table('insight_refresh',
     sa.Column('part', sa.String(length=20), nullable=False),
-    sa.Column('at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', hub.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('part', name=op.f('pk_insight_refresh'))
     )
     op.create_table('insight_campaign_stats',

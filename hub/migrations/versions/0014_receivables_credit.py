@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import hub.db
+import hub.core.db
 
 revision = "0014"
 down_revision = "0013"
@@ -26,9 +26,9 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Integer(), nullable=False),
         sa.Column("trigger", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("opened_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("opened_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("opened_by_id", sa.Integer(), nullable=True),
-        sa.Column("closed_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", hub.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("closed_by_id", sa.Integer(), nullable=True),
         sa.Column("closing_note", sa.Text(), nullable=True),
         sa.CheckConstraint(
@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("taken_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("taken_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("taken_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             "kind IN ('guarantor', 'deposit', 'notarised_contract', 'reduced_supply', 'shipments_stopped')",
@@ -109,8 +109,8 @@ def upgrade() -> None:
         sa.Column("dispute_reason", sa.Text(), nullable=True),
         sa.Column("write_off_reason", sa.Text(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "status IN ('open', 'settled', 'written_off')", name=op.f("ck_receivables_status_known")
         ),
@@ -170,7 +170,7 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(length=100), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", hub.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "method IN ('bank_transfer', 'cash', 'cheque', 'card', 'alipay', 'wechat_pay', 'other')",
             name=op.f("ck_payments_method_known"),
