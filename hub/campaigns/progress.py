@@ -15,12 +15,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from hub.campaigns.campaigns import FAILED
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.crm.models import Contact, Customer
 from hub.db import session_scope
 from hub.formatting import csv_datetime
 
-NOT_SENT = (*FAILED, "suppressed", "skipped", "cancelled")
+NOT_SENT = (*FAILED, MessageStatus.SUPPRESSED, MessageStatus.SKIPPED, MessageStatus.CANCELLED)
 POINTS = 60
 EXPORT_PAGE = 1000
 

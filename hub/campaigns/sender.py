@@ -19,13 +19,13 @@ from hub import services
 from hub.auth import User
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.message_templates import compiled
-from hub.campaigns.models import Campaign, MessageTemplate
+from hub.campaigns.models import Campaign, CampaignState, MessageTemplate
 from hub.campaigns.planner import BATCH, refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
 from hub.campaigns.rendering import RenderError, context_for
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.clock import contact_zone
 from hub.crm.bulk import one_of
 from hub.crm.models import Contact, Customer
@@ -48,7 +48,7 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timed
         sa.select(Message.id)
         .where(
             Message.campaign_id == campaign_id,
-            Message.status == "pending",
+            Message.status == MessageStatus.PENDING.value,
             sa.or_(Message.due_at.is_(None), Message.due_at <= now),
         )
         .order_by(Message.id)
@@ -65,8 +65,8 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timed
     # moved (still pending when it ran) is ours.
     claimed = db.scalars(
         sa.update(Message)
-        .where(one_of(db, Message.id, ids), Message.status == "pending")
-        .values(status="sending", lease_until=now + lease, status_at=now)
+        .where(one_of(db, Message.id, ids), Message.status == MessageStatus.PENDING.value)
+        .values(status=MessageStatus.SENDING.value, lease_until=now + lease, status_at=now)
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
@@ -114,13 +114,13 @@ def prepare(
     out = Prepared(attempts={r.id: r.attempts for r in rows})
     for r in rows:
         if r.contact_id is None or r.customer_id is None:
-            out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
+            out.closed.append(_closed(r.id, MessageStatus.FAILED.value, "the contact was deleted", now))
             continue
         if r.to_address in suppressed:
-            out.closed.append(_closed(r.id, "suppressed", "on the suppression list", now))
+            out.closed.append(_closed(r.id, MessageStatus.SUPPRESSED.value, "on the suppression list", now))
             continue
         if r.contact_id in no_consent:
-            out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
+            out.closed.append(_closed(r.id, MessageStatus.SKIPPED.value, "consent refused for this channel", now))
             continue
         contact = SimpleNamespace(
             name=r.name, title=r.title, email=r.email, phone=r.phone, birthday=r.birthday,
@@ -145,7 +145,7 @@ def prepare(
         try:
             parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
         except RenderError as exc:
-            out.closed.append(_closed(message.id, "failed", exc.reason, now))
+            out.closed.append(_closed(message.id, MessageStatus.FAILED.value, exc.reason, now))
             continue
         body = parts.body + (footer(unsubscribe) if unsubscribe else "")
         status_callback = (
@@ -186,7 +186,7 @@ class StateWatch:
 
     def __init__(self, app: Flask, campaign_id: int):
         self.app, self.campaign_id = app, campaign_id
-        self.checked, self.state = 0.0, "running"
+        self.checked, self.state = 0.0, CampaignState.RUNNING.value
         lease = app.config["SETTINGS"].campaign_lease
         self.deadline = time.monotonic() + lease * (1 - LEASE_MARGIN)
 
@@ -195,9 +195,9 @@ class StateWatch:
             return True
         if time.monotonic() - self.checked >= STATE_CHECK_SECONDS:
             with session_scope(self.app) as s:
-                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or "cancelled"
+                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or CampaignState.CANCELLED.value
             self.checked = time.monotonic()
-        return self.state != "running"
+        return self.state != CampaignState.RUNNING
 
 
 def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True) -> int:
@@ -213,7 +213,7 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
     watch = StateWatch(app, campaign_id)  # before the claim: its deadline is the lease's
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running":
+        if campaign is None or campaign.state != CampaignState.RUNNING:
             return 0
         limit = BATCH[campaign.channel]
         if campaign.channel == "sms":
@@ -245,7 +245,7 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
                                settings.provider_settle, lease=now + lease)
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
-            s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
+            s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state=CampaignState.PAUSED.value))
     if len(held) < len(ids):
         # The job outlived its lease: recovery took those back and settles them from Redis.
         log.warning("campaign %s: %d of %d messages were taken back before this job recorded them",
@@ -264,18 +264,18 @@ def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) ->
     """Mark a running campaign completed once it is planned and nothing is pending or sending."""
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running" or campaign.planned_at is None:
+        if campaign is None or campaign.state != CampaignState.RUNNING or campaign.planned_at is None:
             return False
         open_ = s.scalar(
             sa.select(
                 sa.exists().where(
-                    Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
+                    Message.campaign_id == campaign_id, Message.status.in_((MessageStatus.PENDING, MessageStatus.SENDING))
                 )
             )
         )
         if open_:
             return False
-        campaign.state = "completed"
+        campaign.state = CampaignState.COMPLETED.value
         campaign.finished_at = now or utcnow()
         return True
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.channels import suppressions
-from hub.channels.models import Message, WebhookEvent
+from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.crm.followups import Direction, log_follow_up
 from hub.crm.models import Contact, Customer, Stage
 from hub.db import session_scope, utcnow
@@ -126,7 +126,7 @@ def record_inbound(
         from_address=sender_address,
         subject=subject,
         body=body,
-        status="received",
+        status=MessageStatus.RECEIVED.value,
         provider_id=provider_id,
         in_reply_to_id=last_out,
         status_at=utcnow(),
@@ -142,7 +142,7 @@ def record_inbound(
         summary=summary,
         direction=Direction.INBOUND.value,
         contact_id=sender.contact.id if sender.contact else None,
-        status="received",
+        status=MessageStatus.RECEIVED.value,
         sets_next_contact=False,
     )
     record.message_ref = str(message.id)
