@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from hub import db
-from hub.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
+from hub.apikit import document, fields_schema, json_body, query_int, serialize
 from hub.auth import login_required, require_user
 from hub.crm import complaints as svc
 from hub.crm.customers import load_customer
-from hub.crm.sales_api import bp, list_query, query_bool, query_choice
+from hub.crm.record_routes import (
+    changed,
+    created,
+    document_list,
+    list_page,
+    query_bool,
+    query_choice,
+)
+from hub.crm.sales_api import bp
 from hub.db import utcnow
 from hub.validation import Forbidden
 
@@ -68,14 +76,13 @@ def complaint_json(c: svc.Complaint) -> dict[str, Any]:
     )
 
 
-document(
-    "get",
+document_list(
     "/complaints",
     "List complaints on customers the token's user may see",
     TAG,
-    response=OUT,
-    list_of=True,
-    query=list_query("Search text: the content, the product or the customer's name") + FILTERS,
+    OUT,
+    FILTERS,
+    search="Search text: the content, the product or the customer's name",
 )
 
 
@@ -90,11 +97,7 @@ def list_complaints() -> Response:
         query_int("customer_id"),
         utcnow() if query_bool("overdue") else None,
     )
-    return jsonify(
-        keyset_page(
-            db.session(), stmt, svc.Complaint.id, "sales_api.list_complaints", complaint_json
-        )
-    )
+    return list_page(stmt, svc.Complaint.id, "sales_api.list_complaints", complaint_json)
 
 
 document(
@@ -122,9 +125,7 @@ def create_complaint() -> tuple[Response, int, dict[str, str]]:
     complaint = svc.create_complaint(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}
     )
-    s.commit()
-    location = url_for("sales_api.get_complaint", complaint_id=complaint.id)
-    return jsonify(complaint_json(complaint)), 201, {"Location": location}
+    return created(complaint, complaint_json, "sales_api.get_complaint", "complaint_id")
 
 
 document(
@@ -156,10 +157,6 @@ document(
 
 @bp.patch("/complaints/<int:complaint_id>")
 @login_required
-def update_complaint(complaint_id: int) -> Response:
-    s = db.session()
-    user = require_user()
-    complaint = svc.load_complaint(s, user, complaint_id, edit=True)
-    svc.update_complaint(s, user, complaint, json_body())
-    s.commit()
-    return jsonify(complaint_json(complaint))
+def update_complaint(complaint_id: int) -> tuple[Response, int]:
+    complaint = svc.load_complaint(db.session(), require_user(), complaint_id, edit=True)
+    return changed(complaint, svc.update_complaint, complaint_json)
