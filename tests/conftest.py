@@ -27,6 +27,7 @@ from hub.auth import User, create_user
 from hub.clock import business_today
 from hub.maintenance import upgrade_database
 from hub.models import metadata
+from tests.sales_api_helpers import director_api  # noqa: F401  (a fixture: imported to register it)
 
 PASSWORD = "correct horse battery"
 
