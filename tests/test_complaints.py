@@ -5,7 +5,6 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from hub.crm.customers.models import Contact, Customer
@@ -17,7 +16,7 @@ from hub.crm.service.complaint_files import MAX_BYTES, sanitize_filename
 from hub.crm.service.complaint_steps import advance_step, overdue_complaints, overdue_count
 from hub.crm.service.complaints import Complaint, ComplaintAttachment
 from tests.conftest import csrf_token, login
-from tests.crm_helpers import api, token_for
+from tests.sales_api_helpers import api_as, changed, created, error_fields, fresh, items
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
@@ -29,11 +28,6 @@ def _customer(db, owner, name="鼎盛食品有限公司", contacts=()):
     db.add(customer)
     db.commit()
     return customer
-
-
-def _fresh(db, model, id_):
-    db.expire_all()
-    return db.get(model, id_)
 
 
 def _files(app):
@@ -52,12 +46,6 @@ def _new(client, customer_id, files=(), **fields):
     return client.post(
         f"/customers/{customer_id}/complaints/new", data=data, content_type="multipart/form-data"
     )
-
-
-@pytest.fixture
-def director_api(app, make_user):
-    user = make_user("director")
-    return api(app.test_client(), token_for(app, user)), user
 
 
 # --- attachments ---------------------------------------------------------------------------------
@@ -162,27 +150,23 @@ def test_steps_go_one_at_a_time_and_each_is_on_the_timeline(director_api, db):
     update_rules(db, {"complaint_step_days": 3})
     db.commit()
     customer = _customer(db, me)
-    created = client.post(
-        "/complaints",
-        json={"customer_id": customer.id, "channel": "email", "content": "Wrong colour"},
+    c = created(
+        client, "/complaints", {"customer_id": customer.id, "channel": "email", "content": "Wrong colour"}
     )
-    assert created.status_code == 201, created.json
-    c = created.json
     due = datetime.fromisoformat(c["step_due_at"]) - datetime.fromisoformat(c["received_at"])
     assert due == timedelta(days=3)
 
-    skip = client.patch(f"/complaints/{c['id']}", json={"step": "assessed"})
-    assert skip.status_code == 409
-    assert skip.json["detail"] == "A step cannot be skipped: after Received comes Confirmed."
+    path = f"/complaints/{c['id']}"
+    skip = changed(client, path, {"step": "assessed"}, status=409)
+    assert skip["detail"] == "A step cannot be skipped: after Received comes Confirmed."
     for step in ("confirmed", "assessed", "negotiated", "resolved"):
-        r = client.patch(f"/complaints/{c['id']}", json={"step": step, "note": f"{step} ok"})
-        assert r.status_code == 200, r.json
-    assert r.json["resolved_at"] and r.json["step"] == "resolved"
-    back = client.patch(f"/complaints/{c['id']}", json={"step": "negotiated"})
-    assert back.status_code == 409 and "does not go back" in back.json["detail"]
-    done = client.patch(f"/complaints/{c['id']}", json={"step": "followed_up"}).json
+        r = changed(client, path, {"step": step, "note": f"{step} ok"})
+    assert r["resolved_at"] and r["step"] == "resolved"
+    back = changed(client, path, {"step": "negotiated"}, status=409)
+    assert "does not go back" in back["detail"]
+    done = changed(client, path, {"step": "followed_up"})
     assert done["step_due_at"] is None and done["overdue"] is False
-    assert client.patch(f"/complaints/{c['id']}", json={"step": "followed_up"}).status_code == 200
+    changed(client, path, {"step": "followed_up"})
     records = db.scalars(
         sa.select(FollowUp).where(FollowUp.complaint_id == c["id"]).order_by(FollowUp.id)
     ).all()
@@ -274,7 +258,7 @@ def test_every_bad_field_is_named_and_references_must_be_the_customers(director_
         },
     )
     assert r.status_code == 422
-    assert {e["field"] for e in r.json["errors"]} == {
+    assert set(error_fields(r)) == {
         "customer_id",
         "channel",
         "content",
@@ -293,13 +277,14 @@ def test_every_bad_field_is_named_and_references_must_be_the_customers(director_
         },
     )
     assert r.status_code == 422
-    assert {e["field"] for e in r.json["errors"]} == {"order_id", "contact_id"}
+    assert set(error_fields(r)) == {"order_id", "contact_id"}
     own = Order(customer_id=customer.id, contract_number="O-2", order_date=date(2026, 1, 1))
     db.add(own)
     db.commit()
-    r = client.post(
+    r = created(
+        client,
         "/complaints",
-        json={
+        {
             "customer_id": customer.id,
             "channel": "visit",
             "content": "Broken",
@@ -307,8 +292,8 @@ def test_every_bad_field_is_named_and_references_must_be_the_customers(director_
             "contact_id": customer.contacts[0].id,
         },
     )
-    assert r.status_code == 201 and r.json["order_id"] == own.id
-    assert client.patch(f"/complaints/{r.json['id']}", json={"stp": "x"}).status_code == 422
+    assert r["order_id"] == own.id
+    changed(client, f"/complaints/{r['id']}", {"stp": "x"}, status=422)
 
 
 def test_list_filters_by_step_overdue_and_owner(client, signed_in, make_user, db):
@@ -345,22 +330,19 @@ def test_agents_get_403_on_another_agents_complaints(app, client, signed_in, mak
     assert client.get(f"/complaints/{complaint.id}/edit").status_code == 403
     assert client.get(f"/customers/{theirs.id}/complaints/new").status_code == 403
     assert "Not yours" not in client.get("/complaints").get_data(as_text=True)
-    mine = api(app.test_client(), token_for(app, me))
+    mine = api_as(app, me)
     assert mine.get(f"/complaints/{complaint.id}").status_code == 403
     assert mine.patch(f"/complaints/{complaint.id}", json={"step": "confirmed"}).status_code == 403
-    assert mine.get("/complaints").json["items"] == []
+    assert items(mine, "/complaints") == []
     r = mine.post("/complaints", json={"customer_id": theirs.id, "channel": "call", "content": "x"})
     assert r.status_code == 403
     # A customer specialist records and works complaints on any customer.
-    specialist = api(app.test_client(), token_for(app, make_user("specialist")))
-    r = specialist.post(
-        "/complaints", json={"customer_id": theirs.id, "channel": "call", "content": "Noisy"}
+    specialist = api_as(app, make_user("specialist"))
+    r = created(
+        specialist, "/complaints", {"customer_id": theirs.id, "channel": "call", "content": "Noisy"}
     )
-    assert r.status_code == 201 and r.json["owner_id"] == other.id
-    assert (
-        specialist.patch(f"/complaints/{r.json['id']}", json={"step": "confirmed"}).json["step"]
-        == "confirmed"
-    )
+    assert r["owner_id"] == other.id
+    assert changed(specialist, f"/complaints/{r['id']}", {"step": "confirmed"})["step"] == "confirmed"
 
 
 def test_the_edit_page_changes_fields_and_names_a_foreign_order(app, client, signed_in, db):
@@ -387,11 +369,11 @@ def test_the_edit_page_changes_fields_and_names_a_foreign_order(app, client, sig
     body = r.get_data(as_text=True)
     assert 'id="order_id-error"' in body and "not an order of this customer" in body
     assert "Nothing was saved; choose the files again." in body
-    assert _fresh(db, Complaint, complaint.id).product is None and _files(app) == before
+    assert fresh(db, Complaint, complaint.id).product is None and _files(app) == before
     fields.update(order_id="", attachments=[(io.BytesIO(PNG), "leak.png")])
     r = client.post(page, data=fields, content_type="multipart/form-data")
     assert r.status_code == 302
-    complaint = _fresh(db, Complaint, complaint.id)
+    complaint = fresh(db, Complaint, complaint.id)
     assert complaint.product == "Valve DN50" and len(complaint.attachments) == 1
 
 

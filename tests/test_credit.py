@@ -26,6 +26,7 @@ from hub.crm.sales.order_changes import create_order
 from hub.crm.sales.orders import Order
 from hub.crm.sales.receivable_models import CreditEvent
 from hub.crm.sales.receivables import raise_receivable
+from tests.sales_api_helpers import order_body
 
 TODAY = date(2026, 9, 1)
 
@@ -49,8 +50,7 @@ def _owe(db, rep, customer, amount, due):
 
 
 def _order_data(amount, number="HT-9", **extra):
-    return {"contract_number": number, "order_date": "2026-08-30", "currency": "CNY",
-            "lines": [{"product": "Steel", "quantity": "1", "unit_price": amount}], **extra}
+    return order_body(number, "2026-08-30", amount, currency="CNY", **extra)
 
 
 def test_the_rating_scale_compares_only_ratings_on_it():

@@ -20,7 +20,7 @@ from hub.crm.sales.orders import Order
 from hub.crm.sales.receivable_models import Receivable
 from tests.campaign_helpers import add_customer
 from tests.conftest import csrf_token, login, work
-from tests.crm_helpers import api, token_for
+from tests.sales_api_helpers import api_as, error_fields, expect, order_body
 from tests.test_campaign_engine import hub_with_sim  # noqa: F401
 
 # Noon in Shanghai on 2026-07-15: the business day the tests count in.
@@ -39,32 +39,29 @@ def _owed(db, owner, contacts=None, amount="1000", due=date(2026, 7, 1), **field
 
 
 def _order(number, amount, **extra):
-    return {"customer_id": extra.pop("customer_id"), "contract_number": number,
-            "order_date": "2026-07-15", "lines": [{"product": "Steel", "quantity": "1",
-                                                   "unit_price": amount}], **extra}
+    return order_body(number, "2026-07-15", amount, **extra)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_credit_events_over_the_api_directors_only(app, make_user, db):
     agent, director = make_user("agent"), make_user("director")
     customer, _receivable = _owed(db, agent)
-    as_agent = api(app.test_client(), token_for(app, agent))
-    as_director = api(app.test_client(), token_for(app, director))
+    as_agent = api_as(app, agent)
+    as_director = api_as(app, director)
     path = f"/customers/{customer.id}/credit-events"
     assert as_agent.post(path, json={"reason": "x"}).status_code == 403
-    missing = as_director.post(path, json={})
-    assert missing.status_code == 422 and missing.json["errors"][0]["field"] == "reason"
-    opened = as_director.post(path, json={"reason": "Owner unreachable"})
-    assert opened.status_code == 201 and opened.json["trigger"] == "manual"
+    assert error_fields(expect(as_director.post(path, json={}), 422))[0] == "reason"
+    opened = expect(as_director.post(path, json={"reason": "Owner unreachable"}), 201)
+    assert opened["trigger"] == "manual"
     assert as_director.post(path, json={"reason": "again"}).status_code == 409
-    event_id = opened.json["id"]
+    event_id = opened["id"]
     assert as_agent.post(f"/credit-events/{event_id}/actions",
                          json={"kind": "deposit", "note": "x"}).status_code == 403
     bad = as_director.post(f"/credit-events/{event_id}/actions", json={"kind": "hope", "note": "x"})
-    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "kind"
+    assert error_fields(expect(bad, 422))[0] == "kind"
     held = as_director.post(f"/credit-events/{event_id}/actions",
                             json={"kind": "shipments_stopped", "note": "Until the June bill is paid"})
-    assert held.status_code == 201 and held.json["credit_hold"] is True
+    assert expect(held, 201)["credit_hold"] is True
     refused = as_agent.post("/orders", json=_order("HT-1", "10", customer_id=customer.id))
     assert refused.status_code == 409
     assert refused.json["detail"] == (
@@ -73,16 +70,16 @@ def test_credit_events_over_the_api_directors_only(app, make_user, db):
     listed = as_agent.get(path).json
     assert [e["actions"][0]["kind"] for e in listed] == ["shipments_stopped"]
     closed = as_director.post(f"/credit-events/{event_id}/close", json={"note": "Paid"})
-    assert closed.status_code == 200 and closed.json["credit_hold"] is False
-    assert as_agent.post("/orders", json=_order("HT-1", "10", customer_id=customer.id)).status_code == 201
+    assert expect(closed, 200)["credit_hold"] is False
+    expect(as_agent.post("/orders", json=_order("HT-1", "10", customer_id=customer.id)), 201)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_order_credit_check_over_the_api(app, make_user, db):
     agent, director = make_user("agent"), make_user("director")
     customer, _receivable = _owed(db, agent, credit_limit="1500")
-    as_agent = api(app.test_client(), token_for(app, agent))
-    as_director = api(app.test_client(), token_for(app, director))
+    as_agent = api_as(app, agent)
+    as_director = api_as(app, director)
     refused = as_agent.post("/orders", json=_order("HT-7", "600", customer_id=customer.id))
     assert refused.status_code == 409
     assert refused.json["detail"] == ("The open balance (CNY 1000.00) plus this order (CNY 600.00) "
@@ -93,8 +90,7 @@ def test_the_order_credit_check_over_the_api(app, make_user, db):
     assert db.scalar(sa.select(sa.func.count(Order.id))) == 0
     taken = as_director.post("/orders", json=_order(
         "HT-7", "600", customer_id=customer.id, credit_override_reason="Guarantee on file"))
-    assert taken.status_code == 201, taken.json
-    order = db.get(Order, taken.json["id"])
+    order = db.get(Order, expect(taken, 201)["id"])
     assert (order.credit_override_reason, order.credit_override_by_id) == (
         "Guarantee on file", director.id)
     doc = as_agent.get("/openapi.json").json
@@ -108,21 +104,20 @@ def test_the_order_credit_check_over_the_api(app, make_user, db):
 def test_reviews_and_collection_over_the_api(app, make_user, db):
     agent = make_user("agent")
     customer, receivable = _owed(db, agent, credit_rating="A", customer_class="C")
-    as_agent = api(app.test_client(), token_for(app, agent))
+    as_agent = api_as(app, agent)
     review = as_agent.post(f"/customers/{customer.id}/credit-reviews",
                            json={"credit_rating": "BB", "credit_limit": "20000"})
-    assert review.status_code == 201, review.json
-    assert review.json["next_credit_review"] == "2026-08-15"  # class C: monthly
-    assert review.json["credit_event"]["trigger"] == "rating_worse"
+    reviewed = expect(review, 201)
+    assert reviewed["next_credit_review"] == "2026-08-15"  # class C: monthly
+    assert reviewed["credit_event"]["trigger"] == "rating_worse"
     path = f"/receivables/{receivable.id}/collection"
     bad = as_agent.post(path, json={"kind": "promise", "promised_on": "2026-07-14"})
     assert bad.status_code == 422
     assert bad.json["errors"] == [{"field": "promised_on", "message": "The date is in the past."}]
-    promised = as_agent.post(path, json={"kind": "promise", "promised_on": "2026-07-20"})
-    assert promised.status_code == 201
-    assert promised.json["next_chase_on"] == "2026-07-21"
-    assert promised.json["promised_amount"] == "1000.00"
-    other = api(app.test_client(), token_for(app, make_user("agent")))
+    promised = expect(as_agent.post(path, json={"kind": "promise", "promised_on": "2026-07-20"}), 201)
+    assert promised["next_chase_on"] == "2026-07-21"
+    assert promised["promised_amount"] == "1000.00"
+    other = api_as(app, make_user("agent"))
     assert other.post(path, json={"kind": "call", "note": "x"}).status_code == 403
     assert as_agent.post("/receivables/999999/collection", json={"kind": "call"}).status_code == 404
     due = as_agent.get("/due").json
@@ -151,7 +146,7 @@ def test_a_reminder_goes_through_the_simulator_and_lands_on_the_timeline(hub_wit
         ids = (customer.id, receivable.id, template.id, refused_template.id,
                [c.id for c in customer.contacts])
     customer_id, receivable_id, template_id, email_template_id, (li, wang) = ids
-    client = api(app.test_client(), token_for(app, agent))
+    client = api_as(app, agent)
     with time_machine.travel(NOW, tick=False):
         sent = client.post(f"/receivables/{receivable_id}/reminders",
                            json={"template_id": template_id, "contact_id": li})

@@ -264,7 +264,7 @@ def test_customer_csv_writes_dates_as_iso_8601(app, client, make_user, customer_
 def test_templates_write_dates_only_through_the_one_set_of_filters():
     """A date written another way (flask-babel's own filters, strftime, a raw isoformat in text)
     is how one page came to show three formats; only a form field's value may carry ISO."""
-    from hub import _template_dir
+    from hub.web.app import _template_dir
 
     offenders = []
     for path in sorted(_template_dir().glob("**/*.html")):

@@ -2,9 +2,10 @@
 
 import sqlalchemy as sa
 
+from hub.campaigns.models import CAMPAIGN_STATES, CampaignState
 from hub.channels import suppressions
 from hub.channels.messages import set_status
-from hub.channels.models import Message
+from hub.channels.models import STATUS_RANK, Message, MessageStatus
 from hub.crm.followups.records import FollowUp
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
@@ -98,6 +99,19 @@ def test_status_never_moves_backwards_and_the_follow_up_follows(app, make_user, 
     db.commit()
     assert message.status == "delivered"
     assert db.get(FollowUp, message.follow_up_id).status == "delivered"
+
+
+def test_the_status_and_state_enums_name_the_stored_words():
+    # The stored words are what migrations, callbacks and reports know; the enums only name them.
+    assert STATUS_RANK.keys() == set(MessageStatus)
+    assert [s.value for s in MessageStatus] == [
+        "queued", "pending", "sending", "sent", "suppressed", "skipped", "cancelled", "delivered",
+        "undelivered", "failed", "bounced", "dropped", "opened", "clicked", "received",
+    ]
+    assert CAMPAIGN_STATES == tuple(CampaignState) == (
+        "draft", "scheduled", "running", "paused", "completed", "cancelled",
+    )
+    assert all(type(s) is str for s in CAMPAIGN_STATES)  # the OpenAPI enum and CHECK take them as is
 
 
 def test_the_compose_page_refuses_clearly_and_queues(client, signed_in, db):

@@ -3,7 +3,6 @@ pool, won deals into after-sale care, and who may see which, through pages and t
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from hub.core import services
@@ -13,7 +12,15 @@ from hub.crm.rules import update_rules
 from hub.crm.sales.opportunities import Opportunity
 from hub.crm.sales.opportunity_pipeline import enqueue_nurture_job, return_stalled_to_nurture
 from tests.conftest import csrf_token, login
-from tests.crm_helpers import api, token_for
+from tests.sales_api_helpers import (
+    all_pages,
+    api_as,
+    changed,
+    created,
+    error_fields,
+    fresh,
+    items,
+)
 
 
 def _customer(db, owner, name="华信科技有限公司", **kw):
@@ -21,11 +28,6 @@ def _customer(db, owner, name="华信科技有限公司", **kw):
     db.add(customer)
     db.commit()
     return customer
-
-
-def _fresh(db, model, id_):
-    db.expire_all()
-    return db.get(model, id_)
 
 
 def _follow_ups(db, opportunity_id):
@@ -38,12 +40,6 @@ def _follow_ups(db, opportunity_id):
 def _post(client, path, data, page=None):
     data = {**data, "csrf_token": csrf_token(client, page or "/opportunities")}
     return client.post(path, data=data)
-
-
-@pytest.fixture
-def director_api(app, make_user):
-    user = make_user("director")
-    return api(app.test_client(), token_for(app, user)), user
 
 
 def _open(client, customer_id, **fields):
@@ -67,7 +63,7 @@ def test_a_card_moves_along_the_board_and_each_move_is_on_the_timeline(client, s
         expected_close="2030-06-30",
         probability="40",
     )
-    opp = _fresh(db, Opportunity, opp_id)
+    opp = fresh(db, Opportunity, opp_id)
     assert (opp.stage, opp.currency, str(opp.amount)) == ("new", "CNY", "120000.00")
     assert opp.owner_id == me.id  # the customer's owner by default
 
@@ -92,7 +88,7 @@ def test_a_card_moves_along_the_board_and_each_move_is_on_the_timeline(client, s
     assert all(r.user_id == me.id and r.next_contact_on is None for r in moves)
     assert "from New to Qualified" in moves[0].summary
     # A system record leaves the rep's next contact date alone.
-    assert _fresh(db, Customer, customer.id).next_contact_on == date(2030, 1, 1)
+    assert fresh(db, Customer, customer.id).next_contact_on == date(2030, 1, 1)
     history = client.get(f"/opportunities/{opp_id}").get_data(as_text=True)
     assert "from Proposal to Qualified" in history
 
@@ -112,13 +108,13 @@ def test_lost_needs_a_reason_and_lands_in_the_nurture_pool(app, client, signed_i
     body = r.get_data(as_text=True)
     assert f'id="lost_reason-{opp_id}-error"' in body
     assert "Say why the opportunity was lost." in body
-    assert _fresh(db, Opportunity, opp_id).stage == "new"
+    assert fresh(db, Opportunity, opp_id).stage == "new"
 
     r = _post(
         client, f"/opportunities/{opp_id}/stage", {"stage": "lost", "lost_reason": "Price too high"}
     )
     assert r.status_code == 302
-    opp = _fresh(db, Opportunity, opp_id)
+    opp = fresh(db, Opportunity, opp_id)
     assert opp.stage == "lost" and opp.lost_reason == "Price too high"
     assert opp.nurture_since is not None and opp.closed_at is not None
     assert opp.nurture_reason == "Lost: Price too high"
@@ -136,7 +132,7 @@ def test_lost_needs_a_reason_and_lands_in_the_nurture_pool(app, client, signed_i
         f"/nurture/{opp_id}/re-engage", data={"csrf_token": token, "note": "New budget in Q3"}
     )
     assert r.status_code == 302
-    opp = _fresh(db, Opportunity, opp_id)
+    opp = fresh(db, Opportunity, opp_id)
     assert opp.nurture_since is None and opp.stage == "new" and opp.closed_at is None
     last = _follow_ups(db, opp_id)[-1]
     assert "re-engaged" in last.summary and "New budget in Q3" in last.summary
@@ -208,7 +204,7 @@ def test_agents_get_403_on_another_agents_opportunities(app, client, signed_in, 
     )
     assert "Their deal" not in client.get("/opportunities").get_data(as_text=True)
     assert "Their deal" not in client.get("/opportunities/board").get_data(as_text=True)
-    agent_api = api(app.test_client(), token_for(app, make_user("agent")))
+    agent_api = api_as(app, make_user("agent"))
     assert agent_api.get(f"/opportunities/{opp.id}").status_code == 403
     assert agent_api.patch(f"/opportunities/{opp.id}", json={"title": "x"}).status_code == 403
     assert agent_api.get("/opportunities").json["items"] == []
@@ -265,8 +261,8 @@ def test_the_stalled_job_moves_exactly_the_stalled_ones(app, db, make_user, run_
         sa.select(Opportunity.title).where(Opportunity.nurture_since.is_not(None))
     ).all()
     assert sorted(pooled) == sorted([never.title, exactly.title, system_only.title, already.title])
-    assert _fresh(db, Opportunity, never.id).nurture_reason == "No follow-up for 30 days"
-    assert _fresh(db, Opportunity, already.id).nurture_reason == "earlier"
+    assert fresh(db, Opportunity, never.id).nurture_reason == "No follow-up for 30 days"
+    assert fresh(db, Opportunity, already.id).nurture_reason == "earlier"
     assert "nurture pool" in _follow_ups(db, never.id)[-1].summary
     assert return_stalled_to_nurture(db, today) == 0  # once in the pool, not again
 
@@ -279,7 +275,7 @@ def test_the_stalled_job_moves_exactly_the_stalled_ones(app, db, make_user, run_
     job.refresh()
     assert job.get_status() == "finished", job.latest_result().exc_string
     assert job.return_value() == 1
-    assert _fresh(db, Opportunity, recent.id).nurture_since is not None
+    assert fresh(db, Opportunity, recent.id).nurture_since is not None
     assert enqueue_nurture_job(services.redis(app))  # the hook the schedule calls
 
 
@@ -289,23 +285,19 @@ def test_the_stalled_job_moves_exactly_the_stalled_ones(app, db, make_user, run_
 def test_won_closes_the_deal_and_starts_after_sale_care(director_api, db):
     client, me = director_api
     lead = _customer(db, me, name="Lead Ltd", stage="lead")
-    created = client.post(
-        "/opportunities",
-        json={"customer_id": lead.id, "title": "First order", "amount": 5000.5},
+    opp = created(
+        client, "/opportunities", {"customer_id": lead.id, "title": "First order", "amount": 5000.5}
     )
-    assert created.status_code == 201, created.json
-    assert created.headers["Location"].endswith(f"/api/v1/opportunities/{created.json['id']}")
-    assert created.json["amount"] == "5000.50" and created.json["owner_id"] == me.id
-    opp_id = created.json["id"]
-    r = client.patch(f"/opportunities/{opp_id}", json={"stage": "won"})
-    assert r.status_code == 200, r.json
-    assert r.json["stage"] == "won" and r.json["closed_at"]
-    customer = _fresh(db, Customer, lead.id)
+    assert opp["amount"] == "5000.50" and opp["owner_id"] == me.id
+    opp_id = opp["id"]
+    won = changed(client, f"/opportunities/{opp_id}", {"stage": "won"})
+    assert won["stage"] == "won" and won["closed_at"]
+    customer = fresh(db, Customer, lead.id)
     assert customer.stage == "customer"
     assert customer.after_sale_since is not None and customer.converted_at is not None
     assert _follow_ups(db, opp_id)[-1].status == "won"
-    again = client.patch(f"/opportunities/{opp_id}", json={"stage": "negotiation"})
-    assert again.status_code == 409 and "won" in again.json["detail"]
+    again = changed(client, f"/opportunities/{opp_id}", {"stage": "negotiation"}, status=409)
+    assert "won" in again["detail"]
 
 
 def test_api_lost_needs_a_reason_and_every_bad_field_is_named(director_api, db):
@@ -316,7 +308,7 @@ def test_api_lost_needs_a_reason_and_every_bad_field_is_named(director_api, db):
         json={"title": "", "amount": "abc", "probability": -1, "expected_close": "soon"},
     )
     assert r.status_code == 422 and r.content_type == "application/problem+json"
-    assert {e["field"] for e in r.json["errors"]} == {
+    assert set(error_fields(r)) == {
         "customer_id",
         "title",
         "amount",
@@ -326,39 +318,32 @@ def test_api_lost_needs_a_reason_and_every_bad_field_is_named(director_api, db):
     assert client.post("/opportunities", json={"titel": "typo"}).json["errors"] == [
         {"field": "titel", "message": "Unknown field."}
     ]
-    opp = client.post("/opportunities", json={"customer_id": customer.id, "title": "Deal"}).json
-    r = client.patch(f"/opportunities/{opp['id']}", json={"stage": "lost"})
-    assert r.status_code == 422 and r.json["errors"][0]["field"] == "lost_reason"
-    r = client.patch(f"/opportunities/{opp['id']}", json={"stage": "nowhere"})
-    assert r.status_code == 422 and r.json["errors"][0]["field"] == "stage"
-    r = client.patch(
-        f"/opportunities/{opp['id']}", json={"stage": "lost", "lost_reason": "Went elsewhere"}
-    )
-    assert r.status_code == 200 and r.json["nurture_reason"] == "Lost: Went elsewhere"
-    pool = client.get("/opportunities?nurture=true").json["items"]
+    opp = created(client, "/opportunities", {"customer_id": customer.id, "title": "Deal"})
+    path = f"/opportunities/{opp['id']}"
+    assert error_fields(changed(client, path, {"stage": "lost"}, status=422))[0] == "lost_reason"
+    assert error_fields(changed(client, path, {"stage": "nowhere"}, status=422))[0] == "stage"
+    lost = changed(client, path, {"stage": "lost", "lost_reason": "Went elsewhere"})
+    assert lost["nurture_reason"] == "Lost: Went elsewhere"
+    pool = items(client, "/opportunities?nurture=true")
     assert [o["id"] for o in pool] == [opp["id"]]
-    assert client.get("/opportunities?nurture=maybe").json["errors"][0]["field"] == "nurture"
+    assert error_fields(client.get("/opportunities?nurture=maybe"))[0] == "nurture"
 
 
 def test_api_lists_page_and_only_directors_delete(app, director_api, make_user, db):
     client, me = director_api
     customer = _customer(db, me)
     for i in range(5):
-        client.post("/opportunities", json={"customer_id": customer.id, "title": f"Deal {i}"})
-    seen, url = [], "/opportunities?limit=2&q=deal"
-    while url:
-        page = client.get(url.split("/api/v1", 1)[-1]).json
-        seen += [o["title"] for o in page["items"]]
-        url = page["next"]
+        created(client, "/opportunities", {"customer_id": customer.id, "title": f"Deal {i}"})
+    seen = [o["title"] for o in all_pages(client, "/opportunities?limit=2&q=deal")]
     assert seen == [f"Deal {i}" for i in range(5)]
-    assert client.get("/opportunities?stage=won").json["items"] == []
+    assert items(client, "/opportunities?stage=won") == []
     assert client.get("/opportunities?owner_id=x").status_code == 422
 
-    first = client.get("/opportunities").json["items"][0]["id"]
+    first = items(client, "/opportunities")[0]["id"]
     rep = make_user("agent")
     with_rep = _customer(db, rep, name="Rep's")
-    rep_api = api(app.test_client(), token_for(app, rep))
-    own = rep_api.post("/opportunities", json={"customer_id": with_rep.id, "title": "Mine"}).json
+    rep_api = api_as(app, rep)
+    own = created(rep_api, "/opportunities", {"customer_id": with_rep.id, "title": "Mine"})
     assert rep_api.delete(f"/opportunities/{own['id']}").status_code == 403
     assert client.delete(f"/opportunities/{first}").status_code == 204
     assert client.get(f"/opportunities/{first}").status_code == 404
@@ -375,7 +360,7 @@ def test_the_opportunity_page_edits_its_fields(client, signed_in, db):
         client, page, {"title": "Pumps and valves", "amount": "2500", "currency": "usd"}, page
     )
     assert r.status_code == 302
-    opp = _fresh(db, Opportunity, opp_id)
+    opp = fresh(db, Opportunity, opp_id)
     assert (opp.title, str(opp.amount), opp.currency) == ("Pumps and valves", "2500.00", "USD")
     assert "Saved: amount, currency, title." in client.get(page).get_data(as_text=True)
     r = _post(client, page, {"title": "Pumps", "lost_reason": "why?"}, page)
@@ -389,9 +374,10 @@ def test_the_opportunity_page_edits_its_fields(client, signed_in, db):
 def test_a_reason_belongs_to_a_lost_deal_only(director_api, db):
     client, me = director_api
     customer = _customer(db, me)
-    opp = client.post("/opportunities", json={"customer_id": customer.id, "title": "Deal"}).json
-    r = client.patch(f"/opportunities/{opp['id']}", json={"lost_reason": "Too dear"})
-    assert r.status_code == 422 and r.json["errors"][0]["field"] == "lost_reason"
-    client.patch(f"/opportunities/{opp['id']}", json={"stage": "lost", "lost_reason": "Too dear"})
-    r = client.patch(f"/opportunities/{opp['id']}", json={"lost_reason": "Went with a rival"})
-    assert r.status_code == 200 and r.json["lost_reason"] == "Went with a rival"
+    opp = created(client, "/opportunities", {"customer_id": customer.id, "title": "Deal"})
+    path = f"/opportunities/{opp['id']}"
+    r = changed(client, path, {"lost_reason": "Too dear"}, status=422)
+    assert error_fields(r)[0] == "lost_reason"
+    changed(client, path, {"stage": "lost", "lost_reason": "Too dear"})
+    r = changed(client, path, {"lost_reason": "Went with a rival"})
+    assert r["lost_reason"] == "Went with a rival"

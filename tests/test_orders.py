@@ -4,7 +4,6 @@ follow-up lists, turnover figures, and who may see which, through pages and the 
 from datetime import date
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 
 from hub.crm.customers.models import Customer
@@ -18,7 +17,16 @@ from hub.crm.sales.orders import (
     turnover_by_year,
 )
 from tests.conftest import business_day, csrf_token
-from tests.crm_helpers import api, token_for
+from tests.sales_api_helpers import (
+    api_as,
+    changed,
+    created,
+    error_fields,
+    expect,
+    fresh,
+    items,
+    line,
+)
 
 
 def _customer(db, owner, name="Northwind Trading Co., Ltd."):
@@ -26,21 +34,6 @@ def _customer(db, owner, name="Northwind Trading Co., Ltd."):
     db.add(customer)
     db.commit()
     return customer
-
-
-def _fresh(db, model, id_):
-    db.expire_all()
-    return db.get(model, id_)
-
-
-@pytest.fixture
-def director_api(app, make_user):
-    user = make_user("director")
-    return api(app.test_client(), token_for(app, user)), user
-
-
-def _line(product="Widget", quantity="1", unit_price="10"):
-    return {"product": product, "quantity": quantity, "unit_price": unit_price}
 
 
 def _post(client, path, data, page="/orders"):
@@ -53,9 +46,10 @@ def _post(client, path, data, page="/orders"):
 def test_amounts_are_computed_from_the_lines_never_typed(director_api, db):
     client, _ = director_api
     customer = _customer(db, None)
-    r = client.post(
+    body = created(
+        client,
         "/orders",
-        json={
+        {
             "customer_id": customer.id,
             "contract_number": "HT-2026-001",
             "order_date": "2026-03-02",
@@ -66,8 +60,6 @@ def test_amounts_are_computed_from_the_lines_never_typed(director_api, db):
             ],
         },
     )
-    assert r.status_code == 201, r.json
-    body = r.json
     assert [ln["amount"] for ln in body["lines"]] == ["25.25", "1.02", "50.00"]
     assert body["amount"] == "76.27"
     assert body["lines"][2]["quantity"] == "1000.000"
@@ -79,14 +71,12 @@ def test_amounts_are_computed_from_the_lines_never_typed(director_api, db):
             "contract_number": "HT-2026-002",
             "order_date": "2026-03-02",
             "amount": "1.00",
-            "lines": [_line()],
+            "lines": [line()],
         },
     )
-    assert typed.status_code == 422 and typed.json["errors"][0]["field"] == "amount"
-    r = client.patch(
-        f"/orders/{body['id']}", json={"lines": [_line(quantity="4", unit_price="2.5")]}
-    )
-    assert r.json["amount"] == "10.00" and len(r.json["lines"]) == 1
+    assert typed.status_code == 422 and error_fields(typed)[0] == "amount"
+    r = changed(client, f"/orders/{body['id']}", {"lines": [line(quantity="4", unit_price="2.5")]})
+    assert r["amount"] == "10.00" and len(r["lines"]) == 1
     stored = db.scalars(sa.select(OrderLine.amount)).all()
     assert stored == [Decimal("10.00")]
 
@@ -100,7 +90,7 @@ def test_every_bad_field_and_line_is_named(director_api, db):
             "order_date": "yesterday",
             "currency": "RMB1",
             "lines": [
-                _line(),
+                line(),
                 {"product": "", "quantity": "0", "unit_price": "x"},
                 {"product": "Half", "quantity": "1.0001", "unit_price": "0.333"},
                 "not a line",
@@ -108,7 +98,7 @@ def test_every_bad_field_and_line_is_named(director_api, db):
         },
     )
     assert r.status_code == 422
-    assert {e["field"] for e in r.json["errors"]} == {
+    assert set(error_fields(r)) == {
         "customer_id",
         "contract_number",
         "order_date",
@@ -121,7 +111,7 @@ def test_every_bad_field_and_line_is_named(director_api, db):
         "lines.3",
     }
     none = client.post("/orders", json={"contract_number": "X", "order_date": "2026-01-01"})
-    assert "lines" in {e["field"] for e in none.json["errors"]}
+    assert "lines" in error_fields(none)
     assert db.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
 
 
@@ -132,9 +122,9 @@ def test_a_duplicate_contract_number_is_refused_by_name(director_api, client, si
         "customer_id": customer.id,
         "contract_number": "HT-0042",
         "order_date": "2026-01-05",
-        "lines": [_line()],
+        "lines": [line()],
     }
-    assert api_client.post("/orders", json=body).status_code == 201
+    created(api_client, "/orders", body)
     again = api_client.post("/orders", json=body)
     assert again.status_code == 422
     assert again.json["errors"] == [
@@ -217,7 +207,7 @@ def test_status_moves_write_follow_ups_and_ship_needs_a_date(client, signed_in, 
         db,
         me,
         db.get(Customer, customer.id),
-        {"contract_number": "HT-9", "order_date": "2026-03-01", "lines": [_line()]},
+        {"contract_number": "HT-9", "order_date": "2026-03-01", "lines": [line()]},
     )
     db.commit()
     path = f"/orders/{order.id}/status"
@@ -236,7 +226,7 @@ def test_status_moves_write_follow_ups_and_ship_needs_a_date(client, signed_in, 
     assert _post(client, path, {"status": "cancelled"}, page).status_code == 409
     r = _post(client, path, {"status": "delivered", "delivered_on": "2026-03-09"}, page)
     assert r.status_code == 302
-    order = _fresh(db, Order, order.id)
+    order = fresh(db, Order, order.id)
     assert (order.status, order.ship_date, order.delivered_on) == (
         "delivered",
         date(2026, 3, 5),
@@ -260,18 +250,17 @@ def test_to_ship_and_in_transit_lists(director_api, app, client, signed_in, db):
     customer = _customer(db, None)
 
     def order(number, **moves):
-        o = api_client.post(
+        return created(
+            api_client,
             "/orders",
-            json={
+            {
                 "customer_id": customer.id,
                 "contract_number": number,
                 "order_date": "2026-01-10",
-                "lines": [_line()],
+                "lines": [line()],
                 **moves,
             },
         )
-        assert o.status_code == 201, o.json
-        return o.json
 
     order("P-1")
     order("C-1", status="confirmed")
@@ -292,12 +281,10 @@ def test_to_ship_and_in_transit_lists(director_api, app, client, signed_in, db):
 def test_delete_only_while_pending(director_api, db):
     client, _ = director_api
     customer = _customer(db, None)
-    body = {"customer_id": customer.id, "order_date": "2026-01-10", "lines": [_line()]}
-    pending = client.post("/orders", json={**body, "contract_number": "A"}).json
-    confirmed = client.post("/orders", json={**body, "contract_number": "B"}).json
-    assert (
-        client.patch(f"/orders/{confirmed['id']}", json={"status": "confirmed"}).status_code == 200
-    )
+    body = {"customer_id": customer.id, "order_date": "2026-01-10", "lines": [line()]}
+    pending = created(client, "/orders", {**body, "contract_number": "A"})
+    confirmed = created(client, "/orders", {**body, "contract_number": "B"})
+    changed(client, f"/orders/{confirmed['id']}", {"status": "confirmed"})
     r = client.delete(f"/orders/{confirmed['id']}")
     assert r.status_code == 409 and "Cancel it instead" in r.json["detail"]
     assert client.delete(f"/orders/{pending['id']}").status_code == 204
@@ -312,26 +299,26 @@ def test_list_filters_by_status_customer_and_date(director_api, db):
         (a, "A-2", "2026-02-05"),
         (b, "B-1", "2026-02-10"),
     ):
-        client.post(
+        created(
+            client,
             "/orders",
-            json={
+            {
                 "customer_id": customer.id,
                 "contract_number": number,
                 "order_date": day,
-                "lines": [_line()],
+                "lines": [line()],
             },
         )
 
     def numbers(query):
-        return [o["contract_number"] for o in client.get("/orders" + query).json["items"]]
+        return [o["contract_number"] for o in items(client, "/orders" + query)]
 
     assert numbers(f"?customer_id={a.id}") == ["A-1", "A-2"]
     assert numbers("?date_from=2026-02-01") == ["A-2", "B-1"]
     assert numbers("?date_from=2026-02-01&date_to=2026-02-07") == ["A-2"]
     assert numbers("?q=beta") == ["B-1"]
     assert numbers("?status=shipped") == []
-    bad = client.get("/orders?date_from=soon&status=lost")
-    assert bad.status_code == 422
+    expect(client.get("/orders?date_from=soon&status=lost"), 422)
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -403,7 +390,7 @@ def test_agents_get_403_on_another_agents_orders(app, client, signed_in, make_us
         db,
         db.merge(other),
         db.get(Customer, theirs.id),
-        {"contract_number": "T-1", "order_date": "2026-01-01", "lines": [_line()]},
+        {"contract_number": "T-1", "order_date": "2026-01-01", "lines": [line()]},
     )
     db.commit()
     assert client.get(f"/orders/{order.id}").status_code == 403
@@ -411,18 +398,18 @@ def test_agents_get_403_on_another_agents_orders(app, client, signed_in, make_us
     assert client.get(f"/customers/{theirs.id}/orders/new").status_code == 403
     assert _post(client, f"/orders/{order.id}/status", {"status": "confirmed"}).status_code == 403
     assert ">T-1<" not in client.get("/orders").get_data(as_text=True)
-    mine = api(app.test_client(), token_for(app, me))
+    mine = api_as(app, me)
     assert mine.get(f"/orders/{order.id}").status_code == 403
     assert mine.patch(f"/orders/{order.id}", json={"notes": "x"}).status_code == 403
     assert mine.delete(f"/orders/{order.id}").status_code == 403
-    assert mine.get("/orders").json["items"] == []
+    assert items(mine, "/orders") == []
     r = mine.post(
         "/orders",
         json={
             "customer_id": theirs.id,
             "contract_number": "T-2",
             "order_date": "2026-01-01",
-            "lines": [_line()],
+            "lines": [line()],
         },
     )
     assert r.status_code == 403
@@ -480,7 +467,7 @@ def test_the_customer_page_section_shows_turnover_and_records(app, db, make_user
         {
             "contract_number": "<HT-1>",
             "order_date": business_day(app).isoformat(),
-            "lines": [_line(quantity="3", unit_price="1000.50")],
+            "lines": [line(quantity="3", unit_price="1000.50")],
         },
     )
     create_complaint(db, director, customer, {"channel": "web", "content": "<script>x</script>"})
@@ -504,7 +491,7 @@ def test_the_edit_page_replaces_lines_until_the_order_ships(client, signed_in, d
         {
             "contract_number": "E-1",
             "order_date": "2026-03-01",
-            "lines": [_line("Pump", "2", "100"), _line("Hose", "1.5", "10")],
+            "lines": [line("Pump", "2", "100"), line("Hose", "1.5", "10")],
         },
     )
     db.commit()
@@ -528,16 +515,15 @@ def test_the_edit_page_replaces_lines_until_the_order_ships(client, signed_in, d
         page,
     )
     assert r.status_code == 302
-    order = _fresh(db, Order, order.id)
+    order = fresh(db, Order, order.id)
     assert order.contract_number == "E-1A" and order.amount == Decimal("300.00")
     assert [ln.product for ln in order.lines] == ["Pump"]
 
     order.status, order.ship_date = "shipped", date(2026, 3, 2)
     db.commit()
     assert "cannot change" in client.get(page).get_data(as_text=True)
-    client_api = api(client.application.test_client(), token_for(client.application, me))
-    r = client_api.patch(f"/orders/{order.id}", json={"lines": [_line()]})
-    assert r.status_code == 409 and "cannot change" in r.json["detail"]
-    r = client_api.patch(f"/orders/{order.id}", json={"ship_date": None})
-    assert r.status_code == 422 and r.json["errors"][0]["field"] == "ship_date"
-    assert client_api.patch(f"/orders/{order.id}", json={"notes": "Left dock 7"}).status_code == 200
+    client_api = api_as(client.application, me)
+    path = f"/orders/{order.id}"
+    assert "cannot change" in changed(client_api, path, {"lines": [line()]}, status=409)["detail"]
+    assert error_fields(changed(client_api, path, {"ship_date": None}, status=422))[0] == "ship_date"
+    changed(client_api, path, {"notes": "Left dock 7"})

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import CHANNELS, Campaign, MessageTemplate, Segment
+from hub.campaigns.models import CHANNELS, Campaign, CampaignState, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm, parse_hhmm
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core.auth import User
 from hub.core.db import utcnow
 from hub.core.refusals import Conflict, FieldError, NotFound, ValidationError
@@ -32,11 +32,14 @@ CAMPAIGN_FIELDS = (
 )
 EXTRA_KEYS = ("send_at", "quiet_start", "quiet_end")
 STATE_LABELS = CHOICE_LABELS["campaign_state"]
-FINAL_STATES = ("completed", "cancelled")
+FINAL_STATES = (CampaignState.COMPLETED, CampaignState.CANCELLED)
 # Message statuses grouped as the progress page counts them.
-REACHED = ("sent", "delivered", "opened", "clicked", "undelivered", "bounced", "dropped")
-DELIVERED = ("delivered", "opened", "clicked")
-FAILED = ("failed", "undelivered", "bounced", "dropped")
+REACHED = (
+    MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED,
+    MessageStatus.UNDELIVERED, MessageStatus.BOUNCED, MessageStatus.DROPPED,
+)
+DELIVERED = (MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED)
+FAILED = (MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.BOUNCED, MessageStatus.DROPPED)
 # Delivery receipts come after the last message is handed over, most within minutes: a finished
 # campaign's counts are watched this long while some of its messages still wait for one.
 RECEIPT_WINDOW = timedelta(hours=1)
@@ -104,7 +107,7 @@ def parse_campaign(
 def create_campaign(db: Session, actor: User, data: dict[str, Any], tz: ZoneInfo) -> Campaign:
     """A draft campaign; nothing is sent until it is launched."""
     clean = parse_campaign(db, data, tz)
-    campaign = Campaign(**clean, created_by=actor.id, state="draft")
+    campaign = Campaign(**clean, created_by=actor.id, state=CampaignState.DRAFT.value)
     db.add(campaign)
     db.flush()
     return campaign
@@ -112,7 +115,7 @@ def create_campaign(db: Session, actor: User, data: dict[str, Any], tz: ZoneInfo
 
 def update_campaign(db: Session, campaign: Campaign, data: dict[str, Any], tz: ZoneInfo) -> Campaign:
     """Change a draft; a launched campaign only takes a new rate."""
-    if campaign.state != "draft" and set(data) - {"rate"}:
+    if campaign.state != CampaignState.DRAFT and set(data) - {"rate"}:
         raise Conflict(_("Only a draft can be changed; a launched campaign takes only a new rate."))
     for key, value in parse_campaign(db, data, tz, campaign).items():
         setattr(campaign, key, value)
@@ -145,34 +148,34 @@ def _state(campaign: Campaign) -> str:
 def launch(db: Session, campaign: Campaign, now: datetime | None = None) -> bool:
     """Draft -> scheduled (a later start) or running. True when the planner should start now."""
     now = now or utcnow()
-    if campaign.state != "draft":
+    if campaign.state != CampaignState.DRAFT:
         raise Conflict(_("Only a draft can be launched; this campaign is: %(state)s.", state=_state(campaign)))
     campaign.launched_at = now
     if campaign.send_at and campaign.send_at > now:
-        campaign.state = "scheduled"
+        campaign.state = CampaignState.SCHEDULED.value
         return False
-    campaign.state = "running"
+    campaign.state = CampaignState.RUNNING.value
     return True
 
 
 def pause(db: Session, campaign: Campaign) -> None:
     """Running or scheduled -> paused; send jobs stop at their next check (within seconds)."""
-    if campaign.state not in ("running", "scheduled"):
+    if campaign.state not in (CampaignState.RUNNING, CampaignState.SCHEDULED):
         raise Conflict(
             _("Only a running or scheduled campaign can be paused; this one is: %(state)s.", state=_state(campaign))
         )
-    campaign.state = "paused"
+    campaign.state = CampaignState.PAUSED.value
 
 
 def resume(db: Session, campaign: Campaign, now: datetime | None = None) -> bool:
     """Paused -> running (or scheduled, if its start is still ahead). True when work should start."""
     now = now or utcnow()
-    if campaign.state != "paused":
+    if campaign.state != CampaignState.PAUSED:
         raise Conflict(_("Only a paused campaign can be resumed; this one is: %(state)s.", state=_state(campaign)))
     if campaign.send_at and campaign.send_at > now:
-        campaign.state = "scheduled"
+        campaign.state = CampaignState.SCHEDULED.value
         return False
-    campaign.state = "running"
+    campaign.state = CampaignState.RUNNING.value
     return True
 
 
@@ -180,12 +183,12 @@ def cancel(db: Session, campaign: Campaign, now: datetime | None = None) -> int:
     """Any unfinished state -> cancelled; messages not yet sent are cancelled with it."""
     if campaign.state in FINAL_STATES:
         raise Conflict(_("This campaign is finished (%(state)s); it cannot be cancelled.", state=_state(campaign)))
-    campaign.state = "cancelled"
+    campaign.state = CampaignState.CANCELLED.value
     campaign.finished_at = now or utcnow()
     result = db.execute(
         sa.update(Message)
-        .where(Message.campaign_id == campaign.id, Message.status == "pending")
-        .values(status="cancelled", status_at=campaign.finished_at, lease_until=None)
+        .where(Message.campaign_id == campaign.id, Message.status == MessageStatus.PENDING.value)
+        .values(status=MessageStatus.CANCELLED.value, status_at=campaign.finished_at, lease_until=None)
     )
     return result.rowcount or 0
 
@@ -211,17 +214,17 @@ def counts(db: Session, campaign_id: int) -> dict[str, int]:
     total = sum(by_status.values())
     return {
         "planned": total,
-        "pending": by_status.get("pending", 0),
-        "sending": by_status.get("sending", 0),
+        "pending": by_status.get(MessageStatus.PENDING, 0),
+        "sending": by_status.get(MessageStatus.SENDING, 0),
         "sent": sum(by_status.get(s, 0) for s in REACHED),
         "delivered": sum(by_status.get(s, 0) for s in DELIVERED),
-        "opened": by_status.get("opened", 0) + by_status.get("clicked", 0),
-        "clicked": by_status.get("clicked", 0),
+        "opened": by_status.get(MessageStatus.OPENED, 0) + by_status.get(MessageStatus.CLICKED, 0),
+        "clicked": by_status.get(MessageStatus.CLICKED, 0),
         "replied": replied,
         "failed": sum(by_status.get(s, 0) for s in FAILED),
-        "suppressed": by_status.get("suppressed", 0),
-        "skipped": by_status.get("skipped", 0),
-        "cancelled": by_status.get("cancelled", 0),
+        "suppressed": by_status.get(MessageStatus.SUPPRESSED, 0),
+        "skipped": by_status.get(MessageStatus.SKIPPED, 0),
+        "cancelled": by_status.get(MessageStatus.CANCELLED, 0),
         "quiet_hours": quiet,
     }
 
@@ -230,13 +233,13 @@ def counts_may_change(db: Session, campaign: Campaign, now: datetime) -> bool:
     """Whether the progress page should keep refreshing: while the campaign runs or waits for its
     start, and after it ends while a message sent within RECEIPT_WINDOW still waits for its
     delivery receipt."""
-    if campaign.state in ("running", "scheduled"):
+    if campaign.state in (CampaignState.RUNNING, CampaignState.SCHEDULED):
         return True
     if campaign.state not in FINAL_STATES or campaign.finished_at is None:
         return False
     if campaign.finished_at < now - RECEIPT_WINDOW:
         return False
-    waiting = sa.select(Message.id).where(Message.campaign_id == campaign.id, Message.status == "sent")
+    waiting = sa.select(Message.id).where(Message.campaign_id == campaign.id, Message.status == MessageStatus.SENT.value)
     return bool(db.scalar(sa.select(waiting.exists())))
 
 

@@ -9,6 +9,7 @@ from flask import Flask
 
 from hub.campaigns import campaigns as svc
 from hub.campaigns.launch import start_work
+from hub.campaigns.models import CampaignState
 from hub.core.db import session_scope
 
 POLL_SECONDS = 0.5
@@ -26,12 +27,12 @@ def send_and_watch(app: Flask, campaign_id: int, wait: bool = True) -> str:
         with session_scope(app) as s:
             campaign = svc.load_campaign(s, campaign_id)
             name = campaign.name
-            start = svc.launch(s, campaign) if campaign.state == "draft" else campaign.state == "running"
+            start = svc.launch(s, campaign) if campaign.state == CampaignState.DRAFT else campaign.state == CampaignState.RUNNING
         if start:
             start_work(app, campaign_id)
         state, counts = _snapshot(app, campaign_id)
         click.echo(f"{name}: {svc.STATE_LABELS[state]}")
-        if not wait or state in ("draft", "scheduled"):
+        if not wait or state in (CampaignState.DRAFT, CampaignState.SCHEDULED):
             return state
         with click.progressbar(length=max(counts["planned"], 1), label="sending", show_pos=True) as bar:
             done = 0
@@ -41,7 +42,7 @@ def send_and_watch(app: Flask, campaign_id: int, wait: bool = True) -> str:
                 bar.length = max(counts["planned"], 1)
                 bar.update(finished - done)
                 done = finished
-                if state not in ("running",):
+                if state != CampaignState.RUNNING:
                     break
                 time.sleep(POLL_SECONDS)
         shown = ("planned", "sent", "failed", "suppressed", "skipped", "quiet_hours", "cancelled")

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 from redis import Redis
 
-from hub.campaigns.models import Campaign
-from hub.channels.models import Message
+from hub.campaigns.models import Campaign, CampaignState
+from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.db import session_scope, utcnow
 
@@ -52,18 +52,19 @@ def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) ->
     """Mark a running campaign completed once it is planned and nothing is pending or sending."""
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running" or campaign.planned_at is None:
+        if campaign is None or campaign.state != CampaignState.RUNNING or campaign.planned_at is None:
             return False
         open_ = s.scalar(
             sa.select(
                 sa.exists().where(
-                    Message.campaign_id == campaign_id, Message.status.in_(("pending", "sending"))
+                    Message.campaign_id == campaign_id,
+                    Message.status.in_((MessageStatus.PENDING, MessageStatus.SENDING)),
                 )
             )
         )
         if open_:
             return False
-        campaign.state = "completed"
+        campaign.state = CampaignState.COMPLETED.value
         campaign.finished_at = now or utcnow()
         return True
 
@@ -73,7 +74,7 @@ def due_pending(app: Flask, campaign_id: int, now: datetime) -> int:
         return s.scalar(
             sa.select(sa.func.count()).where(
                 Message.campaign_id == campaign_id,
-                Message.status == "pending",
+                Message.status == MessageStatus.PENDING.value,
                 sa.or_(Message.due_at.is_(None), Message.due_at <= now),
             )
         ) or 0
@@ -84,7 +85,7 @@ def start_work(app: Flask, campaign_id: int, now: datetime | None = None) -> Non
     now = now or utcnow()
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running":
+        if campaign is None or campaign.state != CampaignState.RUNNING:
             return
         planned, channel = campaign.planned_at is not None, campaign.channel
     conn = services.redis(app)

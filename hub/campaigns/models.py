@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.db import Base, utcnow
 
-CAMPAIGN_STATES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
+
+class CampaignState(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"  # launched, waiting for its send_at
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+CAMPAIGN_STATES = tuple(s.value for s in CampaignState)
 CHANNELS = ("email", "sms")
 SURVEYS = ("nps", "csat")  # NPS: 0 to 10; CSAT: 1 to 5
 OCCASIONS = (
@@ -63,7 +74,7 @@ class Campaign(Base):
     template_id: Mapped[int] = mapped_column(
         sa.ForeignKey("message_templates.id", ondelete="RESTRICT")
     )
-    state: Mapped[str] = mapped_column(sa.String(12), default="draft", index=True)
+    state: Mapped[str] = mapped_column(sa.String(12), default=CampaignState.DRAFT.value, index=True)
     send_at: Mapped[datetime | None]  # None: as soon as it is launched
     rate: Mapped[int] = mapped_column(default=10)  # messages a second, shared by every worker
     quiet_start: Mapped[int] = mapped_column(default=21 * 60)  # minutes after local midnight

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.bulk_sql import insert_ignoring_conflicts
 from hub.campaigns.launch import enqueue_senders, finish_if_done, planning_key
-from hub.campaigns.models import Campaign, Segment
+from hub.campaigns.models import Campaign, CampaignState, Segment
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.segments import saved as segments
-from hub.channels.models import Message, Suppression
+from hub.channels.models import Message, MessageStatus, Suppression
 from hub.channels.suppressions import normalize_address
 from hub.core import services
 from hub.core.bulk import one_of
@@ -70,7 +70,7 @@ def plan_page(db: Session, campaign: Campaign, definition: dict[str, Any], now: 
             "to_address": address,
             "from_address": "",
             "body": "",
-            "status": "pending",
+            "status": MessageStatus.PENDING.value,
             "attempts": 0,
             "quiet_wait": False,
             "created_at": now,
@@ -79,9 +79,9 @@ def plan_page(db: Session, campaign: Campaign, definition: dict[str, Any], now: 
             "due_at": None,
         }
         if address in suppressed:
-            row.update(status="suppressed", status_at=now, error="on the suppression list")
+            row.update(status=MessageStatus.SUPPRESSED.value, status_at=now, error="on the suppression list")
         elif r.id in no_consent:
-            row.update(status="skipped", status_at=now, error="consent refused for this channel")
+            row.update(status=MessageStatus.SKIPPED.value, status_at=now, error="consent refused for this channel")
         else:
             due = earliest_send(now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
             row["due_at"] = due
@@ -104,7 +104,7 @@ def plan_campaign(app: Flask, campaign_id: int, now: datetime | None = None) -> 
         conn.set(planning_key(campaign_id), "1", ex=60)
         with session_scope(app) as s:
             campaign = s.get(Campaign, campaign_id)
-            if campaign is None or campaign.state != "running" or campaign.planned_at:
+            if campaign is None or campaign.state != CampaignState.RUNNING or campaign.planned_at:
                 break
             definition = s.get(Segment, campaign.segment_id).definition
             due_now = plan_page(s, campaign, definition, now or utcnow(), default_tz)

@@ -15,12 +15,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from hub.campaigns.campaigns import FAILED
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core.db import session_scope
 from hub.core.formatting import csv_datetime
 from hub.crm.customers.models import Contact, Customer
 
-NOT_SENT = (*FAILED, "suppressed", "skipped", "cancelled")
+NOT_SENT = (*FAILED, MessageStatus.SUPPRESSED, MessageStatus.SKIPPED, MessageStatus.CANCELLED)
 POINTS = 60
 EXPORT_PAGE = 1000
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hub.campaigns.models import Campaign, Segment
 from hub.campaigns.quiet_hours import earliest_send, hhmm
 from hub.campaigns.segments import saved as segments
-from hub.channels.models import Message, Suppression
+from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core.clock import contact_zone, utcnow
 from hub.crm.customers.models import Consent, Contact
 
@@ -107,7 +107,7 @@ def held(db: Session, campaign_id: int, now: datetime | None = None) -> tuple[Ho
             sa.func.max(Message.due_at),
         )
         .outerjoin(Contact, Contact.id == Message.contact_id)
-        .where(Message.campaign_id == campaign_id, Message.status == "pending", Message.due_at > now)
+        .where(Message.campaign_id == campaign_id, Message.status == MessageStatus.PENDING.value, Message.due_at > now)
         .group_by(Message.quiet_wait, Contact.timezone)
     )
     quiet, retry = Hold(), Hold()

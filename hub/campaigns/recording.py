@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.bulk_sql import as_json
 from hub.campaigns.delivery import Outcome
+from hub.campaigns.models import CampaignState
 from hub.channels import suppressions
 from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core.bulk import one_of
 from hub.crm.followups.records import FollowUp
 
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
 # Where a provider's callbacks can take a message before its send job has recorded it (Twilio
 # calls back within a second; a batch is recorded when the whole batch is done). Such a message
 # still holds its claim's lease, and its send job still records it: provider id, text, follow-up.
-REACHED_BY_CALLBACKS = ("sent", "delivered", "undelivered", "failed", "bounced", "dropped", "opened", "clicked")
+REACHED_BY_CALLBACKS = (
+    MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED,
+    MessageStatus.BOUNCED, MessageStatus.DROPPED, MessageStatus.OPENED, MessageStatus.CLICKED,
+)
+SENDING = MessageStatus.SENDING.value
 MAX_ATTEMPTS = 8  # requests tried for one message (each with its own quick retries) before failing
 T = Message.__table__
 
@@ -46,7 +51,7 @@ def bulk_update(
     PostgreSQL (UPDATE ... FROM VALUES) and one executemany on SQLite, which lacks the alias form."""
     if not rows:
         return
-    guard = ([T.c.status == "sending"] if only_sending else []) + (where or [])
+    guard = ([T.c.status == SENDING] if only_sending else []) + (where or [])
     if db.get_bind().dialect.name == "postgresql" and not where:
         # One array per column, unnested server-side: five parameters however long the batch
         # (a VALUES list of thousands of parameters costs more to compile than to run).
@@ -54,7 +59,7 @@ def bulk_update(
         names = ", ".join(keys)
         arrays = ", ".join(f"CAST(:a_{k} AS {PG_ARRAYS[k]})" for k in keys)
         sets = [f"{k} = v.{k}" for k in keys[1:]] + [f"{k} = :f_{k}" for k in fixed]
-        where = "messages.id = v.mid" + (" AND messages.status = 'sending'" if only_sending else "")
+        where = "messages.id = v.mid" + (f" AND messages.status = '{SENDING}'" if only_sending else "")
         params = {f"a_{k}": [row[i] for row in rows] for i, k in enumerate(keys)}
         params.update({f"f_{k}": value for k, value in fixed.items()})
         db.execute(
@@ -82,7 +87,7 @@ def _update(db: Session, rows: list[dict[str, Any]], lease: datetime | None, **v
         return
     stmt = (
         T.update()
-        .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
+        .where(T.c.id == sa.bindparam("mid"), T.c.status == SENDING, *_held(lease))
         .values(lease_until=None, **{k: sa.bindparam(k) for k in values})
     )
     db.execute(stmt, [{"mid": r["mid"], **{k: r[k] for k in values}} for r in rows])
@@ -128,7 +133,7 @@ def record_outcomes(
             reason = outcome.error.reason
             if isinstance(outcome.error, RetryLater):
                 reason = f"gave up after {tries} tries: {reason}"
-            failed.append({"mid": msg.message_id, "status": "failed", "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
+            failed.append({"mid": msg.message_id, "status": MessageStatus.FAILED.value, "error": reason[:500], "status_at": now, "subject": subject, "body": body, "code": outcome.error.code})
             if isinstance(outcome.error, RecipientRefused) and outcome.error.suppress:
                 refused_to_suppress.append((msg.message_id, outcome.error))
     if lease is not None and len(held) < len(ids):
@@ -141,7 +146,7 @@ def record_outcomes(
         # short lease is over (the claim time in status_at names the request).
         db.execute(
             T.update()
-            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == SENDING, *_held(lease))
             .values(lease_until=now + settle, subject=sa.bindparam("subject"),
                     body=sa.bindparam("body"), error=sa.bindparam("error")),
             unconfirmed,
@@ -200,7 +205,7 @@ def apply_rows(
         ahead = [T.c.lease_until.is_not(None), sa.or_(*(T.c.status == st for st in REACHED_BY_CALLBACKS))]
         bulk_update(db, rows, keys, {"lease_until": None, "sent_at": now}, only_sending=False,
                     where=ahead + _held(lease))
-        fixed = {"status": "sent", "lease_until": None, "sent_at": now, "status_at": now, "error": None}
+        fixed = {"status": MessageStatus.SENT.value, "lease_until": None, "sent_at": now, "status_at": now, "error": None}
         bulk_update(db, rows, keys, fixed, where=_held(lease))
     plain_failed = [r for r in failed if "body" not in r]
     provider_failed = [r for r in failed if "body" in r]
@@ -208,9 +213,9 @@ def apply_rows(
     if provider_failed:
         stmt = (
             T.update()
-            .where(T.c.id == sa.bindparam("mid"), T.c.status == "sending", *_held(lease))
+            .where(T.c.id == sa.bindparam("mid"), T.c.status == SENDING, *_held(lease))
             .values(
-                status="failed", lease_until=None, error=sa.bindparam("error"),
+                status=MessageStatus.FAILED.value, lease_until=None, error=sa.bindparam("error"),
                 error_code=sa.bindparam("code"), status_at=now,
                 subject=sa.bindparam("subject"), body=sa.bindparam("body"),
             )
@@ -218,7 +223,7 @@ def apply_rows(
         db.execute(stmt, [{k: r.get(k) for k in ("mid", "error", "code", "subject", "body")} for r in provider_failed])
     # Back to the queue (or cancelled with the campaign): a retry or quiet hours wait in
     # `pending` with a due time; left `sending` with no lease, nothing would ever take them.
-    back = "cancelled" if state == "cancelled" else "pending"
+    back = MessageStatus.CANCELLED.value if state == CampaignState.CANCELLED else MessageStatus.PENDING.value
     waiting = [{"error": None, **row, "status": back} for row in waiting]
     _update(db, waiting, lease, status=None, due_at=None, quiet_wait=None, attempts=None, error=None)
     _update(db, [{**r, "status": back} for r in unsent], lease, status=None)
@@ -231,22 +236,22 @@ def apply_rows(
 # statement found it), and the insert writes exactly those records, so a message recovery moved
 # on gets none and none is written twice. The foreign key from the message to its record is
 # checked at the end of the statement, when both rows exist.
+_REACHED_SQL = ", ".join(f"'{s}'" for s in REACHED_BY_CALLBACKS)  # constants, never input
 RECORD_SENT = sa.text(
-    "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
+    "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"  # noqa: S608 (our status constants only)
     " AS v(mid int, provider_id text, subject text, body text, attempts int)),"
     " upd AS (UPDATE messages SET"
-    " status = CASE WHEN messages.status = 'sending' THEN 'sent' ELSE messages.status END,"
-    " status_at = CASE WHEN messages.status = 'sending' THEN :now ELSE messages.status_at END,"
-    " error = CASE WHEN messages.status = 'sending' THEN NULL ELSE messages.error END,"
+    f" status = CASE WHEN messages.status = '{SENDING}' THEN '{MessageStatus.SENT}' ELSE messages.status END,"
+    f" status_at = CASE WHEN messages.status = '{SENDING}' THEN :now ELSE messages.status_at END,"
+    f" error = CASE WHEN messages.status = '{SENDING}' THEN NULL ELSE messages.error END,"
     " lease_until = NULL, sent_at = :now,"
     " provider_id = COALESCE(v.provider_id, messages.provider_id), subject = v.subject, body = v.body,"
     " attempts = v.attempts, follow_up_id = CASE WHEN messages.follow_up_id IS NULL"
     " AND messages.customer_id IS NOT NULL THEN nextval('follow_ups_id_seq')"
     " ELSE messages.follow_up_id END"
     " FROM v JOIN messages o ON o.id = v.mid"
-    " WHERE messages.id = v.mid AND (messages.status = 'sending' OR (messages.lease_until"
-    " IS NOT NULL AND messages.status IN ('sent', 'delivered', 'undelivered', 'failed', 'bounced',"
-    " 'dropped', 'opened', 'clicked')))"
+    f" WHERE messages.id = v.mid AND (messages.status = '{SENDING}' OR (messages.lease_until"
+    f" IS NOT NULL AND messages.status IN ({_REACHED_SQL})))"
     " RETURNING messages.id, messages.follow_up_id, o.follow_up_id IS NULL AS fresh,"
     " messages.customer_id, messages.contact_id, messages.channel, messages.status,"
     " messages.subject, messages.body)"

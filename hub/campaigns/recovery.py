@@ -23,7 +23,7 @@ from hub.campaigns.launch import (
     planning_key,
     start_planner,
 )
-from hub.campaigns.models import Campaign
+from hub.campaigns.models import Campaign, CampaignState
 from hub.campaigns.recording import (
     REACHED_BY_CALLBACKS,
     apply_rows,
@@ -33,7 +33,7 @@ from hub.campaigns.recording import (
 )
 from hub.channels.base import ChannelError, ChannelMisconfigured, Found, LookupUnavailable
 from hub.channels.messages import recorded_provider_ids
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.bulk import one_of
 from hub.core.db import session_scope, utcnow
@@ -79,7 +79,7 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
                       Message.attempts, Message.lease_until, Message.status)
             .where(
                 Message.campaign_id == campaign_id,
-                Message.status.in_(("sending", *REACHED_BY_CALLBACKS)),
+                Message.status.in_((MessageStatus.SENDING, *REACHED_BY_CALLBACKS)),
                 Message.lease_until < now,
             )
         ).all()
@@ -91,7 +91,7 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
     remembered = ledger.remembered([claim_tag(campaign_id, r.status_at) for r in rows])
     out, ask = Settled(), []
     for r, answer, mark in zip(rows, ledger.answers(ids), ledger.marks(ids), strict=True):
-        if r.status != "sending" and (answer is None or Outcome.from_json(r.id, answer).error):
+        if r.status != MessageStatus.SENDING and (answer is None or Outcome.from_json(r.id, answer).error):
             # The provider's callbacks came (it went) but its job never recorded it.
             out.sent.append(_sent(r, None))
         elif answer is not None:
@@ -99,7 +99,7 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
             if outcome.error is None:
                 out.sent.append(_sent(r, outcome.provider_id))
             else:
-                out.failed.append({"mid": r.id, "status": "failed",
+                out.failed.append({"mid": r.id, "status": MessageStatus.FAILED.value,
                                    "error": outcome.error.reason[:500], "status_at": now})
         elif mark is None and claim_tag(campaign_id, r.status_at) in remembered:
             out.unsent.append({"mid": r.id})  # claimed, never handed to the provider
@@ -125,7 +125,7 @@ def recover_expired(app: Flask, campaign_id: int, now: datetime) -> dict[str, in
         apply_rows(s, campaign_id, campaign_name, now, state, out.sent, out.failed, [], out.unsent, lease)
         if out.open:
             s.execute(sa.update(Message)
-                      .where(Message.id.in_(out.open), Message.status == "sending", Message.lease_until == lease)
+                      .where(Message.id.in_(out.open), Message.status == MessageStatus.SENDING.value, Message.lease_until == lease)
                       .values(lease_until=now + settle, attempts=Message.attempts + 1))
     ledger.forget([i for i in held if i not in set(out.open)])
     return {k: n for k, n in (("sent", len(out.sent)), ("failed", len(out.failed)),
@@ -217,7 +217,7 @@ def _ask_provider(
 def _undecided(rows: list[Any], now: datetime, reason: str, out: Settled, give_up_now: bool) -> None:
     for r in rows:
         if give_up_now or (now - r.status_at > GIVE_UP and r.attempts >= MAX_LOOKUPS):
-            out.failed.append({"mid": r.id, "status": "failed", "error": f"{UNKNOWN} ({reason})"[:500],
+            out.failed.append({"mid": r.id, "status": MessageStatus.FAILED.value, "error": f"{UNKNOWN} ({reason})"[:500],
                                "status_at": now})
         else:
             out.open.append(r.id)
@@ -231,16 +231,16 @@ def sweep(app: Flask, now: datetime | None = None) -> dict[int, str]:
     with session_scope(app) as s:
         due = list(
             s.scalars(
-                sa.select(Campaign).where(Campaign.state == "scheduled", Campaign.send_at <= now)
+                sa.select(Campaign).where(Campaign.state == CampaignState.SCHEDULED.value, Campaign.send_at <= now)
             )
         )
         for campaign in due:
-            campaign.state = "running"
+            campaign.state = CampaignState.RUNNING.value
         started = [c.id for c in due]
         running = list(
             s.execute(
                 sa.select(Campaign.id, Campaign.channel, Campaign.planned_at).where(
-                    Campaign.state == "running"
+                    Campaign.state == CampaignState.RUNNING.value
                 )
             )
         )

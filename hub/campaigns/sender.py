@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.launch import BATCH, finish_if_done
-from hub.campaigns.models import Campaign, MessageTemplate
+from hub.campaigns.models import Campaign, CampaignState, MessageTemplate
 from hub.campaigns.planner import refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
 from hub.campaigns.templates.rendering import RenderError, context_for
 from hub.campaigns.templates.saved import compiled
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.auth import User
 from hub.core.bulk import one_of
@@ -49,7 +49,7 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timed
         sa.select(Message.id)
         .where(
             Message.campaign_id == campaign_id,
-            Message.status == "pending",
+            Message.status == MessageStatus.PENDING.value,
             sa.or_(Message.due_at.is_(None), Message.due_at <= now),
         )
         .order_by(Message.id)
@@ -66,8 +66,8 @@ def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timed
     # moved (still pending when it ran) is ours.
     claimed = db.scalars(
         sa.update(Message)
-        .where(one_of(db, Message.id, ids), Message.status == "pending")
-        .values(status="sending", lease_until=now + lease, status_at=now)
+        .where(one_of(db, Message.id, ids), Message.status == MessageStatus.PENDING.value)
+        .values(status=MessageStatus.SENDING.value, lease_until=now + lease, status_at=now)
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     )
@@ -115,13 +115,13 @@ def prepare(
     out = Prepared(attempts={r.id: r.attempts for r in rows})
     for r in rows:
         if r.contact_id is None or r.customer_id is None:
-            out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
+            out.closed.append(_closed(r.id, MessageStatus.FAILED.value, "the contact was deleted", now))
             continue
         if r.to_address in suppressed:
-            out.closed.append(_closed(r.id, "suppressed", "on the suppression list", now))
+            out.closed.append(_closed(r.id, MessageStatus.SUPPRESSED.value, "on the suppression list", now))
             continue
         if r.contact_id in no_consent:
-            out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
+            out.closed.append(_closed(r.id, MessageStatus.SKIPPED.value, "consent refused for this channel", now))
             continue
         contact = SimpleNamespace(
             name=r.name, title=r.title, email=r.email, phone=r.phone, birthday=r.birthday,
@@ -146,7 +146,7 @@ def prepare(
         try:
             parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
         except RenderError as exc:
-            out.closed.append(_closed(message.id, "failed", exc.reason, now))
+            out.closed.append(_closed(message.id, MessageStatus.FAILED.value, exc.reason, now))
             continue
         body = parts.body + (footer(unsubscribe) if unsubscribe else "")
         status_callback = (
@@ -187,7 +187,7 @@ class StateWatch:
 
     def __init__(self, app: Flask, campaign_id: int):
         self.app, self.campaign_id = app, campaign_id
-        self.checked, self.state = 0.0, "running"
+        self.checked, self.state = 0.0, CampaignState.RUNNING.value
         lease = app.config["SETTINGS"].campaign_lease
         self.deadline = time.monotonic() + lease * (1 - LEASE_MARGIN)
 
@@ -196,9 +196,9 @@ class StateWatch:
             return True
         if time.monotonic() - self.checked >= STATE_CHECK_SECONDS:
             with session_scope(self.app) as s:
-                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or "cancelled"
+                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or CampaignState.CANCELLED.value
             self.checked = time.monotonic()
-        return self.state != "running"
+        return self.state != CampaignState.RUNNING
 
 
 def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True) -> int:
@@ -214,7 +214,7 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
     watch = StateWatch(app, campaign_id)  # before the claim: its deadline is the lease's
     with session_scope(app) as s:
         campaign = s.get(Campaign, campaign_id)
-        if campaign is None or campaign.state != "running":
+        if campaign is None or campaign.state != CampaignState.RUNNING:
             return 0
         limit = BATCH[campaign.channel]
         if campaign.channel == "sms":
@@ -246,7 +246,7 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
                                settings.provider_settle, lease=now + lease)
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
-            s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
+            s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state=CampaignState.PAUSED.value))
     if len(held) < len(ids):
         # The job outlived its lease: recovery took those back and settles them from Redis.
         log.warning("campaign %s: %d of %d messages were taken back before this job recorded them",

@@ -23,7 +23,7 @@ from hub.campaigns import campaigns as svc
 from hub.campaigns import campaigns_bp as bp
 from hub.campaigns import progress, progress_chart, quiet_forecast
 from hub.campaigns.launch import start_work
-from hub.campaigns.models import CAMPAIGN_STATES, Campaign, MessageTemplate, Segment
+from hub.campaigns.models import CAMPAIGN_STATES, Campaign, CampaignState, MessageTemplate, Segment
 from hub.campaigns.quiet_hours import hhmm
 from hub.campaigns.staff import STAFF
 from hub.campaigns.surveys import answers as surveys
@@ -126,7 +126,7 @@ def campaign_page(campaign_id: int) -> str:
         quiet=svc.quiet_hours_label(campaign),
         # Said before Launch is pressed: who quiet hours will hold, and until when.
         launch_note=quiet_forecast.preview_sentence(quiet_forecast.preview(s, campaign))
-        if campaign.state == "draft" else "",
+        if campaign.state == CampaignState.DRAFT else "",
         hhmm=hhmm,
         **_progress_context(campaign),
     )

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from hub.channels import suppressions
-from hub.channels.models import Message, WebhookEvent
+from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.core import hooks, services
 from hub.core.db import session_scope, utcnow
 from hub.core.normalize import normalize_email, normalize_phone, provider_number
@@ -126,7 +126,7 @@ def record_inbound(
         from_address=sender_address,
         subject=subject,
         body=body,
-        status="received",
+        status=MessageStatus.RECEIVED.value,
         provider_id=provider_id,
         in_reply_to_id=last_out,
         status_at=utcnow(),
@@ -142,7 +142,7 @@ def record_inbound(
         summary=summary,
         direction=Direction.INBOUND.value,
         contact_id=sender.contact.id if sender.contact else None,
-        status="received",
+        status=MessageStatus.RECEIVED.value,
         sets_next_contact=False,
     )
     record.message_ref = str(message.id)

@@ -21,7 +21,7 @@ from hub.channels.base import (
     SendResult,
     Unconfirmed,
 )
-from hub.channels.models import STATUS_RANK, Message
+from hub.channels.models import STATUS_RANK, Message, MessageStatus
 from hub.core import services
 from hub.core.auth import User
 from hub.core.db import session_scope, utcnow
@@ -127,7 +127,7 @@ def queue_message(
         to_address=address,
         subject=subject if channel == "email" else None,
         body=body,
-        status="queued",
+        status=MessageStatus.QUEUED.value,
     )
     db.add(message)
     db.flush()
@@ -140,7 +140,7 @@ def queue_message(
         summary=summary,
         direction=Direction.OUTBOUND.value,
         contact_id=contact.id,
-        status="queued",
+        status=MessageStatus.QUEUED.value,
     )
     record.message_ref = str(message.id)
     message.follow_up_id = record.id
@@ -194,7 +194,7 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
     the second. After an `Unconfirmed` try (a timeout: the provider may have taken it) the message
     stays queued with that mark, and the next try asks the provider before sending again.
     """
-    if message.status != "queued":
+    if message.status != MessageStatus.QUEUED:
         return  # sent already (a job run twice), or refused
     tag = f"m{message.id}" if message.channel == "email" else None  # what SendGrid can be searched by
     if message.error_code == UNCONFIRMED and _found_at_provider(db, message, channel, tag):
@@ -232,7 +232,7 @@ def deliver(db: Session, message: Message, channel: Channel, callback_base: str 
         raise result.error
     if isinstance(result.error, RetryLater):
         raise result.error
-    set_status(db, message, "failed", error=result.error.reason, error_code=result.error.code)
+    set_status(db, message, MessageStatus.FAILED.value, error=result.error.reason, error_code=result.error.code)
     if isinstance(result.error, RecipientRefused) and result.error.suppress:
         suppressions.suppress(
             db, message.channel, message.to_address, "provider_opt_out", source=result.error.reason
@@ -243,7 +243,7 @@ def _mark_sent(db: Session, message: Message, provider_id: str | None) -> None:
     message.provider_id = provider_id
     message.sent_at = utcnow()
     message.error = message.error_code = None
-    set_status(db, message, "sent")
+    set_status(db, message, MessageStatus.SENT.value)
 
 
 def recorded_provider_ids(db: Session, provider_ids: list[str]) -> set[str]:
@@ -261,7 +261,7 @@ def _found_at_provider(db: Session, message: Message, channel: Channel, tag: str
     try:
         found = channel.find_sent([message.to_address], message.status_at or message.created_at, tag=tag)
     except LookupUnavailable as exc:
-        set_status(db, message, "failed", error=f"{OUTCOME_UNKNOWN} ({exc.reason})", error_code=UNCONFIRMED)
+        set_status(db, message, MessageStatus.FAILED.value, error=f"{OUTCOME_UNKNOWN} ({exc.reason})", error_code=UNCONFIRMED)
         return True
     candidates = found.get(message.to_address, [])
     if message.channel == "sms":
@@ -295,11 +295,11 @@ def send_message_job(message_id: int) -> str:
             if job is not None and job.retries_left:
                 retry = exc  # raised once the unconfirmed mark is committed
             elif message.error_code == UNCONFIRMED:
-                set_status(s, message, "failed", error=f"{OUTCOME_UNKNOWN} ({exc.reason})")
+                set_status(s, message, MessageStatus.FAILED.value, error=f"{OUTCOME_UNKNOWN} ({exc.reason})")
             else:
-                set_status(s, message, "failed", error=f"{exc.reason} (gave up after retries)")
+                set_status(s, message, MessageStatus.FAILED.value, error=f"{exc.reason} (gave up after retries)")
         except ChannelMisconfigured as exc:
-            set_status(s, message, "failed", error=exc.reason)
+            set_status(s, message, MessageStatus.FAILED.value, error=exc.reason)
             misconfigured = exc
         status = message.status
     if retry is not None:

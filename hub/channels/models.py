@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,15 +11,39 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.db import Base, utcnow
 
+
+class MessageStatus(StrEnum):
+    """Where a message is: in the hub, with the provider, or with the recipient."""
+
+    QUEUED = "queued"  # a one-to-one message waiting for its send job
+    PENDING = "pending"  # a campaign message waiting for its turn
+    SENDING = "sending"  # claimed by a send job under a lease
+    SENT = "sent"  # accepted by the provider
+    SUPPRESSED = "suppressed"  # campaign message never sent: the address is suppressed
+    SKIPPED = "skipped"  # campaign message never sent: consent refused
+    CANCELLED = "cancelled"  # campaign message never sent: the campaign was cancelled
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    DROPPED = "dropped"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    RECEIVED = "received"  # inbound
+
+
 # A status only moves forward: a late "sent" callback must not undo "delivered".
 STATUS_RANK = {
-    "queued": 0, "pending": 0, "sending": 1, "sent": 2,
-    "suppressed": 3, "skipped": 3, "cancelled": 3,  # campaign messages never sent
-    "delivered": 3, "undelivered": 3, "failed": 3, "bounced": 3, "dropped": 3,
-    "opened": 4, "clicked": 5,
-    "received": 0,  # inbound
+    MessageStatus.QUEUED: 0, MessageStatus.PENDING: 0, MessageStatus.SENDING: 1, MessageStatus.SENT: 2,
+    MessageStatus.SUPPRESSED: 3, MessageStatus.SKIPPED: 3, MessageStatus.CANCELLED: 3,
+    MessageStatus.DELIVERED: 3, MessageStatus.UNDELIVERED: 3, MessageStatus.FAILED: 3,
+    MessageStatus.BOUNCED: 3, MessageStatus.DROPPED: 3,
+    MessageStatus.OPENED: 4, MessageStatus.CLICKED: 5,
+    MessageStatus.RECEIVED: 0,
 }
-FINAL_FAILURES = ("undelivered", "failed", "bounced", "dropped")
+FINAL_FAILURES = (
+    MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED, MessageStatus.DROPPED,
+)
 
 
 class Message(Base):
@@ -34,7 +59,7 @@ class Message(Base):
     from_address: Mapped[str] = mapped_column(sa.String(254), default="")
     subject: Mapped[str | None] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[str] = mapped_column(sa.String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=MessageStatus.QUEUED.value, index=True)
     provider_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     error_code: Mapped[str | None] = mapped_column(sa.String(20))
     error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -15,18 +15,22 @@ from sqlalchemy.orm import Session
 from hub.channels import suppressions
 from hub.channels.email import MESSAGE_ID_ARG
 from hub.channels.messages import set_status
-from hub.channels.models import Message, WebhookEvent
+from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.core import services
 from hub.core.db import session_scope, utcnow
 from hub.crm.followups.records import FollowUp
 
-TWILIO_STATUSES = {"sending", "sent", "delivered", "undelivered", "failed", "read"}
+# Twilio's message statuses are ours by name, but for "read" (WhatsApp), which counts as delivered.
+TWILIO_STATUSES = {
+    MessageStatus.SENDING, MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
+    MessageStatus.FAILED, "read",
+}
 SENDGRID_STATUS = {
-    "delivered": "delivered",
-    "bounce": "bounced",
-    "dropped": "dropped",
-    "open": "opened",
-    "click": "clicked",
+    "delivered": MessageStatus.DELIVERED.value,
+    "bounce": MessageStatus.BOUNCED.value,
+    "dropped": MessageStatus.DROPPED.value,
+    "open": MessageStatus.OPENED.value,
+    "click": MessageStatus.CLICKED.value,
 }
 SENDGRID_SUPPRESS = {
     "spamreport": "spamreport",
@@ -207,7 +211,7 @@ def apply(db: Session, events: list[WebhookEvent]) -> None:
                     set_status(
                         db,
                         message,
-                        "delivered" if status == "read" else status,
+                        MessageStatus.DELIVERED.value if status == "read" else status,
                         error_code=p.get("ErrorCode") or None,
                         follow_up=record,
                     )

@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+from hub.campaigns.models import Campaign, CampaignState, MessageTemplate, Segment, SurveyResponse
 from hub.channels.calls.models import Call
-from hub.channels.models import Message, Suppression
+from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core.auth import Role, User
 from hub.crm.customers.models import Contact, Customer
 
@@ -22,8 +22,15 @@ CAMPAIGNS = (  # name, channel, days ago, survey
     ("New catalogue", "email", 12, None),
 )
 # Where a campaign message ends up: status and weight.
-EMAIL_FATES = (("clicked", 8), ("opened", 25), ("delivered", 52), ("bounced", 10), ("dropped", 5))
-SMS_FATES = (("delivered", 88), ("undelivered", 7), ("failed", 5))
+EMAIL_FATES = (
+    (MessageStatus.CLICKED.value, 8), (MessageStatus.OPENED.value, 25),
+    (MessageStatus.DELIVERED.value, 52), (MessageStatus.BOUNCED.value, 10),
+    (MessageStatus.DROPPED.value, 5),
+)
+SMS_FATES = (
+    (MessageStatus.DELIVERED.value, 88), (MessageStatus.UNDELIVERED.value, 7),
+    (MessageStatus.FAILED.value, 5),
+)
 
 
 def _when(today: date, days_ago: int, rng: random.Random) -> datetime:
@@ -77,7 +84,8 @@ def demo_activity(
                 when = _when(today, days_ago, rng)
                 db.add(Message(channel="sms", customer_id=c.customer_id, contact_id=c.id,
                                user_id=agent.id, to_address=c.phone or "", body="Hello",
-                               status=rng.choice(("delivered", "delivered", "sent")),
+                               status=rng.choice((MessageStatus.DELIVERED.value, MessageStatus.DELIVERED.value,
+                                                  MessageStatus.SENT.value)),
                                provider_id=f"SMdemo{rng.getrandbits(48):012x}",
                                created_at=when, sent_at=when))
     db.flush()
@@ -89,7 +97,7 @@ def _campaign(
 ) -> None:
     launched = _when(today, days_ago, rng)
     campaign = Campaign(name=name, channel=channel, segment_id=segment.id, template_id=template.id,
-                        state="completed", survey=survey, launched_at=launched,
+                        state=CampaignState.COMPLETED.value, survey=survey, launched_at=launched,
                         finished_at=launched + timedelta(hours=1))
     db.add(campaign)
     db.flush()
@@ -107,9 +115,9 @@ def _campaign(
                           provider_id=f"demo{rng.getrandbits(64):016x}", created_at=sent,
                           sent_at=sent, status_at=sent + timedelta(minutes=2))
         db.add(message)
-        delivered = status in ("delivered", "opened", "clicked")
+        delivered = status in (MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED)
         if not delivered:
-            if status == "bounced":
+            if status == MessageStatus.BOUNCED:
                 _suppress(db, channel, address, "bounce", sent + timedelta(minutes=3))
             continue
         roll = rng.random()
@@ -127,7 +135,7 @@ def _campaign(
             elif not survey:
                 db.add(Message(channel=channel, direction="inbound", customer_id=c.customer_id,
                                contact_id=c.id, to_address="hub", from_address=address,
-                               body="Thanks", status="received", in_reply_to_id=message.id,
+                               body="Thanks", status=MessageStatus.RECEIVED.value, in_reply_to_id=message.id,
                                created_at=sent + timedelta(hours=2)))
     db.flush()
 

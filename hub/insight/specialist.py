@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.campaigns.models import Campaign, SurveyResponse
-from hub.channels.models import Suppression
+from hub.channels.models import MessageStatus, Suppression
 from hub.channels.suppressions import REASONS, reason_label
 from hub.core.charts import Chart, percent
 from hub.crm.labels import choice_label
@@ -27,8 +27,8 @@ from hub.insight.summaries import InsightCampaignStats as Stats
 from hub.insight.summaries import InsightDaily as Daily
 
 MAX_CAMPAIGNS = 12
-DELIVERED = ("delivered", "opened", "clicked")
-OPENED = ("opened", "clicked")
+DELIVERED = (MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED)
+OPENED = (MessageStatus.OPENED, MessageStatus.CLICKED)
 OPT_OUTS = ("stop", "unsubscribe")
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from hub.campaigns.models import Campaign
 from hub.channels.calls.models import Call
-from hub.channels.models import Message, Suppression
+from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core import services
 from hub.core.clock import business_zone, day_start
 from hub.core.db import Base, session_scope, utcnow
@@ -34,8 +34,8 @@ from hub.crm.followups.records import FollowUp
 
 RECENT_DAYS = 7  # statuses and late-logged records settle within a week
 RECENT_CAMPAIGN_DAYS = 60
-DELIVERED = ("delivered", "opened", "clicked")
-OPENED = ("opened", "clicked")
+DELIVERED = (MessageStatus.DELIVERED, MessageStatus.OPENED, MessageStatus.CLICKED)
+OPENED = (MessageStatus.OPENED, MessageStatus.CLICKED)
 OPT_OUTS = ("stop", "unsubscribe")
 
 
@@ -256,7 +256,7 @@ def refresh_campaigns(db: Session, launched_since: datetime | None) -> None:
             sa.func.count(Message.provider_id),
             count(Message.status.in_(DELIVERED)),
             count(Message.status.in_(OPENED)),
-            count(Message.status == "clicked"),
+            count(Message.status == MessageStatus.CLICKED.value),
             count(replied.c.mid.is_not(None)),
             count(unsubscribed),
         )

@@ -18,7 +18,7 @@ from hub.campaigns.surveys.answers import survey_url
 from hub.campaigns.templates.rendering import RenderError, context_for, receivable_vars
 from hub.campaigns.templates.saved import compiled
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send
-from hub.channels.models import Message
+from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.clock import business_date_of, business_today, business_zone, day_bounds
 from hub.core.db import session_scope
@@ -130,7 +130,7 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
         customer = contact.customer
         message = Message(
             channel=rule.channel, direction="outbound", customer_id=customer.id,
-            contact_id=contact.id, to_address="", body="", status="queued",
+            contact_id=contact.id, to_address="", body="", status=MessageStatus.QUEUED.value,
         )
         try:
             message.to_address = check_sendable(db, contact, rule.channel)
@@ -158,7 +158,7 @@ def run_rule(db: Session, rule: CareRule, today: date, tz: ZoneInfo, base_url: s
         db.flush()
         record = log_follow_up(
             db, None, customer, rule.channel, summary=f"{rule.name}: {parts.subject or parts.body}",
-            direction=Direction.OUTBOUND.value, contact_id=contact.id, status="queued",
+            direction=Direction.OUTBOUND.value, contact_id=contact.id, status=MessageStatus.QUEUED.value,
             sets_next_contact=False,
         )
         if receivable is not None:

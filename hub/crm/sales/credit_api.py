@@ -14,6 +14,7 @@ from hub.core.auth import Role, login_required, require_user, roles_required
 from hub.core.refusals import NotFound
 from hub.core.validation import MAX_ID
 from hub.crm.customers.lookup import load_customer
+from hub.crm.record_routes import changed, committed
 from hub.crm.sales import collection, credit
 from hub.crm.sales import credit_api_bp as bp
 from hub.crm.sales.receivable_models import CreditAction, CreditEvent, Receivable
@@ -122,8 +123,7 @@ def open_event(customer_id: int) -> tuple[Response, int]:
     user = require_user()
     customer = load_customer(s, user, customer_id)
     event = credit.open_manual(s, user, customer, json_body())
-    s.commit()
-    return jsonify(event_json(event)), 201
+    return committed(event, event_json, 201)
 
 
 document("post", "/credit-events/{id}/actions",
@@ -135,11 +135,7 @@ document("post", "/credit-events/{id}/actions",
 @bp.post("/credit-events/<int:event_id>/actions")
 @roles_required(Role.DIRECTOR)
 def add_action(event_id: int) -> tuple[Response, int]:
-    s = db.session()
-    event = _load_event(event_id)
-    credit.add_action(s, require_user(), event, json_body())
-    s.commit()
-    return jsonify(event_json(event)), 201
+    return changed(_load_event(event_id), credit.add_action, event_json, 201)
 
 
 document("post", "/credit-events/{id}/close",
@@ -149,12 +145,8 @@ document("post", "/credit-events/{id}/close",
 
 @bp.post("/credit-events/<int:event_id>/close")
 @roles_required(Role.DIRECTOR)
-def close_event(event_id: int) -> Response:
-    s = db.session()
-    event = _load_event(event_id)
-    credit.close_event(s, require_user(), event, json_body())
-    s.commit()
-    return jsonify(event_json(event))
+def close_event(event_id: int) -> tuple[Response, int]:
+    return changed(_load_event(event_id), credit.close_event, event_json)
 
 
 document("post", "/customers/{id}/credit-reviews",

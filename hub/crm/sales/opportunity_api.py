@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 
 from hub.core import db
-from hub.core.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
+from hub.core.apikit import document, fields_schema, json_body, query_int, serialize
 from hub.core.auth import Role, login_required, require_user, roles_required
 from hub.crm.customers.lookup import load_customer
+from hub.crm.record_routes import (
+    changed,
+    created,
+    deleted,
+    document_list,
+    list_page,
+    query_bool,
+    query_choice,
+)
 from hub.crm.sales import opportunities as svc
 from hub.crm.sales import opportunity_changes as changes
 from hub.crm.sales import sales_api_bp as bp
 from hub.crm.sales.opportunity_pipeline import pipeline_stages
-from hub.crm.sales.query_args import list_query, query_bool, query_choice
 
 TAG = "opportunities"
 OUT = fields_schema(
@@ -39,14 +47,13 @@ def opportunity_json(opp: svc.Opportunity) -> dict[str, Any]:
     )
 
 
-document(
-    "get",
+document_list(
     "/opportunities",
     "List opportunities on customers the token's user may see",
     TAG,
-    response=OUT,
-    list_of=True,
-    query=list_query("Search text: the title or the customer's name") + FILTERS,
+    OUT,
+    FILTERS,
+    search="Search text: the title or the customer's name",
 )
 
 
@@ -65,9 +72,7 @@ def list_opportunities() -> Response:
     if nurture is not None:
         pool = svc.Opportunity.nurture_since
         stmt = stmt.where(pool.is_not(None) if nurture else pool.is_(None))
-    return jsonify(
-        keyset_page(s, stmt, svc.Opportunity.id, "sales_api.list_opportunities", opportunity_json)
-    )
+    return list_page(stmt, svc.Opportunity.id, "sales_api.list_opportunities", opportunity_json)
 
 
 document(
@@ -93,9 +98,7 @@ def create_opportunity() -> tuple[Response, int, dict[str, str]]:
     opp = changes.create_opportunity(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}
     )
-    s.commit()
-    location = url_for("sales_api.get_opportunity", opportunity_id=opp.id)
-    return jsonify(opportunity_json(opp)), 201, {"Location": location}
+    return created(opp, opportunity_json, "sales_api.get_opportunity", "opportunity_id")
 
 
 document("get", "/opportunities/{id}", "Read an opportunity", TAG, response=OUT)
@@ -122,13 +125,9 @@ document(
 
 @bp.patch("/opportunities/<int:opportunity_id>")
 @login_required
-def update_opportunity(opportunity_id: int) -> Response:
-    s = db.session()
-    user = require_user()
-    opp = svc.load_opportunity(s, user, opportunity_id, edit=True)
-    changes.update_opportunity(s, user, opp, json_body())
-    s.commit()
-    return jsonify(opportunity_json(opp))
+def update_opportunity(opportunity_id: int) -> tuple[Response, int]:
+    opp = svc.load_opportunity(db.session(), require_user(), opportunity_id, edit=True)
+    return changed(opp, changes.update_opportunity, opportunity_json)
 
 
 document(
@@ -144,8 +143,5 @@ document(
 @bp.delete("/opportunities/<int:opportunity_id>")
 @roles_required(Role.DIRECTOR)
 def delete_opportunity(opportunity_id: int) -> tuple[str, int]:
-    s = db.session()
-    user = require_user()
-    changes.delete_opportunity(s, user, svc.load_opportunity(s, user, opportunity_id))
-    s.commit()
-    return "", 204
+    opp = svc.load_opportunity(db.session(), require_user(), opportunity_id)
+    return deleted(opp, changes.delete_opportunity)

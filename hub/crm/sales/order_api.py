@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 
 from hub.core import db
-from hub.core.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
+from hub.core.apikit import document, fields_schema, json_body, query_int, serialize
 from hub.core.auth import login_required, require_user
 from hub.crm.customers.lookup import load_customer
+from hub.crm.record_routes import (
+    changed,
+    created,
+    deleted,
+    document_list,
+    list_page,
+    query_choice,
+    query_date,
+)
 from hub.crm.sales import order_changes as changes
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_api_bp as bp
-from hub.crm.sales.query_args import list_query, query_choice, query_date
 
 TAG = "orders"
 LINE_OUT = fields_schema(changes.LINE_READ_ONLY + changes.LINE_FIELDS, output=True)
@@ -56,14 +64,13 @@ def order_json(order: svc.Order) -> dict[str, Any]:
     )
 
 
-document(
-    "get",
+document_list(
     "/orders",
     "List orders of customers the token's user may see",
     TAG,
-    response=OUT,
-    list_of=True,
-    query=list_query("Search text: the contract number or the customer's name") + FILTERS,
+    OUT,
+    FILTERS,
+    search="Search text: the contract number or the customer's name",
 )
 
 
@@ -78,9 +85,7 @@ def list_orders() -> Response:
         query_date("date_from"),
         query_date("date_to"),
     )
-    return jsonify(
-        keyset_page(db.session(), stmt, svc.Order.id, "sales_api.list_orders", order_json)
-    )
+    return list_page(stmt, svc.Order.id, "sales_api.list_orders", order_json)
 
 
 document(
@@ -109,9 +114,7 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
     order = changes.create_order(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}
     )
-    s.commit()
-    location = url_for("sales_api.get_order", order_id=order.id)
-    return jsonify(order_json(order)), 201, {"Location": location}
+    return created(order, order_json, "sales_api.get_order", "order_id")
 
 
 document("get", "/orders/{id}", "Read an order with its lines", TAG, response=OUT)
@@ -136,13 +139,9 @@ document(
 
 @bp.patch("/orders/<int:order_id>")
 @login_required
-def update_order(order_id: int) -> Response:
-    s = db.session()
-    user = require_user()
-    order = svc.load_order(s, user, order_id, edit=True)
-    changes.update_order(s, user, order, json_body())
-    s.commit()
-    return jsonify(order_json(order))
+def update_order(order_id: int) -> tuple[Response, int]:
+    order = svc.load_order(db.session(), require_user(), order_id, edit=True)
+    return changed(order, changes.update_order, order_json)
 
 
 document(
@@ -158,8 +157,5 @@ document(
 @bp.delete("/orders/<int:order_id>")
 @login_required
 def delete_order(order_id: int) -> tuple[str, int]:
-    s = db.session()
-    user = require_user()
-    changes.delete_order(s, user, svc.load_order(s, user, order_id, edit=True))
-    s.commit()
-    return "", 204
+    order = svc.load_order(db.session(), require_user(), order_id, edit=True)
+    return deleted(order, changes.delete_order)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from hub.core import db
 from hub.core.apikit import (
-    LIST_QUERY,
     document,
     fields_schema,
     json_body,
-    keyset_page,
     query_int,
     serialize,
 )
@@ -24,6 +22,7 @@ from hub.core.clock import business_today
 from hub.core.refusals import FieldError, ValidationError
 from hub.core.validation import MAX_ID, Field, parse
 from hub.crm.customers.lookup import load_customer
+from hub.crm.record_routes import created, document_list, list_page, query_choice
 from hub.crm.sales import aging as aging_svc
 from hub.crm.sales import receivable_api_bp as bp
 from hub.crm.sales import receivable_queries as q
@@ -95,14 +94,6 @@ def payment_json(p: Payment) -> dict[str, Any]:
     return serialize(p, PAYMENT_READ_ONLY + svc.PAYMENT_FIELDS)
 
 
-def _query_choice(name: str, choices: tuple[str, ...]) -> str | None:
-    raw = request.args.get(name, "").strip()
-    if raw and raw not in choices:
-        raise ValidationError(
-            [FieldError(name, _("Choose one of: %(choices)s.", choices=", ".join(choices)))])
-    return raw or None
-
-
 def _query_currency() -> str | None:
     raw = request.args.get("currency", "").strip().upper()
     if raw and not (len(raw) == 3 and raw.isalpha()):
@@ -111,16 +102,16 @@ def _query_currency() -> str | None:
 
 
 def _query_overdue() -> bool:
+    # Stricter than query_bool (no yes/no) and never None: what this list has always taken.
     raw = request.args.get("overdue", "").strip().lower()
     if raw not in ("", "true", "false", "1", "0"):
         raise ValidationError([FieldError("overdue", _("Expected true or false."))])
     return raw in ("true", "1")
 
 
-document(
-    "get", "/receivables", "List receivables of customers the token's user may see", TAG,
-    response=OUT, list_of=True,
-    query=LIST_QUERY[1:] + (
+document_list(
+    "/receivables", "List receivables of customers the token's user may see", TAG, OUT,
+    (
         ("customer_id", "integer", "Only this customer's"),
         ("status", "string", "open, settled or written_off (default: any)"),
         ("overdue", "boolean", "true: only open ones past their due date"),
@@ -134,16 +125,14 @@ document(
 def list_receivables() -> Response:
     filters = q.ReceivableFilters(
         customer_id=query_int("customer_id"),
-        status=_query_choice("status", q.STATUSES),
+        status=query_choice("status", q.STATUSES),
         overdue=_query_overdue(),
         currency=_query_currency(),
     )
     stmt = q.filtered_receivables(require_user(), filters, business_today()).options(
         selectinload(svc.Receivable.customer))
-    return jsonify(keyset_page(
-        db.session(), stmt, svc.Receivable.id, "receivable_api.list_receivables",
-        lambda r: receivable_json(r, with_payments=False),
-    ))
+    return list_page(stmt, svc.Receivable.id, "receivable_api.list_receivables",
+                     lambda r: receivable_json(r, with_payments=False))
 
 
 document(
@@ -167,9 +156,7 @@ def create_receivable() -> tuple[Response, int, dict[str, str]]:
             raise ValidationError([FieldError("order_id", _("There is no such order."))])
     rest = {k: v for k, v in data.items() if k not in ("customer_id", "order_id")}
     found = svc.raise_receivable(s, user, customer, rest, order=order)
-    s.commit()
-    location = url_for("receivable_api.get_receivable", receivable_id=found.id)
-    return jsonify(receivable_json(found)), 201, {"Location": location}
+    return created(found, receivable_json, "receivable_api.get_receivable", "receivable_id")
 
 
 document("get", "/receivables/{id}", "Read a receivable with its payments", TAG, response=OUT)
@@ -196,9 +183,7 @@ def create_payment(receivable_id: int) -> tuple[Response, int, dict[str, str]]:
     user = require_user()
     found = load_receivable(s, user, receivable_id, edit=True)
     payment = svc.record_payment(s, user, found, json_body())
-    s.commit()
-    location = url_for("receivable_api.get_receivable", receivable_id=found.id)
-    return jsonify(payment_json(payment)), 201, {"Location": location}
+    return created(payment, payment_json, "receivable_api.get_receivable", "receivable_id", found)
 
 
 document(
@@ -220,7 +205,7 @@ def receivables_aging() -> Response:
     # An agent's figures are their own customers' whatever owner_id says (aging() limits them).
     filters = aging_svc.AgingFilters(
         owner_id=query_int("owner_id"),
-        customer_class=_query_choice("class", ("A", "B", "C")),
+        customer_class=query_choice("class", ("A", "B", "C")),
         currency=_query_currency() or "CNY",
     )
     return jsonify(aging_svc.buckets_json(

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
 
 from hub.core import db
-from hub.core.apikit import document, fields_schema, json_body, keyset_page, query_int, serialize
+from hub.core.apikit import document, fields_schema, json_body, query_int, serialize
 from hub.core.auth import login_required, require_user
 from hub.core.db import utcnow
 from hub.core.refusals import Forbidden
 from hub.crm.customers.lookup import load_customer
-from hub.crm.sales.query_args import list_query, query_bool, query_choice
+from hub.crm.record_routes import (
+    changed,
+    created,
+    document_list,
+    list_page,
+    query_bool,
+    query_choice,
+)
 from hub.crm.service import complaint_changes as recording
 from hub.crm.service import complaints as svc
 from hub.crm.service import service_api_bp as bp
@@ -70,14 +77,13 @@ def complaint_json(c: svc.Complaint) -> dict[str, Any]:
     )
 
 
-document(
-    "get",
+document_list(
     "/complaints",
     "List complaints on customers the token's user may see",
     TAG,
-    response=OUT,
-    list_of=True,
-    query=list_query("Search text: the content, the product or the customer's name") + FILTERS,
+    OUT,
+    FILTERS,
+    search="Search text: the content, the product or the customer's name",
 )
 
 
@@ -92,11 +98,7 @@ def list_complaints() -> Response:
         query_int("customer_id"),
         utcnow() if query_bool("overdue") else None,
     )
-    return jsonify(
-        keyset_page(
-            db.session(), stmt, svc.Complaint.id, "service_api.list_complaints", complaint_json
-        )
-    )
+    return list_page(stmt, svc.Complaint.id, "service_api.list_complaints", complaint_json)
 
 
 document(
@@ -124,9 +126,7 @@ def create_complaint() -> tuple[Response, int, dict[str, str]]:
     complaint = recording.create_complaint(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}
     )
-    s.commit()
-    location = url_for("service_api.get_complaint", complaint_id=complaint.id)
-    return jsonify(complaint_json(complaint)), 201, {"Location": location}
+    return created(complaint, complaint_json, "service_api.get_complaint", "complaint_id")
 
 
 document(
@@ -158,10 +158,6 @@ document(
 
 @bp.patch("/complaints/<int:complaint_id>")
 @login_required
-def update_complaint(complaint_id: int) -> Response:
-    s = db.session()
-    user = require_user()
-    complaint = svc.load_complaint(s, user, complaint_id, edit=True)
-    recording.update_complaint(s, user, complaint, json_body())
-    s.commit()
-    return jsonify(complaint_json(complaint))
+def update_complaint(complaint_id: int) -> tuple[Response, int]:
+    complaint = svc.load_complaint(db.session(), require_user(), complaint_id, edit=True)
+    return changed(complaint, recording.update_complaint, complaint_json)
