@@ -319,7 +319,7 @@ def inbound_call(sim: ProviderSimulator, data: dict[str, Any]) -> Reply:
         return Reply.json(400, {"error": "'from' is required"})
     if sim.hub_url is None:
         return Reply.json(409, {"error": "the simulator has no hub_url to deliver to"})
-    from hub.channels.sim_twilio import customer_number
+    from hub.channels.sim_twilio_validation import customer_number
 
     creds = sim.credentials
     try:

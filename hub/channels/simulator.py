@@ -30,7 +30,7 @@ from urllib.parse import parse_qs
 
 import requests
 
-from hub.channels import sim_sendgrid, sim_twilio, sim_voice
+from hub.channels import sim_sendgrid, sim_twilio, sim_twilio_api, sim_voice
 from hub.channels.credentials import SimCredentials
 from hub.channels.sim_callbacks import Callback, Dispatcher, post_once
 from hub.channels.sim_faults import Dice, Faults
@@ -231,7 +231,7 @@ class ProviderSimulator:
 
     def route(self, req: Incoming) -> Reply:
         if req.path.startswith("/2010-04-01/"):
-            return self._maybe_lose(req, sim_twilio.handle(self, req))
+            return self._maybe_lose(req, sim_twilio_api.handle(self, req))
         if req.path.startswith("/v3/"):
             return self._maybe_lose(req, sim_sendgrid.handle(self, req))
         if req.path.startswith("/sim/"):
