@@ -242,7 +242,8 @@ class ProviderSimulator:
 
     def _maybe_lose(self, req: Incoming, reply: Reply) -> Reply:
         """The lost_answers fault: what was accepted stays accepted, the answer comes too late."""
-        if req.method == "POST" and 200 <= reply.status < 300 and self.dice.roll(self.faults.lost_answers):
+        accepted = req.method == "POST" and 200 <= reply.status < 300
+        if accepted and self.dice.roll(self.faults.lost_answers):
             time.sleep(self.faults.slow_seconds)
         return reply
 
