@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -105,11 +106,40 @@ def _check_url(name: str, value: str | None, schemes: tuple[str, ...], problems:
         problems.append(f"{name}={value!r} is not a URL starting with one of {', '.join(schemes)}")
 
 
+# A reader: the Settings fields of one setting or group, from the environment; their problems are
+# appended to the list (and a safe value returned), so every problem is reported at once.
+_Reader = Callable[[Mapping[str, str], list[str]], dict[str, Any]]
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise ConfigError naming all problems."""
     env = os.environ if env is None else env
     problems: list[str] = []
+    # Each reader adds its problems in turn: this order is the order ConfigError lists them in.
+    readers: tuple[_Reader, ...] = (
+        _read_storage,
+        _read_secret_key,
+        _read_public_url,
+        _read_region,
+        _read_timezone,
+        _read_proxy_count,
+        _read_provider_timeout,
+        _read_campaign_lease,
+        _read_twilio,
+        _read_sendgrid,
+        _read_call_hours,
+        _read_import_file_days,
+    )
+    fields: dict[str, Any] = {}
+    for read in readers:
+        fields.update(read(env, problems))
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**fields)
 
+
+def _read_storage(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The instance folder, the database (a SQLite file in that folder by default) and Redis."""
     instance_dir = Path(_clean(env, "HUB_INSTANCE_DIR") or "instance").expanduser().resolve()
     if instance_dir.exists() and not instance_dir.is_dir():
         problems.append(f"HUB_INSTANCE_DIR={str(instance_dir)!r} exists and is not a folder")
@@ -123,46 +153,77 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     redis_url = _clean(env, "HUB_REDIS_URL")
     _check_url("HUB_REDIS_URL", redis_url, ("redis", "rediss", "unix"), problems)
+    return {"instance_dir": instance_dir, "database_url": database_url, "redis_url": redis_url}
 
+
+def _read_secret_key(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     secret_key = _clean(env, "HUB_SECRET_KEY")
     if secret_key is not None and len(secret_key) < 16:
         problems.append("HUB_SECRET_KEY is shorter than 16 characters")
+    return {"secret_key": secret_key}
 
+
+def _read_public_url(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     public_url = _clean(env, "HUB_PUBLIC_URL")
     _check_url("HUB_PUBLIC_URL", public_url, ("http", "https"), problems)
     if public_url:
         public_url = public_url.rstrip("/")
+    return {"public_url": public_url}
 
+
+def _read_region(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     region = (_clean(env, "HUB_DEFAULT_REGION") or "CN").upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         problems.append(
             f"HUB_DEFAULT_REGION={region!r} is not a known region code such as CN or US"
         )
+    return {"default_region": region}
 
+
+def _read_timezone(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     tz = _clean(env, "HUB_TIMEZONE") or DEFAULT_ZONE
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         problems.append(f"HUB_TIMEZONE={tz!r} is not an IANA time zone such as Asia/Shanghai")
+    return {"timezone": tz}
 
+
+def _read_proxy_count(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     proxies = _clean(env, "HUB_PROXY_COUNT") or "0"
     if not proxies.isdigit() or int(proxies) > 10:
         problems.append(f"HUB_PROXY_COUNT={proxies!r} is not a whole number from 0 to 10")
         proxies = "0"
+    return {"proxy_count": int(proxies)}
 
+
+def _read_provider_timeout(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     timeout_text = _clean(env, "HUB_PROVIDER_TIMEOUT") or "15"
     try:
         provider_timeout = float(timeout_text)
     except ValueError:
         provider_timeout = -1.0
     if not 1.0 <= provider_timeout <= 60.0:
-        problems.append(f"HUB_PROVIDER_TIMEOUT={timeout_text!r} is not a number of seconds from 1 to 60")
+        problems.append(
+            f"HUB_PROVIDER_TIMEOUT={timeout_text!r} is not a number of seconds from 1 to 60"
+        )
         provider_timeout = 15.0
+    return {"provider_timeout": provider_timeout}
+
+
+def _read_campaign_lease(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     lease_text = _clean(env, "HUB_CAMPAIGN_LEASE") or "120"
     if not lease_text.isdigit() or not 10 <= int(lease_text) <= 3600:
-        problems.append(f"HUB_CAMPAIGN_LEASE={lease_text!r} is not a whole number of seconds from 10 to 3600")
+        problems.append(
+            f"HUB_CAMPAIGN_LEASE={lease_text!r} is not a whole number of seconds from 10 to 3600"
+        )
         lease_text = "120"
+    return {"campaign_lease": int(lease_text)}
 
+
+def _read_twilio(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The account (its SID and token go together), the sender number, the API's address and
+    the answer to HELP."""
     twilio = {k: _clean(env, k) for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
     if any(twilio.values()) and not all(twilio.values()):
         missing = [k for k, v in twilio.items() if not v]
@@ -178,47 +239,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             problems.append(
                 f"TWILIO_FROM_NUMBER={from_number!r} is not a number in E.164 (+8613800138000)"
             )
-    for name in ("TWILIO_API_BASE_URL", "SENDGRID_API_BASE_URL"):
-        _check_url(name, _clean(env, name), ("http", "https"), problems)
+    api_base_url = _clean(env, "TWILIO_API_BASE_URL")
+    _check_url("TWILIO_API_BASE_URL", api_base_url, ("http", "https"), problems)
+    return {
+        "twilio_account_sid": twilio["TWILIO_ACCOUNT_SID"],
+        "twilio_auth_token": twilio["TWILIO_AUTH_TOKEN"],
+        "twilio_from_number": from_number,
+        "twilio_api_base_url": api_base_url,
+        "sms_help_text": _clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
+    }
+
+
+def _read_sendgrid(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """The API key and address, the sender, the Event Webhook's key and the Inbound Parse secret."""
+    api_base_url = _clean(env, "SENDGRID_API_BASE_URL")
+    _check_url("SENDGRID_API_BASE_URL", api_base_url, ("http", "https"), problems)
     from_email = _clean(env, "SENDGRID_FROM_EMAIL")
     if from_email is not None and "@" not in from_email:
         problems.append(f"SENDGRID_FROM_EMAIL={from_email!r} is not an email address")
+    return {
+        "sendgrid_api_key": _clean(env, "SENDGRID_API_KEY"),
+        "sendgrid_from_email": from_email,
+        "sendgrid_api_base_url": api_base_url,
+        "sendgrid_webhook_public_key": _clean(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        "inbound_email_secret": _clean(env, "HUB_INBOUND_EMAIL_SECRET"),
+    }
 
-    call_hours = _hours(_clean(env, "HUB_CALL_HOURS") or "08:00-21:00", problems)
 
+def _read_call_hours(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    return {"call_hours": _hours(_clean(env, "HUB_CALL_HOURS") or "08:00-21:00", problems)}
+
+
+def _read_import_file_days(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     file_days = _clean(env, "HUB_IMPORT_FILE_DAYS") or "30"
     if not file_days.isdigit() or not 1 <= int(file_days) <= 3650:
         problems.append(
             f"HUB_IMPORT_FILE_DAYS={file_days!r} is not a number of days from 1 to 3650"
         )
         file_days = "30"
-
-    if problems:
-        raise ConfigError(problems)
-    return Settings(
-        instance_dir=instance_dir,
-        database_url=database_url,
-        redis_url=redis_url,
-        secret_key=secret_key,
-        public_url=public_url,
-        default_region=region,
-        timezone=tz,
-        proxy_count=int(proxies),
-        provider_timeout=provider_timeout,
-        campaign_lease=int(lease_text),
-        twilio_account_sid=twilio["TWILIO_ACCOUNT_SID"],
-        twilio_auth_token=twilio["TWILIO_AUTH_TOKEN"],
-        twilio_from_number=from_number,
-        twilio_api_base_url=_clean(env, "TWILIO_API_BASE_URL"),
-        sendgrid_api_key=_clean(env, "SENDGRID_API_KEY"),
-        sendgrid_from_email=from_email,
-        sendgrid_api_base_url=_clean(env, "SENDGRID_API_BASE_URL"),
-        sendgrid_webhook_public_key=_clean(env, "SENDGRID_WEBHOOK_PUBLIC_KEY"),
-        inbound_email_secret=_clean(env, "HUB_INBOUND_EMAIL_SECRET"),
-        sms_help_text=_clean(env, "HUB_SMS_HELP_TEXT") or DEFAULT_HELP_TEXT,
-        call_hours=call_hours,
-        import_file_days=int(file_days),
-    )
+    return {"import_file_days": int(file_days)}
 
 
 def _hours(value: str, problems: list[str]) -> tuple[time, time]:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask
@@ -130,21 +131,13 @@ def _free_port(host: str) -> int:
 
 
 def run_up(host: str, port: int, workers: int, verbose: bool = False) -> None:
+    """Run the whole hub from this process until Ctrl-C or SIGTERM, then stop it in order."""
     port = port or _free_port(host)
-    if not os.environ.get("HUB_PUBLIC_URL"):
-        # Provider callbacks (the simulator's, on this machine) need an address to come back to;
-        # the workers inherit it.
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - only shown
-        os.environ["HUB_PUBLIC_URL"] = f"http://{shown}:{port}"
+    _default_public_url(host, port)
     settings = load_settings()
     settings.instance_dir.mkdir(parents=True, exist_ok=True)
     app: Flask = create_app()
-    try:
-        server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port"
-        ) from exc
+    server = _listen(host, port, app)
 
     upgrade_database(app)
     admin_password = ensure_admin(app)
@@ -153,18 +146,7 @@ def run_up(host: str, port: int, workers: int, verbose: bool = False) -> None:
     redis_proc = _start_embedded_redis(settings) if not settings.redis_url else None
     simulator = _start_simulator(settings)
     stop = threading.Event()
-    signals = {"count": 0}
-
-    def _on_signal(signum: int, _frame: object) -> None:
-        signals["count"] += 1
-        stop.set()
-        if signals["count"] > 1:  # a second Ctrl-C: no more waiting
-            for child in children + ([redis_proc] if redis_proc else []):
-                if child.poll() is None:
-                    child.kill()
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    _stop_on_signals(stop, children, redis_proc)
     web = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     worker_args = ("worker", "--verbose") if verbose else ("worker",)
     try:
@@ -179,49 +161,118 @@ def run_up(host: str, port: int, workers: int, verbose: bool = False) -> None:
                 err=True,
             )
         url = f"http://{host}:{server.server_port}"
-        lines = [f"Contact Hub is running at {url}", f"Data in {settings.instance_dir}"]
-        if simulator is not None:
-            lines.append(
-                f"No provider credentials: the provider simulator stands in at {simulator.url}"
-            )
-        if admin_password:
-            lines += [
-                f"First start: sign in as {FIRST_ADMIN_EMAIL}",
-                f"with the one-time password {admin_password}",
-                "(you choose your own password at that first sign-in)",
-            ]
-        lines.append("Ctrl-C stops it.")
         if not stop.is_set():
-            click.echo(banner(lines))
+            click.echo(banner(_banner_lines(url, settings, simulator, admin_password)))
         with app.app_context():
             tz = business_zone()
-        last_schedule = 0.0
-        while not stop.wait(0.5):
-            if time.monotonic() - last_schedule >= 1.0:
-                last_schedule = time.monotonic()
-                try:
-                    enqueue_due(conn, tz=tz)
-                except Exception:  # Redis restarting: the next tick tries again
-                    log.exception("scheduler tick failed")
-            if redis_proc is not None and redis_proc.poll() is not None:
-                click.echo("the embedded Redis server stopped; shutting down", err=True)
-                break
-            for i, child in enumerate(children):
-                if child.poll() is not None:
-                    click.echo(f"a worker exited ({child.returncode}); starting another", err=True)
-                    children[i] = _spawn("worker")
+        _supervise(conn, tz, stop, redis_proc, children)
     finally:
-        click.echo("Stopping Contact Hub...")
-        if web.is_alive():
-            server.shutdown()
-        server.server_close()
-        threads = [threading.Thread(target=_stop, args=(c, WORKER_GRACE)) for c in children]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if simulator is not None:
-            simulator.stop()
-        if redis_proc is not None:
-            _stop(redis_proc, 3.0)
-        click.echo("Stopped.")
+        _shut_down(server, web, children, simulator, redis_proc)
+
+
+def _default_public_url(host: str, port: int) -> None:
+    if not os.environ.get("HUB_PUBLIC_URL"):
+        # Provider callbacks (the simulator's, on this machine) need an address to come back to;
+        # the workers inherit it.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - only shown
+        os.environ["HUB_PUBLIC_URL"] = f"http://{shown}:{port}"
+
+
+def _listen(host: str, port: int, app: Flask) -> BaseWSGIServer:
+    try:
+        return make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port"
+        ) from exc
+
+
+def _stop_on_signals(
+    stop: threading.Event,
+    children: list[subprocess.Popen[bytes]],
+    redis_proc: subprocess.Popen[bytes] | None,
+) -> None:
+    """SIGINT and SIGTERM set `stop`; a second one kills the children (those started later too)."""
+    signals = {"count": 0}
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        signals["count"] += 1
+        stop.set()
+        if signals["count"] > 1:  # a second Ctrl-C: no more waiting
+            for child in children + ([redis_proc] if redis_proc else []):
+                if child.poll() is None:
+                    child.kill()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def _banner_lines(
+    url: str,
+    settings: Settings,
+    simulator: ProviderSimulator | None,
+    admin_password: str | None,
+) -> list[str]:
+    lines = [f"Contact Hub is running at {url}", f"Data in {settings.instance_dir}"]
+    if simulator is not None:
+        lines.append(
+            f"No provider credentials: the provider simulator stands in at {simulator.url}"
+        )
+    if admin_password:
+        lines += [
+            f"First start: sign in as {FIRST_ADMIN_EMAIL}",
+            f"with the one-time password {admin_password}",
+            "(you choose your own password at that first sign-in)",
+        ]
+    lines.append("Ctrl-C stops it.")
+    return lines
+
+
+def _supervise(
+    conn: Redis,
+    tz: ZoneInfo,
+    stop: threading.Event,
+    redis_proc: subprocess.Popen[bytes] | None,
+    children: list[subprocess.Popen[bytes]],
+) -> None:
+    """Until stopped: the periodic jobs enqueued when due, a worker that exits replaced; the
+    embedded Redis stopping ends it all."""
+    last_schedule = 0.0
+    while not stop.wait(0.5):
+        if time.monotonic() - last_schedule >= 1.0:
+            last_schedule = time.monotonic()
+            try:
+                enqueue_due(conn, tz=tz)
+            except Exception:  # Redis restarting: the next tick tries again
+                log.exception("scheduler tick failed")
+        if redis_proc is not None and redis_proc.poll() is not None:
+            click.echo("the embedded Redis server stopped; shutting down", err=True)
+            return
+        for i, child in enumerate(children):
+            if child.poll() is not None:
+                click.echo(f"a worker exited ({child.returncode}); starting another", err=True)
+                children[i] = _spawn("worker")
+
+
+def _shut_down(
+    server: BaseWSGIServer,
+    web: threading.Thread,
+    children: list[subprocess.Popen[bytes]],
+    simulator: ProviderSimulator | None,
+    redis_proc: subprocess.Popen[bytes] | None,
+) -> None:
+    """Web first, then the workers together (each given WORKER_GRACE), the Redis they use last."""
+    click.echo("Stopping Contact Hub...")
+    if web.is_alive():
+        server.shutdown()
+    server.server_close()
+    threads = [threading.Thread(target=_stop, args=(c, WORKER_GRACE)) for c in children]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if simulator is not None:
+        simulator.stop()
+    if redis_proc is not None:
+        _stop(redis_proc, 3.0)
+    click.echo("Stopped.")

@@ -18,208 +18,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from hub.simulator.callbacks import Callback
 from hub.simulator.http_parts import Incoming, Reply
+from hub.simulator.sendgrid_validation import errors, validate
 
 if TYPE_CHECKING:
     from hub.simulator.server import ProviderSimulator
 
-MAX_PERSONALIZATIONS = 1000
-MAX_RECIPIENTS = 1000
-MAX_CUSTOM_ARGS_BYTES = 10_000
-MAX_SEND_AT_AHEAD = 72 * 3600
 MAX_BODY_BYTES = 20 * 1024 * 1024  # SendGrid's whole-request limit: larger answers 413
-HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-
-_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
-
-
-def errors(
-    status: int, *items: tuple[str, str | None], headers: dict[str, str] | None = None
-) -> Reply:
-    """SendGrid's error body: {"errors": [{"message", "field", "help"}]}."""
-    body = {"errors": [{"message": m, "field": f, "help": HELP if f else None} for m, f in items]}
-    return Reply.json(status, body, headers)
-
-
-def _valid_email(value: Any) -> bool:
-    return isinstance(value, str) and bool(_EMAIL_RE.match(value))
-
-
-def _check_address(obj: Any, field: str, problems: list[tuple[str, str | None]]) -> None:
-    if not isinstance(obj, dict) or not _valid_email(obj.get("email")):
-        problems.append(("Does not contain a valid address.", f"{field}.email"))
-
-
-def _check_custom_args(value: Any, field: str, problems: list[tuple[str, str | None]]) -> None:
-    if value is None:
-        return
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        problems.append(("Custom args must be an object whose values are strings.", field))
-    elif len(json.dumps(value).encode()) >= MAX_CUSTOM_ARGS_BYTES:
-        problems.append(("Custom args must be less than 10,000 bytes in total.", field))
-
-
-def validate(body: Any) -> Reply | None:
-    """Check a mail/send body the way SendGrid does; an error answer, or None when acceptable."""
-    if not isinstance(body, dict):
-        return errors(400, ("Bad Request", None))
-    problems: list[tuple[str, str | None]] = []
-    personalizations = body.get("personalizations")
-    if not isinstance(personalizations, list) or not personalizations:
-        problems.append(
-            (
-                "The personalizations field is required and must have at least one "
-                "personalization.",
-                "personalizations",
-            )
-        )
-        personalizations = []
-    elif len(personalizations) > MAX_PERSONALIZATIONS:
-        return errors(
-            413,
-            (
-                "The personalizations field is limited to 1000 personalizations per API request.",
-                "personalizations",
-            ),
-        )
-    templated = bool(body.get("template_id"))
-    recipients = 0
-    for i, p in enumerate(personalizations):
-        field = f"personalizations.{i}"
-        if not isinstance(p, dict):
-            problems.append(("Each personalization must be an object.", field))
-            continue
-        to = p.get("to")
-        if not isinstance(to, list) or not to:
-            problems.append(
-                (
-                    "The to array is required for all personalization objects, and must have at "
-                    "least one email object with a valid email address.",
-                    f"{field}.to",
-                )
-            )
-            to = []
-        seen: set[str] = set()
-        for kind in ("to", "cc", "bcc"):
-            entries = to if kind == "to" else p.get(kind) or []
-            if not isinstance(entries, list):
-                problems.append((f"The {kind} field must be an array.", f"{field}.{kind}"))
-                continue
-            for j, address in enumerate(entries):
-                _check_address(address, f"{field}.{kind}.{j}", problems)
-                email = address.get("email") if isinstance(address, dict) else None
-                if isinstance(email, str):
-                    if email.lower() in seen:
-                        problems.append(
-                            (
-                                "Each email address in the personalization block should be "
-                                "unique between to, cc, and bcc. We found the first duplicate "
-                                f"instance of [{email}] in the {field}.{kind} field.",
-                                f"{field}.{kind}",
-                            )
-                        )
-                    seen.add(email.lower())
-            recipients += len(entries)
-        _check_custom_args(p.get("custom_args"), f"{field}.custom_args", problems)
-    if recipients > MAX_RECIPIENTS:
-        problems.append(
-            (
-                "The total number of recipients must be less than 1000. This includes all "
-                "recipients defined within the to, cc, and bcc parameters, across each object "
-                "that you include in the personalizations array.",
-                "personalizations",
-            )
-        )
-
-    sender = body.get("from")
-    if not isinstance(sender, dict):
-        problems.append(
-            (
-                "The from object must be provided for every email send. It is an object that "
-                "requires the email parameter, but may also contain a name parameter.",
-                "from",
-            )
-        )
-    elif not _valid_email(sender.get("email")):
-        problems.append(("The from email does not contain a valid address.", "from.email"))
-    if body.get("reply_to") is not None:
-        _check_address(body.get("reply_to"), "reply_to", problems)
-
-    subject = body.get("subject")
-    every_has_subject = bool(personalizations) and all(
-        isinstance(p, dict) and isinstance(p.get("subject"), str) and p["subject"]
-        for p in personalizations
-    )
-    if not templated and not (isinstance(subject, str) and subject) and not every_has_subject:
-        problems.append(
-            (
-                "The subject is required. You can get around this requirement if you use a "
-                "template with a subject defined or if every personalization has a subject "
-                "defined.",
-                "subject",
-            )
-        )
-
-    content = body.get("content")
-    if content is not None or not templated:
-        if not isinstance(content, list) or not content:
-            problems.append(
-                (
-                    "Unless a valid template_id is provided, the content parameter is required. "
-                    "There must be at least one defined content block.",
-                    "content",
-                )
-            )
-            content = []
-        types = []
-        for k, block in enumerate(content):
-            if not isinstance(block, dict):
-                problems.append(("Each content block must be an object.", f"content.{k}"))
-                continue
-            if not isinstance(block.get("type"), str) or not block["type"]:
-                problems.append(
-                    (
-                        "The content type must be a string at least one character in length.",
-                        f"content.{k}.type",
-                    )
-                )
-            if not isinstance(block.get("value"), str) or not block["value"]:
-                problems.append(
-                    (
-                        "The content value must be a string at least one character in length.",
-                        f"content.{k}.value",
-                    )
-                )
-            types.append(block.get("type"))
-        if "text/plain" in types and types.index("text/plain") != 0:
-            problems.append(
-                (
-                    "If present, text/plain must be first, followed by text/html, followed by "
-                    "any other content.",
-                    "content",
-                )
-            )
-
-    _check_custom_args(body.get("custom_args"), "custom_args", problems)
-    categories = body.get("categories")
-    if categories is not None and (
-        not isinstance(categories, list)
-        or len(categories) > 10
-        or not all(isinstance(c, str) and 0 < len(c) <= 255 for c in categories)
-    ):
-        problems.append(
-            (
-                "Categories must be an array of at most 10 strings of 1 to 255 characters.",
-                "categories",
-            )
-        )
-    send_at = body.get("send_at")
-    if send_at is not None and (
-        not isinstance(send_at, int) or send_at > time.time() + MAX_SEND_AT_AHEAD
-    ):
-        problems.append(("send_at must be a unix timestamp at most 72 hours ahead.", "send_at"))
-    return errors(400, *problems) if problems else None
 
 
 def handle(sim: ProviderSimulator, req: Incoming) -> Reply:
@@ -333,7 +139,9 @@ def _events(
 
 
 # The part of the Email Activity query language the hub uses: terms joined by AND.
-QUERY_TERM_RE = re.compile(r"""^\s*(?:unique_args\['([^']+)'\]|(to_email|msg_id|subject))\s*=\s*"([^"]*)"\s*$""")
+QUERY_TERM_RE = re.compile(
+    r"""^\s*(?:unique_args\['([^']+)'\]|(to_email|msg_id|subject))\s*=\s*"([^"]*)"\s*$"""
+)
 
 
 def _activity(sim: ProviderSimulator, req: Incoming) -> Reply:
@@ -368,12 +176,17 @@ def _activity(sim: ProviderSimulator, req: Incoming) -> Reply:
                         "subject": p.get("subject") or body.get("subject"),
                         "to_email": address["email"],
                         "status": "not_delivered" if address["email"] in failures else "delivered",
-                        "opens_count": 0, "clicks_count": 0,
-                        "last_event_time": datetime.fromtimestamp(record["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "opens_count": 0,
+                        "clicks_count": 0,
+                        "last_event_time": datetime.fromtimestamp(record["time"], UTC).strftime(
+                            "%Y-%m-%dT%H:%M:%SZ"
+                        ),
                     }
                     n += 1
                     if all(
-                        str(args.get(name)) == value if kind_ == "arg" else str(item.get(name)) == value
+                        str(args.get(name)) == value
+                        if kind_ == "arg"
+                        else str(item.get(name)) == value
                         for kind_, name, value in terms
                     ):
                         found.append(item)

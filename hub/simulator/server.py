@@ -31,9 +31,7 @@ from urllib.parse import parse_qs
 import requests
 
 from hub.channels.credentials import SimCredentials
-from hub.simulator import sendgrid_api as sim_sendgrid
-from hub.simulator import twilio_api as sim_twilio
-from hub.simulator import voice_calls as sim_voice
+from hub.simulator import sendgrid_api, twilio_api, twilio_rest, voice_calls
 from hub.simulator.callbacks import Callback, Dispatcher, post_once
 from hub.simulator.faults import Dice, Faults
 from hub.simulator.http_parts import Incoming, Reply
@@ -75,7 +73,7 @@ class ProviderSimulator:
         self.dispatcher = Dispatcher(
             self.callback_workers, self.callback_attempts, self.callback_backoff
         )
-        self.calls = sim_voice.CallLives()
+        self.calls = voice_calls.CallLives()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -233,9 +231,9 @@ class ProviderSimulator:
 
     def route(self, req: Incoming) -> Reply:
         if req.path.startswith("/2010-04-01/"):
-            return self._maybe_lose(req, sim_twilio.handle(self, req))
+            return self._maybe_lose(req, twilio_rest.handle(self, req))
         if req.path.startswith("/v3/"):
-            return self._maybe_lose(req, sim_sendgrid.handle(self, req))
+            return self._maybe_lose(req, sendgrid_api.handle(self, req))
         if req.path.startswith("/sim/"):
             return self._control(req)
         if req.path == "/" and req.method == "GET":
@@ -244,7 +242,8 @@ class ProviderSimulator:
 
     def _maybe_lose(self, req: Incoming, reply: Reply) -> Reply:
         """The lost_answers fault: what was accepted stays accepted, the answer comes too late."""
-        if req.method == "POST" and 200 <= reply.status < 300 and self.dice.roll(self.faults.lost_answers):
+        accepted = req.method == "POST" and 200 <= reply.status < 300
+        if accepted and self.dice.roll(self.faults.lost_answers):
             time.sleep(self.faults.slow_seconds)
         return reply
 
@@ -263,7 +262,7 @@ class ProviderSimulator:
         if route == ("GET", "/sim/opt-outs"):
             return Reply.json(200, self.opt_outs.all())
         if req.method == "GET" and route[1].startswith("/sim/recordings/"):
-            return Reply(200, sim_voice.SILENT_WAV, {"Content-Type": "audio/x-wav"})
+            return Reply(200, voice_calls.SILENT_WAV, {"Content-Type": "audio/x-wav"})
         if route == ("POST", "/sim/reset"):
             self.reset()
             return Reply.json(200, {"reset": True})
@@ -295,10 +294,10 @@ class ProviderSimulator:
             self.opt_outs.add(number)
             return Reply.json(200, {"opted_out": self.opt_outs.all()})
         if route[1] == "/sim/inbound/sms":
-            return sim_twilio.inbound_sms(self, data)
+            return twilio_api.inbound_sms(self, data)
         if route[1] == "/sim/inbound/call":
-            return sim_voice.inbound_call(self, data)
-        return sim_sendgrid.inbound_email(self, data)
+            return voice_calls.inbound_call(self, data)
+        return sendgrid_api.inbound_email(self, data)
 
 
 class _Handler(BaseHTTPRequestHandler):
