@@ -54,7 +54,19 @@ TAG_OPS = ("contains", "not_contains", "contains_any")
 CONSENT_OPS = ("granted", "refused", "not_refused")
 # gt ... between compare user ids, as owner did when it was a plain number: still taken from the
 # API, no longer offered by the builder.
-OWNER_OPS = ("eq", "ne", "in", "not_in", "is_empty", "not_empty", "gt", "gte", "lt", "lte", "between")
+OWNER_OPS = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "is_empty",
+    "not_empty",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+)
 SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 
 
@@ -130,6 +142,8 @@ def custom_field_spec(field: CustomField) -> Spec:
     }.get(field.kind, CustomFieldValue.value_text)
     kind = {"number": "number", "date": "date", "choice": "choice"}.get(field.kind, "text")
     return Spec(kind, column, tuple(field.choices or ()) if kind == "choice" else ())
+
+
 FIELD_NAMES = tuple(sorted(FIELDS)) + ("custom.<key>",)
 
 
@@ -190,7 +204,7 @@ class _Compiler:
         for key in unknown:
             self.error(f"{at}.{key}", _("Unknown key %(key)s.", key=key))
         if name.startswith("custom."):
-            spec = self.custom_spec(name[len("custom."):], at)
+            spec = self.custom_spec(name[len("custom.") :], at)
         else:
             spec = FIELDS.get(name)
             if spec is None:
@@ -257,7 +271,7 @@ class _Compiler:
             column.class_ is CustomFieldValue
         )
         if custom:
-            key = rule["field"][len("custom."):]
+            key = rule["field"][len("custom.") :]
             field = self._custom[key]
             assert field is not None
             inner = _plain(spec, column, op, value, where, rule, at)
@@ -335,7 +349,12 @@ def _survey(kind: str, op: str, value: Any, where: str) -> Any:
     if any(not low <= n <= high for n in numbers):
         raise FieldError(
             where,
-            _("%(survey)s scores run from %(low)d to %(high)d.", survey=kind.upper(), low=low, high=high),
+            _(
+                "%(survey)s scores run from %(low)d to %(high)d.",
+                survey=kind.upper(),
+                low=low,
+                high=high,
+            ),
         )
     return _number(latest, op, value, where)
 
@@ -363,8 +382,14 @@ def _overdue(what: str, op: str, value: Any, where: str) -> Any:
         low, high = _pair(value, where, _decimal)
         return due.between(day(high), day(low))
     target = day(_decimal(value, where))
-    return {"eq": due == target, "ne": due != target, "gt": due > target, "gte": due >= target,
-            "lt": due < target, "lte": due <= target}[flipped]
+    return {
+        "eq": due == target,
+        "ne": due != target,
+        "gt": due > target,
+        "gte": due >= target,
+        "lt": due < target,
+        "lte": due <= target,
+    }[flipped]
 
 
 def _tags(op: str, value: Any, where: str) -> Any:
@@ -403,8 +428,10 @@ def _period(rule: dict[str, Any], at: str) -> tuple[date | None, date | None]:
 
 def _orders(kind: str, op: str, value: Any, where: str, period: tuple[Any, Any]) -> Any:
     """Orders (count) or turnover (sum of amounts) in a period, cancelled orders left out."""
-    measure = sa.func.count(Order.id) if kind == "orders" else sa.func.coalesce(
-        sa.func.sum(Order.amount), 0
+    measure = (
+        sa.func.count(Order.id)
+        if kind == "orders"
+        else sa.func.coalesce(sa.func.sum(Order.amount), 0)
     )
     sub = sa.select(measure).where(Order.customer_id == Customer.id, Order.status != "cancelled")
     start, end = period

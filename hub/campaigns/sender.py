@@ -40,7 +40,9 @@ LEASE_MARGIN = 0.25  # stop starting requests when this share of the lease is le
 JOB_SECONDS = 60.0  # a send job starts no new batch after this long (RQ's timeout is 180 s)
 
 
-def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE) -> list[int]:
+def claim(
+    db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE
+) -> list[int]:
     """Move up to `limit` due pending messages to `sending` under a lease; returns their ids.
 
     PostgreSQL skips rows another worker is claiming; SQLite runs one writer at a time."""
@@ -94,12 +96,25 @@ def prepare(
     # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
     rows = db.execute(
         sa.select(
-            Message.id, Message.to_address, Message.contact_id, Message.attempts,
+            Message.id,
+            Message.to_address,
+            Message.contact_id,
+            Message.attempts,
             Customer.id.label("customer_id"),
-            Contact.name, Contact.title, Contact.email, Contact.phone, Contact.birthday,
-            Contact.language, Contact.timezone, Customer.name.label("customer_name"),
-            Customer.customer_class, Customer.region, Customer.city, Customer.industry,
-            User.name.label("owner_name"), User.email.label("owner_email"),
+            Contact.name,
+            Contact.title,
+            Contact.email,
+            Contact.phone,
+            Contact.birthday,
+            Contact.language,
+            Contact.timezone,
+            Customer.name.label("customer_name"),
+            Customer.customer_class,
+            Customer.region,
+            Customer.city,
+            Customer.industry,
+            User.name.label("owner_name"),
+            User.email.label("owner_email"),
         )
         .outerjoin(Contact, Contact.id == Message.contact_id)
         .outerjoin(Customer, Customer.id == Message.customer_id)
@@ -123,11 +138,18 @@ def prepare(
             out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
             continue
         contact = SimpleNamespace(
-            name=r.name, title=r.title, email=r.email, phone=r.phone, birthday=r.birthday,
+            name=r.name,
+            title=r.title,
+            email=r.email,
+            phone=r.phone,
+            birthday=r.birthday,
             language=r.language,
         )
         customer = SimpleNamespace(
-            name=r.customer_name, customer_class=r.customer_class, region=r.region, city=r.city,
+            name=r.customer_name,
+            customer_class=r.customer_class,
+            region=r.region,
+            city=r.city,
             industry=r.industry,
         )
         owner = (
@@ -136,11 +158,19 @@ def prepare(
             else None
         )
         message = SimpleNamespace(id=r.id, to_address=r.to_address)
-        due = earliest_send(now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
+        due = earliest_send(
+            now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end
+        )
         if due > now:
-            out.waiting.append({"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None})
+            out.waiting.append(
+                {"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None}
+            )
             continue
-        unsubscribe = unsubscribe_url(base_url, message.to_address) if base_url and campaign.channel == "email" else ""
+        unsubscribe = (
+            unsubscribe_url(base_url, message.to_address)
+            if base_url and campaign.channel == "email"
+            else ""
+        )
         survey = survey_url(base_url, message.id) if base_url and campaign.survey else ""
         try:
             parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
@@ -195,12 +225,17 @@ class StateWatch:
             return True
         if time.monotonic() - self.checked >= STATE_CHECK_SECONDS:
             with session_scope(self.app) as s:
-                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or "cancelled"
+                self.state = (
+                    s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id))
+                    or "cancelled"
+                )
             self.checked = time.monotonic()
         return self.state != "running"
 
 
-def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True) -> int:
+def send_batch(
+    app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True
+) -> int:
     """Claim, check, render, send and record one batch; returns how many were claimed.
 
     With `finish` false, the campaign is completed only when there is nothing left to claim (a
@@ -237,19 +272,35 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
             outcomes = send_email(email_channel(app), prepared.outbound, ledger, watch.stopped)
         elif prepared.outbound:
             limiter = RateLimit(conn, f"campaign:{campaign_id}", rate)
-            outcomes = send_sms(lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped)
+            outcomes = send_sms(
+                lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped
+            )
     except ChannelMisconfigured as exc:
         misconfigured = exc
     with session_scope(app) as s:
-        held = record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state,
-                               settings.provider_settle, lease=now + lease)
+        held = record_outcomes(
+            s,
+            campaign_id,
+            name,
+            ids,
+            prepared,
+            outcomes,
+            utcnow(),
+            watch.state,
+            settings.provider_settle,
+            lease=now + lease,
+        )
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
             s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state="paused"))
     if len(held) < len(ids):
         # The job outlived its lease: recovery took those back and settles them from Redis.
-        log.warning("campaign %s: %d of %d messages were taken back before this job recorded them",
-                    campaign_id, len(ids) - len(held), len(ids))
+        log.warning(
+            "campaign %s: %d of %d messages were taken back before this job recorded them",
+            campaign_id,
+            len(ids) - len(held),
+            len(ids),
+        )
     # An unconfirmed request keeps its mark: recovery needs it to know to ask the provider.
     unconfirmed = {o.message_id for o in outcomes if isinstance(o.error, Unconfirmed)}
     ledger.forget([i for i in held if i not in unconfirmed])

@@ -103,9 +103,7 @@ def parse_row(
         name_columns = [
             headers[i] for i, t in enumerate(mapping) if t == "name" and i < len(headers)
         ]
-        errors.append(
-            problem(name_columns[0] if name_columns else str(TARGETS["name"]), "no_name")
-        )
+        errors.append(problem(name_columns[0] if name_columns else str(TARGETS["name"]), "no_name"))
     if errors:
         return errors
     return ImportRow(

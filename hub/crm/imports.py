@@ -347,8 +347,13 @@ class _Report:
     def refuse(self, number: int, cells: list[str], errors: list[FieldError]) -> None:
         for e in errors:
             self.report.writerow(
-                [number, neutralize(e.field), neutralize(e.message), e.code or "",
-                 json.dumps(e.params or {}, ensure_ascii=False)]
+                [
+                    number,
+                    neutralize(e.field),
+                    neutralize(e.message),
+                    e.code or "",
+                    json.dumps(e.params or {}, ensure_ascii=False),
+                ]
             )
         self.refused.writerow([neutralize(c) for c in cells] + [problems.dump(errors)])
 

@@ -385,7 +385,10 @@ def message_reason(text: str | None) -> str:
     if (m := _WITH_DETAIL.fullmatch(text)) and m.group(1) in MESSAGE_REASONS:
         return f"{MESSAGE_REASONS[m.group(1)]} ({m.group(2)})"
     if text.endswith(" (gave up after retries)"):
-        return _("%(reason)s (gave up after retries)", reason=text.removesuffix(" (gave up after retries)"))
+        return _(
+            "%(reason)s (gave up after retries)",
+            reason=text.removesuffix(" (gave up after retries)"),
+        )
     return text
 
 

@@ -234,7 +234,10 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
     _check_dates(values["order_date"], values.get("ship_date"), values.get("delivered_on"))
     # Checked before anything is added, so a refused order leaves nothing behind.
     override = check_order_credit(
-        db, actor, customer, values.get("currency") or "CNY",
+        db,
+        actor,
+        customer,
+        values.get("currency") or "CNY",
         sum((line["amount"] for line in values["lines"]), Decimal("0.00")),
         override if isinstance(override, str) else None,
     )
@@ -276,10 +279,18 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
     )
     if override is not None:
         log_follow_up(
-            db, actor, customer, FollowUpChannel.SYSTEM.value,
-            summary=_("Credit check overridden for order %(number)s: %(reason)s",
-                      number=order.contract_number, reason=override),
-            direction=Direction.INTERNAL.value, status="credit_override", order_id=order.id,
+            db,
+            actor,
+            customer,
+            FollowUpChannel.SYSTEM.value,
+            summary=_(
+                "Credit check overridden for order %(number)s: %(reason)s",
+                number=order.contract_number,
+                reason=override,
+            ),
+            direction=Direction.INTERNAL.value,
+            status="credit_override",
+            order_id=order.id,
             sets_next_contact=False,
         )
     if status != "pending":
