@@ -21,8 +21,9 @@ from hub.clock import business_today
 from hub.crm import audit
 from hub.crm.cleaning import clean_text
 from hub.crm.followups import Direction, FollowUpChannel, log_follow_up
+from hub.crm.import_customers import absorb
 from hub.crm.import_files import guess_target
-from hub.crm.import_rows import ImportRow, absorb, existing_matches, parse_row
+from hub.crm.import_rows import ImportRow, existing_matches, parse_row
 from hub.crm.models import Customer, LeadSource, Stage
 from hub.db import Base, utcnow
 from hub.validation import FieldError, NotFound, ValidationError
