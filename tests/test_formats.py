@@ -237,7 +237,7 @@ def test_an_import_report_made_in_english_reads_in_chinese(app, client, make_use
 
 
 def test_a_report_stored_as_plain_text_before_codes_still_reads(app, client, make_user):
-    from hub.crm.imports import read_report, report_path
+    from hub.crm.import_run_files import read_report, report_path
 
     reader = _sign_in(client, make_user, "zh_Hans")
     run_id = upload(app, reader, csv_bytes(ROWS, "gb18030"))

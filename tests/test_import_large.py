@@ -13,7 +13,8 @@ from hub.auth import User
 from hub.crm.duplicate_models import DuplicateCandidate
 from hub.crm.import_jobs import enqueue_import
 from hub.crm.import_models import ImportRun
-from hub.crm.imports import begin, read_report, set_mapping, start_import
+from hub.crm.import_run_files import read_report
+from hub.crm.imports import begin, set_mapping, start_import
 from hub.crm.models import Contact, Customer
 from tests.test_imports import instance
 

@@ -180,7 +180,7 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
     from datetime import timedelta
 
     from hub.crm.import_models import ImportRun
-    from hub.crm.imports import refused_path, report_path, source_path
+    from hub.crm.import_run_files import refused_path, report_path, source_path
     from hub.db import utcnow
     from hub.schedule import PERIODIC, enqueue_due
 

@@ -14,11 +14,10 @@ from hub.auth import User
 from hub.crm.import_files import detect_encoding, find_header, guess_mapping, iter_rows
 from hub.crm.import_jobs import enqueue_import, read_progress
 from hub.crm.import_models import ImportRun
+from hub.crm.import_run_files import read_report, refused_path
 from hub.crm.imports import (
     begin,
     execute_import,
-    read_report,
-    refused_path,
     set_mapping,
     start_import,
 )
@@ -51,7 +50,7 @@ def downloaded_refused(app, run_id, lang="en"):
     """The refused rows as a download gives them, worded in `lang`."""
     from flask_babel import force_locale
 
-    from hub.crm.imports import refused_csv
+    from hub.crm.import_run_files import refused_csv
 
     with app.test_request_context(), force_locale(lang):
         text = "".join(refused_csv(instance(app), run_id))

@@ -14,6 +14,7 @@ from hub import db
 from hub.apikit import DEFAULT_LIMIT, LIST_QUERY, MAX_LIMIT, document, keyset_page
 from hub.auth import login_required, require_user
 from hub.crm import import_report as row_report
+from hub.crm import import_run_files as run_files
 from hub.crm import imports as svc
 from hub.crm.customers import can_create
 from hub.crm.import_jobs import enqueue_import
@@ -239,11 +240,11 @@ document(
 @login_required
 def report(run_id: int) -> Response:
     run = _load(run_id)
-    if not svc.report_path(_instance(), run.id).exists():
+    if not run_files.report_path(_instance(), run.id).exists():
         raise NotFound(_("This import has not run yet."))
     limit = _arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     after = _arg("after", 0, 0, MAX_ID)
-    lines = svc.read_report(_instance(), run.id, limit + 1, after)
+    lines = run_files.read_report(_instance(), run.id, limit + 1, after)
     items = [
         {"row": int(r[0]) if r[0].isdigit() else 0, "column": r[1], "problem": r[2]}
         for r in lines[:limit]
@@ -330,7 +331,7 @@ document(
 @login_required
 def refused(run_id: int) -> Response:
     run = _load(run_id)
-    path = svc.refused_path(_instance(), run.id)
+    path = run_files.refused_path(_instance(), run.id)
     if not path.exists():
         raise NotFound(
             _("The refused rows have expired.")
@@ -338,7 +339,7 @@ def refused(run_id: int) -> Response:
             else _("This import has not run yet.")
         )
     response = Response(
-        stream_with_context(svc.refused_csv(_instance(), run.id)), mimetype="text/csv"
+        stream_with_context(run_files.refused_csv(_instance(), run.id)), mimetype="text/csv"
     )
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"{Path(run.filename).stem}-refused.csv"

@@ -10,7 +10,8 @@ from flask import Flask
 
 from hub.auth import User
 from hub.crm.import_files import TARGETS
-from hub.crm.imports import execute_import, refused_path, report_path, set_mapping, start_import
+from hub.crm.import_run_files import refused_path, report_path
+from hub.crm.imports import execute_import, set_mapping, start_import
 from hub.validation import ValidationError
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hub import services
 from hub.crm.import_models import ImportRun, ImportStatus
-from hub.crm.imports import refused_path, source_path
+from hub.crm.import_run_files import refused_path, source_path
 from hub.db import session_scope, utcnow
 
 
