@@ -18,7 +18,7 @@ from hub.crm.complaints import STEPS, create_complaint
 from hub.crm.models import Customer
 from hub.crm.opportunities import create_opportunity
 from hub.crm.opportunity_pipeline import ladder, move_stage, pipeline_stages
-from hub.crm.order_changes import clean_lines
+from hub.crm.order_fields import clean_lines
 from hub.crm.orders import Order, OrderLine
 from hub.db import utcnow
 
