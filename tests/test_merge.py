@@ -14,7 +14,8 @@ from hub.crm.complaints import Complaint
 from hub.crm.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.duplicates import find_likely_duplicates, find_new_duplicates
 from hub.crm.followups import FollowUp, log_follow_up
-from hub.crm.merge import customer_references, merge_customers, undo_merge
+from hub.crm.merge import customer_references, merge_customers
+from hub.crm.merge_undo import undo_merge
 from hub.crm.models import (
     Assignment,
     AuditEntry,

@@ -17,7 +17,8 @@ from hub.crm import duplicates as svc
 from hub.crm.customers import CustomerFilters, search_customers
 from hub.crm.duplicate_models import CustomerMerge
 from hub.crm.fields import CUSTOMER_FIELDS
-from hub.crm.merge import MERGE_FIELDS, customer_references, merge_customers, undo_merge
+from hub.crm.merge import MERGE_FIELDS, customer_references, merge_customers
+from hub.crm.merge_undo import undo_merge
 from hub.crm.models import Customer
 from hub.pagination import page_arg, paginate
 from hub.validation import Conflict, NotFound, ValidationError

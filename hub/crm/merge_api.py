@@ -14,7 +14,8 @@ from hub.apikit import LIST_QUERY, document, json_body, keyset_page
 from hub.auth import Role, require_user, roles_required
 from hub.crm import duplicates as svc
 from hub.crm.duplicate_models import CandidateStatus, CustomerMerge, DuplicateCandidate
-from hub.crm.merge import MERGE_FIELDS, merge_customers, undo_merge
+from hub.crm.merge import MERGE_FIELDS, merge_customers
+from hub.crm.merge_undo import undo_merge
 from hub.validation import MAX_ID, FieldError, NotFound, ValidationError
 
 bp = Blueprint("merge_api", __name__, url_prefix="/api/v1")
