@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hub import services
 from hub.auth import User
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
-from hub.campaigns.message_templates import compiled
+from hub.campaigns.message_templates import CompiledTemplate, compiled
 from hub.campaigns.models import Campaign, MessageTemplate
 from hub.campaigns.planner import BATCH, refused
 from hub.campaigns.quiet_hours import earliest_send
@@ -90,11 +90,42 @@ def prepare(
     db: Session, campaign: Campaign, ids: list[int], now: datetime, default_tz: str, base_url: str
 ) -> Prepared:
     """Check every recipient again at send time and render the ones that go."""
-    from hub.campaigns.surveys import survey_url
-    from hub.channels.unsubscribe import footer, unsubscribe_url
+    rows = _batch_rows(db, ids)
+    template = compiled(db.get(MessageTemplate, campaign.template_id))
+    tag = claim_tag(campaign.id, now) if campaign.channel == "email" else None
+    page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
+    suppressed, no_consent = refused(db, campaign.channel, page) if page else (set(), set())
+    out = Prepared(attempts={r.id: r.attempts for r in rows})
+    for r in rows:
+        if r.contact_id is None or r.customer_id is None:
+            out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
+            continue
+        if r.to_address in suppressed:
+            out.closed.append(_closed(r.id, "suppressed", "on the suppression list", now))
+            continue
+        if r.contact_id in no_consent:
+            out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
+            continue
+        due = earliest_send(
+            now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end
+        )
+        if due > now:
+            out.waiting.append({"mid": r.id, "due_at": due, "quiet_wait": True, "attempts": None})
+            continue
+        try:
+            outbound = _render(r, template, campaign, base_url, tag)
+        except RenderError as exc:
+            out.closed.append(_closed(r.id, "failed", exc.reason, now))
+            continue
+        out.rendered[r.id] = (outbound.subject, outbound.body)
+        out.outbound.append(outbound)
+    return out
 
+
+def _batch_rows(db: Session, ids: list[int]) -> list[sa.Row[Any]]:
+    """Each claimed message with what its template may name: contact, customer and owner."""
     # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
-    rows = db.execute(
+    return db.execute(
         sa.select(
             Message.id,
             Message.to_address,
@@ -122,81 +153,55 @@ def prepare(
         .where(one_of(db, Message.id, ids))
         .order_by(Message.id)
     ).all()
-    template = compiled(db.get(MessageTemplate, campaign.template_id))
-    tag = claim_tag(campaign.id, now) if campaign.channel == "email" else None
-    page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
-    suppressed, no_consent = refused(db, campaign.channel, page) if page else (set(), set())
-    out = Prepared(attempts={r.id: r.attempts for r in rows})
-    for r in rows:
-        if r.contact_id is None or r.customer_id is None:
-            out.closed.append(_closed(r.id, "failed", "the contact was deleted", now))
-            continue
-        if r.to_address in suppressed:
-            out.closed.append(_closed(r.id, "suppressed", "on the suppression list", now))
-            continue
-        if r.contact_id in no_consent:
-            out.closed.append(_closed(r.id, "skipped", "consent refused for this channel", now))
-            continue
-        contact = SimpleNamespace(
-            name=r.name,
-            title=r.title,
-            email=r.email,
-            phone=r.phone,
-            birthday=r.birthday,
-            language=r.language,
-        )
-        customer = SimpleNamespace(
-            name=r.customer_name,
-            customer_class=r.customer_class,
-            region=r.region,
-            city=r.city,
-            industry=r.industry,
-        )
-        owner = (
-            SimpleNamespace(display_name=r.owner_name or r.owner_email, email=r.owner_email)
-            if r.owner_email
-            else None
-        )
-        message = SimpleNamespace(id=r.id, to_address=r.to_address)
-        due = earliest_send(
-            now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end
-        )
-        if due > now:
-            out.waiting.append(
-                {"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None}
-            )
-            continue
-        unsubscribe = (
-            unsubscribe_url(base_url, message.to_address)
-            if base_url and campaign.channel == "email"
-            else ""
-        )
-        survey = survey_url(base_url, message.id) if base_url and campaign.survey else ""
-        try:
-            parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
-        except RenderError as exc:
-            out.closed.append(_closed(message.id, "failed", exc.reason, now))
-            continue
-        body = parts.body + (footer(unsubscribe) if unsubscribe else "")
-        status_callback = (
-            f"{base_url}/webhooks/twilio/sms-status?message={message.id}"
-            if base_url and campaign.channel == "sms"
-            else None
-        )
-        out.rendered[message.id] = (parts.subject, body)
-        out.outbound.append(
-            OutboundMessage(
-                message_id=message.id,
-                to=message.to_address,
-                body=body,
-                subject=parts.subject,
-                html=parts.html,
-                status_callback=status_callback,
-                unsubscribe_url=unsubscribe or None,
-                send_tag=tag,
-            )
-        )
-    return out
+
+
+def _render(
+    r: sa.Row[Any], template: CompiledTemplate, campaign: Campaign, base_url: str, tag: str | None
+) -> OutboundMessage:
+    """One recipient's message from its batch row; RenderError when the template fails on it."""
+    from hub.campaigns.surveys import survey_url
+    from hub.channels.unsubscribe import footer, unsubscribe_url
+
+    contact = SimpleNamespace(
+        name=r.name,
+        title=r.title,
+        email=r.email,
+        phone=r.phone,
+        birthday=r.birthday,
+        language=r.language,
+    )
+    customer = SimpleNamespace(
+        name=r.customer_name,
+        customer_class=r.customer_class,
+        region=r.region,
+        city=r.city,
+        industry=r.industry,
+    )
+    owner = (
+        SimpleNamespace(display_name=r.owner_name or r.owner_email, email=r.owner_email)
+        if r.owner_email
+        else None
+    )
+    unsubscribe = (
+        unsubscribe_url(base_url, r.to_address) if base_url and campaign.channel == "email" else ""
+    )
+    survey = survey_url(base_url, r.id) if base_url and campaign.survey else ""
+    parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
+    status_callback = (
+        f"{base_url}/webhooks/twilio/sms-status?message={r.id}"
+        if base_url and campaign.channel == "sms"
+        else None
+    )
+    return OutboundMessage(
+        message_id=r.id,
+        to=r.to_address,
+        body=parts.body + (footer(unsubscribe) if unsubscribe else ""),
+        subject=parts.subject,
+        html=parts.html,
+        status_callback=status_callback,
+        unsubscribe_url=unsubscribe or None,
+        send_tag=tag,
+    )
 
 
 @dataclass(frozen=True)
