@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from hub import services
 from hub.auth import User
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
-from hub.campaigns.message_templates import CompiledTemplate, compiled
+from hub.campaigns.message_templates import compiled
 from hub.campaigns.models import Campaign, MessageTemplate
 from hub.campaigns.planner import BATCH, refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
-from hub.campaigns.rendering import RenderError, context_for
+from hub.campaigns.rendering import CompiledTemplate, RenderError, context_for
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message
 from hub.clock import contact_zone
