@@ -291,6 +291,8 @@ def test_undo_puts_the_merged_customers_other_pairs_back_in_the_queue(app, db, p
     after = {p for p in pairs_of(b) if {p[0], p[1]} != {a, b}}
     assert after == before
     open_ids = set(
-        db.scalars(sa.select(DuplicateCandidate.second_id).where(DuplicateCandidate.status == "open"))
+        db.scalars(
+            sa.select(DuplicateCandidate.second_id).where(DuplicateCandidate.status == "open")
+        )
     )
     assert alike_id in open_ids  # back in the review queue

@@ -116,7 +116,9 @@ def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tu
         rows=rows,
         outcome=outcome,
         reason_text=report.reason_text,
-        report=run_files.read_report(_instance(), run.id) if run.outcome_counts() and not rows else [],
+        report=run_files.read_report(_instance(), run.id)
+        if run.outcome_counts() and not rows
+        else [],
         done=done,
         total=total or run.rows_total or 0,
         file_days=current_app.config["SETTINGS"].import_file_days,

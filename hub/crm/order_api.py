@@ -51,7 +51,10 @@ def order_json(order: svc.Order) -> dict[str, Any]:
     return serialize(
         order,
         order_fields.ORDER_READ_ONLY + order_fields.ORDER_FIELDS,
-        lines=[serialize(ln, order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS) for ln in order.lines],
+        lines=[
+            serialize(ln, order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS)
+            for ln in order.lines
+        ],
         customer_name=order.customer.name,
     )
 

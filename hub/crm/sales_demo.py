@@ -83,8 +83,9 @@ def demo_sales(
 
     # An rng of its own, seeded from the shared one's state without drawing from it, so the
     # rest of the demo stays what a seed made it before receivables existed.
-    demo_receivables(db, random.Random(hash(rng.getstate())), buyers or customers, director,
-                     business_today())
+    demo_receivables(
+        db, random.Random(hash(rng.getstate())), buyers or customers, director, business_today()
+    )
     db.flush()
 
 
