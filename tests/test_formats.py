@@ -46,7 +46,9 @@ def local(app, instant: datetime) -> datetime:
 
 def en_datetime(app, instant: datetime) -> str:
     t = local(app, instant)
-    return f"{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M}\u202f{'AM' if t.hour < 12 else 'PM'}"
+    return (
+        f"{t:%b} {t.day}, {t.year}, {t.hour % 12 or 12}:{t:%M}\u202f{'AM' if t.hour < 12 else 'PM'}"
+    )
 
 
 def zh_datetime(app, instant: datetime) -> str:
@@ -65,7 +67,13 @@ def customer_with_history(app, db, make_user):
     log_follow_up(db, None, c, "call", "Rang twice.", outcome="no answer", occurred_at=AT)
     log_follow_up(db, None, c, "call", "Left a message.", outcome="voicemail_left", occurred_at=AT)
     log_follow_up(
-        db, None, c, "visit", "Brought samples.", outcome="客户说下周再联系", occurred_at=AT,
+        db,
+        None,
+        c,
+        "visit",
+        "Brought samples.",
+        outcome="客户说下周再联系",
+        occurred_at=AT,
         next_contact_on=NEXT,
     )
     db.commit()
@@ -109,8 +117,12 @@ def test_the_flash_after_a_follow_up_writes_its_date_as_the_pages_do(
     url = f"/customers/{customer_with_history}"
     answer = client.post(
         f"{url}/follow-ups",
-        data={"csrf_token": csrf_token(client, url), "channel": "note", "summary": "x",
-              "next_contact_on": "2027-01-15"},
+        data={
+            "csrf_token": csrf_token(client, url),
+            "channel": "note",
+            "summary": "x",
+            "next_contact_on": "2027-01-15",
+        },
         follow_redirects=True,
     )
     flash = re.search(r'class="flash[^"]*"[^>]*>(.*?)</', answer.get_data(as_text=True), re.S)
@@ -136,12 +148,16 @@ def test_campaign_page_dates_are_written_one_way(app, make_user, db):
 
 
 def test_campaign_statuses_and_skip_reasons_read_in_the_readers_language(
-    hub_with_sim, make_user, db  # noqa: F811
+    hub_with_sim,  # noqa: F811
+    make_user,
+    db,
 ):
     app, _sim = hub_with_sim
     add_customer(db, "Quiet Co", contacts=[{"name": "Sam", "email": "sam@example.com"}])
     add_customer(
-        db, "Shy Co", contacts=[{"name": "Kim", "email": "kim@example.com", "consent": {"email": False}}]
+        db,
+        "Shy Co",
+        contacts=[{"name": "Kim", "email": "kim@example.com", "consent": {"email": False}}],
     )
     db.add(Suppression(channel="email", address="sam@example.com", reason="unsubscribe"))
     db.commit()
@@ -237,7 +253,7 @@ def test_an_import_report_made_in_english_reads_in_chinese(app, client, make_use
 
 
 def test_a_report_stored_as_plain_text_before_codes_still_reads(app, client, make_user):
-    from hub.crm.intake.imports import read_report, report_path
+    from hub.crm.intake.import_run_files import read_report, report_path
 
     reader = _sign_in(client, make_user, "zh_Hans")
     run_id = upload(app, reader, csv_bytes(ROWS, "gb18030"))

@@ -14,7 +14,8 @@ from hub.crm.customers.duplicate_models import DuplicateCandidate
 from hub.crm.customers.models import Contact, Customer
 from hub.crm.intake.import_jobs import enqueue_import
 from hub.crm.intake.import_models import ImportRun
-from hub.crm.intake.imports import begin, read_report, set_mapping, start_import
+from hub.crm.intake.import_run_files import read_report
+from hub.crm.intake.imports import begin, set_mapping, start_import
 from tests.test_imports import instance
 
 HEADERS = ["客户名称", "联系人", "手机", "座机", "邮箱", "城市", "行业", "备注"]

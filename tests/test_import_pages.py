@@ -181,7 +181,7 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
 
     from hub.core.db import utcnow
     from hub.crm.intake.import_models import ImportRun
-    from hub.crm.intake.imports import refused_path, report_path, source_path
+    from hub.crm.intake.import_run_files import refused_path, report_path, source_path
     from hub.runtime.schedule import PERIODIC, enqueue_due
 
     signed_in("agent")
@@ -229,9 +229,7 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
     assert 'name="column.0"' in client.get(new_url).get_data(as_text=True)
 
 
-def test_the_report_has_every_row_created_merged_unchanged_refused(
-    client, signed_in, run_jobs, db
-):
+def test_the_report_has_every_row_created_merged_unchanged_refused(client, signed_in, run_jobs, db):
     user = signed_in("agent")
     known = Customer(
         name="上海申通物流有限公司", phone="+8613900139000", city="上海", owner_id=user.id

@@ -15,14 +15,8 @@ from hub.crm.customers.models import AuditEntry, Contact, Customer
 from hub.crm.intake.import_files import detect_encoding, find_header, guess_mapping, iter_rows
 from hub.crm.intake.import_jobs import enqueue_import, read_progress
 from hub.crm.intake.import_models import ImportRun
-from hub.crm.intake.imports import (
-    begin,
-    execute_import,
-    read_report,
-    refused_path,
-    set_mapping,
-    start_import,
-)
+from hub.crm.intake.import_run_files import read_report, refused_path
+from hub.crm.intake.imports import begin, execute_import, set_mapping, start_import
 
 HEADERS = ["客户名称", "联系人", "手机", "座机", "邮箱", "城市", "行业", "备注"]
 
@@ -51,7 +45,7 @@ def downloaded_refused(app, run_id, lang="en"):
     """The refused rows as a download gives them, worded in `lang`."""
     from flask_babel import force_locale
 
-    from hub.crm.intake.imports import refused_csv
+    from hub.crm.intake.import_run_files import refused_csv
 
     with app.test_request_context(), force_locale(lang):
         text = "".join(refused_csv(instance(app), run_id))

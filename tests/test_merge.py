@@ -13,7 +13,8 @@ from hub.core.auth import User
 from hub.core.refusals import Conflict, Forbidden, ValidationError
 from hub.crm.customers.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.customers.duplicates import find_likely_duplicates, find_new_duplicates
-from hub.crm.customers.merge import customer_references, merge_customers, undo_merge
+from hub.crm.customers.merge import customer_references, merge_customers
+from hub.crm.customers.merge_undo import undo_merge
 from hub.crm.customers.models import (
     Assignment,
     AuditEntry,
@@ -290,6 +291,8 @@ def test_undo_puts_the_merged_customers_other_pairs_back_in_the_queue(app, db, p
     after = {p for p in pairs_of(b) if {p[0], p[1]} != {a, b}}
     assert after == before
     open_ids = set(
-        db.scalars(sa.select(DuplicateCandidate.second_id).where(DuplicateCandidate.status == "open"))
+        db.scalars(
+            sa.select(DuplicateCandidate.second_id).where(DuplicateCandidate.status == "open")
+        )
     )
     assert alike_id in open_ids  # back in the review queue

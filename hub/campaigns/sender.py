@@ -21,7 +21,7 @@ from hub.campaigns.models import Campaign, CampaignState, MessageTemplate
 from hub.campaigns.planner import refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
-from hub.campaigns.templates.rendering import RenderError, context_for
+from hub.campaigns.templates.rendering import CompiledTemplate, RenderError, context_for
 from hub.campaigns.templates.saved import compiled
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed
 from hub.channels.models import Message, MessageStatus
@@ -41,7 +41,9 @@ LEASE_MARGIN = 0.25  # stop starting requests when this share of the lease is le
 JOB_SECONDS = 60.0  # a send job starts no new batch after this long (RQ's timeout is 180 s)
 
 
-def claim(db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE) -> list[int]:
+def claim(
+    db: Session, campaign_id: int, limit: int, now: datetime, lease: timedelta = LEASE
+) -> list[int]:
     """Move up to `limit` due pending messages to `sending` under a lease; returns their ids.
 
     PostgreSQL skips rows another worker is claiming; SQLite runs one writer at a time."""
@@ -89,25 +91,7 @@ def prepare(
     db: Session, campaign: Campaign, ids: list[int], now: datetime, default_tz: str, base_url: str
 ) -> Prepared:
     """Check every recipient again at send time and render the ones that go."""
-    from hub.campaigns.surveys.answers import survey_url
-    from hub.channels.unsubscribe import footer, unsubscribe_url
-
-    # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
-    rows = db.execute(
-        sa.select(
-            Message.id, Message.to_address, Message.contact_id, Message.attempts,
-            Customer.id.label("customer_id"),
-            Contact.name, Contact.title, Contact.email, Contact.phone, Contact.birthday,
-            Contact.language, Contact.timezone, Customer.name.label("customer_name"),
-            Customer.customer_class, Customer.region, Customer.city, Customer.industry,
-            User.name.label("owner_name"), User.email.label("owner_email"),
-        )
-        .outerjoin(Contact, Contact.id == Message.contact_id)
-        .outerjoin(Customer, Customer.id == Message.customer_id)
-        .outerjoin(User, User.id == Customer.owner_id)
-        .where(one_of(db, Message.id, ids))
-        .order_by(Message.id)
-    ).all()
+    rows = _batch_rows(db, ids)
     template = compiled(db.get(MessageTemplate, campaign.template_id))
     tag = claim_tag(campaign.id, now) if campaign.channel == "email" else None
     page = [_Row(r.contact_id, r.to_address) for r in rows if r.contact_id is not None]
@@ -123,51 +107,102 @@ def prepare(
         if r.contact_id in no_consent:
             out.closed.append(_closed(r.id, MessageStatus.SKIPPED.value, "consent refused for this channel", now))
             continue
-        contact = SimpleNamespace(
-            name=r.name, title=r.title, email=r.email, phone=r.phone, birthday=r.birthday,
-            language=r.language,
+        due = earliest_send(
+            now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end
         )
-        customer = SimpleNamespace(
-            name=r.customer_name, customer_class=r.customer_class, region=r.region, city=r.city,
-            industry=r.industry,
-        )
-        owner = (
-            SimpleNamespace(display_name=r.owner_name or r.owner_email, email=r.owner_email)
-            if r.owner_email
-            else None
-        )
-        message = SimpleNamespace(id=r.id, to_address=r.to_address)
-        due = earliest_send(now, contact_zone(r.timezone, default_tz), campaign.quiet_start, campaign.quiet_end)
         if due > now:
-            out.waiting.append({"mid": message.id, "due_at": due, "quiet_wait": True, "attempts": None})
+            out.waiting.append({"mid": r.id, "due_at": due, "quiet_wait": True, "attempts": None})
             continue
-        unsubscribe = unsubscribe_url(base_url, message.to_address) if base_url and campaign.channel == "email" else ""
-        survey = survey_url(base_url, message.id) if base_url and campaign.survey else ""
         try:
-            parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
+            outbound = _render(r, template, campaign, base_url, tag)
         except RenderError as exc:
-            out.closed.append(_closed(message.id, MessageStatus.FAILED.value, exc.reason, now))
+            out.closed.append(_closed(r.id, MessageStatus.FAILED.value, exc.reason, now))
             continue
-        body = parts.body + (footer(unsubscribe) if unsubscribe else "")
-        status_callback = (
-            f"{base_url}/webhooks/twilio/sms-status?message={message.id}"
-            if base_url and campaign.channel == "sms"
-            else None
-        )
-        out.rendered[message.id] = (parts.subject, body)
-        out.outbound.append(
-            OutboundMessage(
-                message_id=message.id,
-                to=message.to_address,
-                body=body,
-                subject=parts.subject,
-                html=parts.html,
-                status_callback=status_callback,
-                unsubscribe_url=unsubscribe or None,
-                send_tag=tag,
-            )
-        )
+        out.rendered[r.id] = (outbound.subject, outbound.body)
+        out.outbound.append(outbound)
     return out
+
+
+def _batch_rows(db: Session, ids: list[int]) -> list[sa.Row[Any]]:
+    """Each claimed message with what its template may name: contact, customer and owner."""
+    # Plain columns, not ORM entities: a batch of a thousand loads several times faster.
+    return db.execute(
+        sa.select(
+            Message.id,
+            Message.to_address,
+            Message.contact_id,
+            Message.attempts,
+            Customer.id.label("customer_id"),
+            Contact.name,
+            Contact.title,
+            Contact.email,
+            Contact.phone,
+            Contact.birthday,
+            Contact.language,
+            Contact.timezone,
+            Customer.name.label("customer_name"),
+            Customer.customer_class,
+            Customer.region,
+            Customer.city,
+            Customer.industry,
+            User.name.label("owner_name"),
+            User.email.label("owner_email"),
+        )
+        .outerjoin(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Customer, Customer.id == Message.customer_id)
+        .outerjoin(User, User.id == Customer.owner_id)
+        .where(one_of(db, Message.id, ids))
+        .order_by(Message.id)
+    ).all()
+
+
+def _render(
+    r: sa.Row[Any], template: CompiledTemplate, campaign: Campaign, base_url: str, tag: str | None
+) -> OutboundMessage:
+    """One recipient's message from its batch row; RenderError when the template fails on it."""
+    from hub.campaigns.surveys.answers import survey_url
+    from hub.channels.unsubscribe import footer, unsubscribe_url
+
+    contact = SimpleNamespace(
+        name=r.name,
+        title=r.title,
+        email=r.email,
+        phone=r.phone,
+        birthday=r.birthday,
+        language=r.language,
+    )
+    customer = SimpleNamespace(
+        name=r.customer_name,
+        customer_class=r.customer_class,
+        region=r.region,
+        city=r.city,
+        industry=r.industry,
+    )
+    owner = (
+        SimpleNamespace(display_name=r.owner_name or r.owner_email, email=r.owner_email)
+        if r.owner_email
+        else None
+    )
+    unsubscribe = (
+        unsubscribe_url(base_url, r.to_address) if base_url and campaign.channel == "email" else ""
+    )
+    survey = survey_url(base_url, r.id) if base_url and campaign.survey else ""
+    parts = template.render(context_for(contact, customer, owner, unsubscribe, survey))
+    status_callback = (
+        f"{base_url}/webhooks/twilio/sms-status?message={r.id}"
+        if base_url and campaign.channel == "sms"
+        else None
+    )
+    return OutboundMessage(
+        message_id=r.id,
+        to=r.to_address,
+        body=parts.body + (footer(unsubscribe) if unsubscribe else ""),
+        subject=parts.subject,
+        html=parts.html,
+        status_callback=status_callback,
+        unsubscribe_url=unsubscribe or None,
+        send_tag=tag,
+    )
 
 
 @dataclass(frozen=True)
@@ -196,12 +231,17 @@ class StateWatch:
             return True
         if time.monotonic() - self.checked >= STATE_CHECK_SECONDS:
             with session_scope(self.app) as s:
-                self.state = s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id)) or CampaignState.CANCELLED.value
+                self.state = (
+                    s.scalar(sa.select(Campaign.state).where(Campaign.id == self.campaign_id))
+                    or CampaignState.CANCELLED.value
+                )
             self.checked = time.monotonic()
         return self.state != CampaignState.RUNNING
 
 
-def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True) -> int:
+def send_batch(
+    app: Flask, campaign_id: int, now: datetime | None = None, finish: bool = True
+) -> int:
     """Claim, check, render, send and record one batch; returns how many were claimed.
 
     With `finish` false, the campaign is completed only when there is nothing left to claim (a
@@ -238,19 +278,35 @@ def send_batch(app: Flask, campaign_id: int, now: datetime | None = None, finish
             outcomes = send_email(email_channel(app), prepared.outbound, ledger, watch.stopped)
         elif prepared.outbound:
             limiter = RateLimit(conn, f"campaign:{campaign_id}", rate)
-            outcomes = send_sms(lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped)
+            outcomes = send_sms(
+                lambda: sms_channel(app), prepared.outbound, ledger, limiter, watch.stopped
+            )
     except ChannelMisconfigured as exc:
         misconfigured = exc
     with session_scope(app) as s:
-        held = record_outcomes(s, campaign_id, name, ids, prepared, outcomes, utcnow(), watch.state,
-                               settings.provider_settle, lease=now + lease)
+        held = record_outcomes(
+            s,
+            campaign_id,
+            name,
+            ids,
+            prepared,
+            outcomes,
+            utcnow(),
+            watch.state,
+            settings.provider_settle,
+            lease=now + lease,
+        )
         if misconfigured is not None:
             # Nothing will go until an operator fixes the settings: stop rather than fail everyone.
             s.execute(sa.update(Campaign).where(Campaign.id == campaign_id).values(state=CampaignState.PAUSED.value))
     if len(held) < len(ids):
         # The job outlived its lease: recovery took those back and settles them from Redis.
-        log.warning("campaign %s: %d of %d messages were taken back before this job recorded them",
-                    campaign_id, len(ids) - len(held), len(ids))
+        log.warning(
+            "campaign %s: %d of %d messages were taken back before this job recorded them",
+            campaign_id,
+            len(ids) - len(held),
+            len(ids),
+        )
     # An unconfirmed request keeps its mark: recovery needs it to know to ask the provider.
     unconfirmed = {o.message_id for o in outcomes if isinstance(o.error, Unconfirmed)}
     ledger.forget([i for i in held if i not in unconfirmed])

@@ -1,17 +1,13 @@
 """Translated names for every stored code a person reads: stages, statuses, channels, reasons,
 call outcomes, complaint steps, regions, industries...
 
-The one place a code becomes words. A value without a label (a pipeline stage the director added,
-a region typed by hand) is shown as stored.
+The one place a code becomes words, with audit_labels (the change history) and message_reasons (why
+a message was not sent). A value without a label (a pipeline stage the director added, a region
+typed by hand) is shown as stored.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-
-from flask import Flask
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 CHOICE_LABELS = {
@@ -287,48 +283,6 @@ CHOICE_LABELS = {
         "energy": _l("Energy"),
     },
 }
-AUDIT_LABELS = {
-    "create": _l("created"),
-    "update": _l("changed"),
-    "delete": _l("deleted"),
-    "assign": _l("owner changed"),
-    "classify": _l("class changed"),
-    "convert": _l("converted"),
-    "consent": _l("consent recorded"),
-    "import": _l("imported"),
-    "merge": _l("merged"),
-    "unmerge": _l("merge undone"),
-    "customer": _l("customer"),
-    "contact": _l("contact"),
-    "credit_event": _l("credit event"),
-    "credit_review": _l("credit review"),
-    "action": _l("action taken"),
-    "close": _l("closed"),
-    "call": _l("collection call"),
-    "promise": _l("promise to pay"),
-    "dispute": _l("disputed"),
-    "resolve_dispute": _l("dispute resolved"),
-    "reminder": _l("reminder sent"),
-}
-
-
-def audit_label(value: str) -> str:
-    return str(AUDIT_LABELS.get(value, value))
-
-
-def field_label(name: str) -> str:
-    """The form label of a customer or contact field, for the change history."""
-    from hub.crm.customers.fields import (
-        CONTACT_FIELDS,
-        CUSTOMER_CREATE_EXTRA,
-        CUSTOMER_FIELDS,
-        CUSTOMER_READ_ONLY,
-    )
-
-    for f in CUSTOMER_FIELDS + CUSTOMER_READ_ONLY + CUSTOMER_CREATE_EXTRA + CONTACT_FIELDS:
-        if f.name == name and f.label is not None:
-            return str(f.label)
-    return name
 
 
 def choice_label(field: str, value: str | None) -> str:
@@ -347,75 +301,3 @@ def outcome_label(value: str | None) -> str:
         if label is not None:
             return str(label)
     return value
-
-
-# Why a message was not sent, as the sender and recovery store it (English, the same for every
-# reader); a provider's own words inside them stay as the provider wrote them.
-MESSAGE_REASONS = {
-    "on the suppression list": _l("on the suppression list"),
-    "consent refused for this channel": _l("consent refused for this channel"),
-    "the contact was deleted": _l("the contact was deleted"),
-    "outcome unknown: the worker stopped during the provider request and the provider could not "
-    "say whether it went; not sent again, so that it cannot arrive twice": _l(
-        "outcome unknown: the worker stopped during the provider request and the provider could "
-        "not say whether it went; not sent again, so that it cannot arrive twice"
-    ),
-    "outcome unknown: the provider did not answer the request and cannot say whether it took it; "
-    "not sent again, so that it cannot arrive twice": _l(
-        "outcome unknown: the provider did not answer the request and cannot say whether it took "
-        "it; not sent again, so that it cannot arrive twice"
-    ),
-}
-_GAVE_UP = re.compile(r"gave up after (\d+) tries: (.*)", re.S)
-_WITH_DETAIL = re.compile(r"(.*?) \((.*)\)", re.S)
-
-
-def message_reason(text: str | None) -> str:
-    """A message's stored error in the reader's language, the provider's part as it came."""
-    if not text:
-        return ""
-    if text in MESSAGE_REASONS:
-        return str(MESSAGE_REASONS[text])
-    if m := _GAVE_UP.fullmatch(text):
-        return _(
-            "gave up after %(tries)s tries: %(reason)s",
-            tries=m.group(1),
-            reason=message_reason(m.group(2)),
-        )
-    if (m := _WITH_DETAIL.fullmatch(text)) and m.group(1) in MESSAGE_REASONS:
-        return f"{MESSAGE_REASONS[m.group(1)]} ({m.group(2)})"
-    if text.endswith(" (gave up after retries)"):
-        return _("%(reason)s (gave up after retries)", reason=text.removesuffix(" (gave up after retries)"))
-    return text
-
-
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?")
-
-
-def audit_value(field: str, value: object) -> str:
-    """One side of a recorded change: a code named, a stored date or instant in the one format."""
-    from hub.core.formatting import date_text, datetime_text
-
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, datetime):
-        return datetime_text(value)
-    if isinstance(value, date):
-        return date_text(value)
-    if isinstance(value, str):
-        if _ISO_INSTANT.fullmatch(value):
-            return datetime_text(value.replace("Z", "+00:00"))
-        if _ISO_DAY.fullmatch(value):
-            return date_text(value)
-        return choice_label(field, value)
-    return str(value)
-
-
-def init_app(app: Flask) -> None:
-    app.add_template_global(choice_label)
-    app.add_template_global(outcome_label)
-    app.add_template_global(message_reason)
-    app.add_template_global(audit_value)
-    app.add_template_global(audit_label)
-    app.add_template_global(field_label)

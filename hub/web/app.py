@@ -37,14 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
     from hub.core import db, errors, formatting, i18n, services
-    from hub.crm import labels
     from hub.web import guard, nav
 
     db.init_app(app)
     services.init_app(app)
     i18n.init_app(app)
     formatting.init_app(app)
-    labels.init_app(app)
+    _label_globals(app)
     nav.init_app(app)
     errors.init_app(app)
     guard.init_app(app)
@@ -55,6 +54,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in blueprints.values():
         app.register_blueprint(blueprint)
     return app
+
+
+def _label_globals(app: Flask) -> None:
+    """The words for stored codes, for every template (hub/crm/labels.py and its neighbours)."""
+    from hub.crm.audit_labels import audit_label, audit_value, field_label
+    from hub.crm.labels import choice_label, outcome_label
+    from hub.crm.message_reasons import message_reason
+
+    for function in (choice_label, outcome_label, message_reason, audit_value, audit_label, field_label):
+        app.add_template_global(function)
 
 
 def join_hooks(app: Flask) -> None:

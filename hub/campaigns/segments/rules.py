@@ -9,38 +9,32 @@ unknown field or operator, or a value of the wrong kind, is refused naming where
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from hub.campaigns.segments.subqueries import (
+    consent_rule,
+    orders_rule,
+    overdue_rule,
+    rule_period,
+    survey_rule,
+    tags_rule,
+)
 from hub.campaigns.segments.values import (
     NO_VALUE_OPS,
     RELATIVE_DATE_OPS,
     _date_rule,
-    _day,
-    _decimal,
     _number,
     _owner,
-    _pair,
     _text,
     _text_list,
 )
 from hub.core.refusals import FieldError, ValidationError
-from hub.crm.customers.models import (
-    Consent,
-    Contact,
-    Customer,
-    CustomField,
-    CustomFieldValue,
-    Tag,
-    customer_tags,
-)
+from hub.crm.customers.models import Contact, Customer, CustomField, CustomFieldValue
 from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
 
 MAX_DEPTH = 5
 MAX_RULES = 100
@@ -53,7 +47,19 @@ TAG_OPS = ("contains", "not_contains", "contains_any")
 CONSENT_OPS = ("granted", "refused", "not_refused")
 # gt ... between compare user ids, as owner did when it was a plain number: still taken from the
 # API, no longer offered by the builder.
-OWNER_OPS = ("eq", "ne", "in", "not_in", "is_empty", "not_empty", "gt", "gte", "lt", "lte", "between")
+OWNER_OPS = (
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "is_empty",
+    "not_empty",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+)
 SURVEY_OPS = NUMBER_OPS + NO_VALUE_OPS  # is_empty: never answered one
 
 
@@ -129,6 +135,8 @@ def custom_field_spec(field: CustomField) -> Spec:
     }.get(field.kind, CustomFieldValue.value_text)
     kind = {"number": "number", "date": "date", "choice": "choice"}.get(field.kind, "text")
     return Spec(kind, column, tuple(field.choices or ()) if kind == "choice" else ())
+
+
 FIELD_NAMES = tuple(sorted(FIELDS)) + ("custom.<key>",)
 
 
@@ -189,7 +197,7 @@ class _Compiler:
         for key in unknown:
             self.error(f"{at}.{key}", _("Unknown key %(key)s.", key=key))
         if name.startswith("custom."):
-            spec = self.custom_spec(name[len("custom."):], at)
+            spec = self.custom_spec(name[len("custom.") :], at)
         else:
             spec = FIELDS.get(name)
             if spec is None:
@@ -236,15 +244,15 @@ class _Compiler:
         if op not in NO_VALUE_OPS and spec.kind != "consent" and value is None:
             raise FieldError(where, _("This field is required."))
         if spec.kind == "tags":
-            return _tags(op, value, where)
+            return tags_rule(op, value, where)
         if spec.kind == "consent":
-            return _consent(op, value, where)
+            return consent_rule(op, value, where)
         if spec.kind in ("orders", "turnover"):
-            return _orders(spec.kind, op, value, where, _period(rule, at))
+            return orders_rule(spec.kind, op, value, where, rule_period(rule, at))
         if spec.kind == "survey":
-            return _survey(spec.choices[0], op, value, where)
+            return survey_rule(spec.choices[0], op, value, where)
         if spec.kind == "overdue":
-            return _overdue(spec.choices[0], op, value, where)
+            return overdue_rule(spec.choices[0], op, value, where)
         if spec.kind == "opportunity":
             values = _text_list(value, where) if op in ("in", "not_in") else [_text(value, where)]
             exists = sa.exists().where(
@@ -256,7 +264,7 @@ class _Compiler:
             column.class_ is CustomFieldValue
         )
         if custom:
-            key = rule["field"][len("custom."):]
+            key = rule["field"][len("custom.") :]
             field = self._custom[key]
             assert field is not None
             inner = _plain(spec, column, op, value, where, rule, at)
@@ -312,106 +320,6 @@ def _plain(spec: Spec, column: Any, op: str, value: Any, where: str, rule: Any, 
         return sa.or_(column.is_(None), column.not_in(values))
     # contains: LIKE with the user's % and _ escaped, so they match themselves
     return column.contains(values[0], autoescape=True)
-
-
-def _survey(kind: str, op: str, value: Any, where: str) -> Any:
-    """The contact's latest answer to a survey of `kind`, compared (or absent: never answered)."""
-    from hub.campaigns.models import SurveyResponse
-    from hub.campaigns.surveys.answers import SCALES
-
-    latest = (
-        sa.select(SurveyResponse.score)
-        .where(SurveyResponse.contact_id == Contact.id, SurveyResponse.kind == kind)
-        .order_by(SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
-        .limit(1)
-        .correlate(Contact)
-        .scalar_subquery()
-    )
-    if op in NO_VALUE_OPS:
-        return latest.is_(None) if op == "is_empty" else latest.is_not(None)
-    low, high = SCALES[kind]
-    numbers = _pair(value, where, _decimal) if op == "between" else (_decimal(value, where),)
-    if any(not low <= n <= high for n in numbers):
-        raise FieldError(
-            where,
-            _("%(survey)s scores run from %(low)d to %(high)d.", survey=kind.upper(), low=low, high=high),
-        )
-    return _number(latest, op, value, where)
-
-
-def _overdue(what: str, op: str, value: Any, where: str) -> Any:
-    """A customer's overdue CNY amount, or the days since its oldest overdue due date (0 when
-    nothing is overdue), compared as numbers."""
-    from hub.core.clock import business_today
-    from hub.crm.sales.receivables import oldest_overdue_due_expr, overdue_amount_expr
-
-    today = business_today()
-    if what == "amount":
-        return _number(overdue_amount_expr(today), op, value, where)
-    # Days as due dates (day arithmetic differs between SQLite and PostgreSQL): "at least N
-    # days" is "due on or before today - N"; nothing overdue counts as 0 days, due today.
-    due = sa.func.coalesce(oldest_overdue_due_expr(today), today)
-    flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}.get(op, op)
-
-    def day(days: Decimal) -> date:
-        if days != days.to_integral_value() or abs(days) > 100_000:
-            raise FieldError(where, _("Expected a whole number of days."))
-        return today - timedelta(days=int(days))
-
-    if op == "between":
-        low, high = _pair(value, where, _decimal)
-        return due.between(day(high), day(low))
-    target = day(_decimal(value, where))
-    return {"eq": due == target, "ne": due != target, "gt": due > target, "gte": due >= target,
-            "lt": due < target, "lte": due <= target}[flipped]
-
-
-def _tags(op: str, value: Any, where: str) -> Any:
-    names = _text_list(value, where) if op == "contains_any" else [_text(value, where)]
-    has = sa.exists().where(
-        customer_tags.c.customer_id == Customer.id,
-        customer_tags.c.tag_id == Tag.id,
-        Tag.name.in_(names),
-    )
-    return ~has if op == "not_contains" else has
-
-
-def _consent(op: str, value: Any, where: str) -> Any:
-    if value not in ("email", "sms", "call"):
-        raise FieldError(where, _("Choose one of: %(choices)s.", choices="email, sms, call"))
-
-    def recorded(granted: bool) -> Any:
-        return sa.exists().where(
-            Consent.contact_id == Contact.id, Consent.channel == value, Consent.granted == granted
-        )
-
-    if op == "granted":
-        return recorded(True)
-    if op == "refused":
-        return recorded(False)
-    return ~recorded(False)
-
-
-def _period(rule: dict[str, Any], at: str) -> tuple[date | None, date | None]:
-    start = _day(rule["from"], f"{at}.from") if rule.get("from") is not None else None
-    end = _day(rule["to"], f"{at}.to") if rule.get("to") is not None else None
-    if start and end and end < start:
-        raise FieldError(f"{at}.to", _("The end comes before the start."))
-    return start, end
-
-
-def _orders(kind: str, op: str, value: Any, where: str, period: tuple[Any, Any]) -> Any:
-    """Orders (count) or turnover (sum of amounts) in a period, cancelled orders left out."""
-    measure = sa.func.count(Order.id) if kind == "orders" else sa.func.coalesce(
-        sa.func.sum(Order.amount), 0
-    )
-    sub = sa.select(measure).where(Order.customer_id == Customer.id, Order.status != "cancelled")
-    start, end = period
-    if start:
-        sub = sub.where(Order.order_date >= start)
-    if end:
-        sub = sub.where(Order.order_date <= end)
-    return _number(sub.scalar_subquery(), op, value, where)
 
 
 def compile_definition(db: Session, definition: Any) -> sa.ColumnElement[bool]:

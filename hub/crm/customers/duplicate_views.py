@@ -19,7 +19,8 @@ from hub.crm.customers import duplicates as svc
 from hub.crm.customers import duplicates_bp as bp
 from hub.crm.customers.duplicate_models import CustomerMerge
 from hub.crm.customers.fields import CUSTOMER_FIELDS
-from hub.crm.customers.merge import MERGE_FIELDS, customer_references, merge_customers, undo_merge
+from hub.crm.customers.merge import MERGE_FIELDS, customer_references, merge_customers
+from hub.crm.customers.merge_undo import undo_merge
 from hub.crm.customers.models import Customer
 from hub.crm.customers.search import CustomerFilters, search_customers
 

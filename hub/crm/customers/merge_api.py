@@ -17,7 +17,8 @@ from hub.core.validation import MAX_ID
 from hub.crm.customers import duplicates as svc
 from hub.crm.customers import merge_api_bp as bp
 from hub.crm.customers.duplicate_models import CandidateStatus, CustomerMerge, DuplicateCandidate
-from hub.crm.customers.merge import MERGE_FIELDS, merge_customers, undo_merge
+from hub.crm.customers.merge import MERGE_FIELDS, merge_customers
+from hub.crm.customers.merge_undo import undo_merge
 
 TAG = "duplicates"
 ROLES = "admin, director"

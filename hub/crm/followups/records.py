@@ -117,30 +117,7 @@ def log_follow_up(
     customer lands on the owner's due list then and not before. System records (a campaign
     message, a status change) pass `sets_next_contact=False` and leave the due date alone.
     """
-    errors = []
-    if channel not in [c.value for c in FollowUpChannel]:
-        errors.append(
-            FieldError(
-                "channel",
-                _(
-                    "Choose one of: %(choices)s.",
-                    choices=", ".join(c.value for c in FollowUpChannel),
-                ),
-            )
-        )
-    if direction not in [d.value for d in Direction]:
-        errors.append(
-            FieldError(
-                "direction",
-                _("Choose one of: %(choices)s.", choices=", ".join(d.value for d in Direction)),
-            )
-        )
-    if contact_id is not None and not any(c.id == contact_id for c in customer.contacts):
-        errors.append(FieldError("contact_id", _("This contact is not one of the customer's.")))
-    if len(summary) > 20000:
-        errors.append(FieldError("summary", _("At most %(count)d characters.", count=20000)))
-    if errors:
-        raise ValidationError(errors)
+    _check_follow_up(customer, channel, direction, contact_id, summary)
     occurred_at = occurred_at or utcnow()
     # Days are the business's, not UTC's: at 07:00 in Shanghai UTC is still on the day before.
     today = today or business_today()
@@ -177,6 +154,36 @@ def log_follow_up(
         customer.next_contact_on = next_contact_on
     db.flush()
     return record
+
+
+def _check_follow_up(
+    customer: Customer, channel: str, direction: str, contact_id: int | None, summary: str
+) -> None:
+    """Every problem with the record's channel, direction, contact and summary at once."""
+    errors: list[FieldError] = []
+    if channel not in [c.value for c in FollowUpChannel]:
+        errors.append(
+            FieldError(
+                "channel",
+                _(
+                    "Choose one of: %(choices)s.",
+                    choices=", ".join(c.value for c in FollowUpChannel),
+                ),
+            )
+        )
+    if direction not in [d.value for d in Direction]:
+        errors.append(
+            FieldError(
+                "direction",
+                _("Choose one of: %(choices)s.", choices=", ".join(d.value for d in Direction)),
+            )
+        )
+    if contact_id is not None and not any(c.id == contact_id for c in customer.contacts):
+        errors.append(FieldError("contact_id", _("This contact is not one of the customer's.")))
+    if len(summary) > 20000:
+        errors.append(FieldError("summary", _("At most %(count)d characters.", count=20000)))
+    if errors:
+        raise ValidationError(errors)
 
 
 def timeline(

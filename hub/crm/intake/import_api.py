@@ -16,127 +16,24 @@ from hub.core.auth import login_required, require_user
 from hub.core.refusals import FieldError, Forbidden, NotFound, ValidationError
 from hub.core.validation import MAX_ID
 from hub.crm.customers.lookup import can_create
-from hub.crm.customers.models import Stage
 from hub.crm.intake import import_api_bp as bp
 from hub.crm.intake import import_report as row_report
+from hub.crm.intake import import_run_files as run_files
 from hub.crm.intake import imports as svc
-from hub.crm.intake.import_files import TARGETS
-from hub.crm.intake.import_jobs import enqueue_import, read_progress
-from hub.crm.intake.import_models import OUTCOMES, ROW_OUTCOMES, ImportRun
+from hub.crm.intake.import_jobs import enqueue_import
+from hub.crm.intake.import_models import ROW_OUTCOMES, ImportRun
 from hub.crm.intake.import_report import worded
+from hub.crm.intake.import_schemas import (
+    OPTIONS_IN,
+    REPORT_OUT,
+    ROW_OUT,
+    RUN_OUT,
+    UPLOAD_IN,
+    run_json,
+)
 
 TAG = "imports"
 OPTIONS = ("mapping", "stage", "owner_id")
-STAGES = [Stage.LEAD.value, Stage.PROSPECT.value, Stage.CUSTOMER.value]
-
-_COUNTS = {
-    "anyOf": [
-        {"type": "object", "properties": {k: {"type": "integer"} for k in OUTCOMES}},
-        {"type": "null"},
-    ]
-}
-_NULLABLE_TIME = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]}
-RUN_OUT = {
-    "type": "object",
-    "required": ["id", "status", "headers", "mapping"],
-    "properties": {
-        "id": {"type": "integer"},
-        "filename": {"type": "string"},
-        "file_format": {"type": "string", "enum": ["csv", "xlsx"]},
-        "encoding": {"type": ["string", "null"]},
-        "status": {
-            "type": "string",
-            "enum": ["uploaded", "checking", "checked", "importing", "done", "failed"],
-        },
-        "header_row": {"type": "integer"},
-        "headers": {"type": "array", "items": {"type": "string"}},
-        "mapping": {"type": "array", "items": {"type": "string"}},
-        "stage": {"type": "string"},
-        "owner_id": {"type": ["integer", "null"]},
-        "rows_total": {"type": ["integer", "null"]},
-        "progress": {
-            "type": "object",
-            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
-        },
-        "dry_run_counts": _COUNTS,
-        "counts": _COUNTS,
-        "error": {"type": ["string", "null"]},
-        "files_expired": {"type": "boolean"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "started_at": _NULLABLE_TIME,
-        "finished_at": _NULLABLE_TIME,
-        "report_url": {"type": "string", "format": "uri"},
-        "refused_url": {"type": "string", "format": "uri"},
-        "rows_url": {"type": "string", "format": "uri"},
-    },
-}
-_MAPPING = {
-    "type": "array",
-    "items": {"type": "string", "enum": ["", *TARGETS]},
-    "description": "One field per column, in the file's order; an empty string skips a column",
-}
-OPTIONS_IN = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "mapping": _MAPPING,
-        "stage": {"type": "string", "enum": STAGES, "description": "Stage of new customers"},
-        "owner_id": {
-            "type": "integer",
-            "description": "Who new customers go to (directors and admins; default: you)",
-        },
-    },
-}
-UPLOAD_IN = {
-    "type": "object",
-    "required": ["file"],
-    "properties": {
-        "file": {"type": "string", "format": "binary", "description": "A .csv or .xlsx file"},
-        "mapping": {
-            "type": "string",
-            "description": 'The mapping as a JSON array, e.g. ["name", "", "phone"]; default: '
-            "guessed from the headings",
-        },
-        "stage": {"type": "string", "enum": STAGES},
-        "owner_id": {"type": "integer"},
-    },
-}
-REPORT_OUT = {
-    "type": "object",
-    "properties": {
-        "row": {"type": "integer", "description": "The row's number in the spreadsheet"},
-        "column": {"type": "string"},
-        "problem": {"type": "string"},
-    },
-}
-
-
-def run_json(run: ImportRun) -> dict[str, Any]:
-    done, total = read_progress(run.id) if run.running else (0, 0)
-    return {
-        "id": run.id,
-        "filename": run.filename,
-        "file_format": run.file_format,
-        "encoding": run.encoding,
-        "status": run.status,
-        "header_row": run.header_row,
-        "headers": list(run.headers),
-        "mapping": list(run.mapping),
-        "stage": run.stage,
-        "owner_id": run.owner_id,
-        "rows_total": run.rows_total,
-        "progress": {"done": done, "total": total or run.rows_total or 0},
-        "dry_run_counts": run.dry_run_counts,
-        "counts": run.counts,
-        "error": run.error,
-        "files_expired": run.files_expired,
-        "created_at": run.created_at.isoformat(),
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "report_url": url_for("import_api.report", run_id=run.id, _external=True),
-        "refused_url": url_for("import_api.refused", run_id=run.id, _external=True),
-        "rows_url": url_for("import_api.rows", run_id=run.id, _external=True),
-    }
 
 
 def _instance() -> Path:
@@ -344,11 +241,11 @@ document(
 @login_required
 def report(run_id: int) -> Response:
     run = _load(run_id)
-    if not svc.report_path(_instance(), run.id).exists():
+    if not run_files.report_path(_instance(), run.id).exists():
         raise NotFound(_("This import has not run yet."))
     limit = _arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     after = _arg("after", 0, 0, MAX_ID)
-    lines = svc.read_report(_instance(), run.id, limit + 1, after)
+    lines = run_files.read_report(_instance(), run.id, limit + 1, after)
     items = [
         {"row": int(r[0]) if r[0].isdigit() else 0, "column": r[1], "problem": r[2]}
         for r in lines[:limit]
@@ -364,22 +261,6 @@ def report(run_id: int) -> Response:
     return jsonify({"items": items, "next": next_url})
 
 
-ROW_OUT = {
-    "type": "object",
-    "properties": {
-        "row": {"type": "integer", "description": "As the spreadsheet numbers it"},
-        "outcome": {"type": "string", "enum": list(ROW_OUTCOMES)},
-        "customer_id": {"type": ["integer", "null"]},
-        "customer_url": {"type": ["string", "null"], "format": "uri"},
-        "problems": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
-        },
-    },
-}
 document(
     "get",
     "/imports/{id}/rows",
@@ -451,7 +332,7 @@ document(
 @login_required
 def refused(run_id: int) -> Response:
     run = _load(run_id)
-    path = svc.refused_path(_instance(), run.id)
+    path = run_files.refused_path(_instance(), run.id)
     if not path.exists():
         raise NotFound(
             _("The refused rows have expired.")
@@ -459,7 +340,7 @@ def refused(run_id: int) -> Response:
             else _("This import has not run yet.")
         )
     response = Response(
-        stream_with_context(svc.refused_csv(_instance(), run.id)), mimetype="text/csv"
+        stream_with_context(run_files.refused_csv(_instance(), run.id)), mimetype="text/csv"
     )
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"{Path(run.filename).stem}-refused.csv"

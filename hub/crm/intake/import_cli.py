@@ -11,13 +11,8 @@ from flask import Flask
 from hub.core.auth import User
 from hub.core.refusals import ValidationError
 from hub.crm.intake.import_files import TARGETS
-from hub.crm.intake.imports import (
-    execute_import,
-    refused_path,
-    report_path,
-    set_mapping,
-    start_import,
-)
+from hub.crm.intake.import_run_files import refused_path, report_path
+from hub.crm.intake.imports import execute_import, set_mapping, start_import
 
 
 def run_cli_import(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hub.core import services
 from hub.core.db import session_scope, utcnow
 from hub.crm.intake.import_models import ImportRun, ImportStatus
-from hub.crm.intake.imports import refused_path, source_path
+from hub.crm.intake.import_run_files import refused_path, source_path
 
 
 def expire_import_files(

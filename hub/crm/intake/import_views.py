@@ -25,6 +25,7 @@ from hub.crm.customers.lookup import can_assign, can_create
 from hub.crm.customers.models import Stage
 from hub.crm.customers.views import owners
 from hub.crm.intake import import_report as report
+from hub.crm.intake import import_run_files as run_files
 from hub.crm.intake import imports as svc
 from hub.crm.intake import imports_bp as bp
 from hub.crm.intake.exports import csv_stream, disposition
@@ -113,7 +114,9 @@ def _render(run: svc.ImportRun, errors: dict[str, str], status: int = 200) -> tu
         rows=rows,
         outcome=outcome,
         reason_text=report.reason_text,
-        report=svc.read_report(_instance(), run.id) if run.outcome_counts() and not rows else [],
+        report=run_files.read_report(_instance(), run.id)
+        if run.outcome_counts() and not rows
+        else [],
         done=done,
         total=total or run.rows_total or 0,
         file_days=current_app.config["SETTINGS"].import_file_days,
@@ -152,14 +155,14 @@ def confirm(run_id: int) -> Response | tuple[str, int]:
 @bp.get("/imports/<int:run_id>/refused.csv")
 @login_required
 def refused(run_id: int) -> Response:
-    return _file(run_id, svc.refused_path, _("refused"))
+    return _file(run_id, run_files.refused_path, _("refused"))
 
 
 @bp.get("/imports/<int:run_id>/report.csv")
 @login_required
 def problems(run_id: int) -> Response:
     """The problems of the latest dry run or import: row, column, what is wrong."""
-    return _file(run_id, svc.report_path, _("problems"))
+    return _file(run_id, run_files.report_path, _("problems"))
 
 
 @bp.get("/imports/<int:run_id>/rows.csv")
@@ -191,12 +194,12 @@ def _file(run_id: int, where: object, label: str) -> Response:
     run = svc.load_run(db.session(), user, run_id)
     path = where(_instance(), run.id)  # type: ignore[operator]
     if not path.exists():
-        if run.files_expired and where is svc.refused_path:
+        if run.files_expired and where is run_files.refused_path:
             raise NotFound(_("The refused rows have expired."))
         raise NotFound(_("This import has not run yet."))
     stem = Path(run.filename).stem
     # Worded in the reader's language as it streams (the request's locale stays with it).
-    text = svc.refused_csv if where is svc.refused_path else svc.report_csv
+    text = run_files.refused_csv if where is run_files.refused_path else run_files.report_csv
     response = Response(stream_with_context(text(_instance(), run.id)), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", **disposition(f"{stem}-{label}.csv"))
     return response

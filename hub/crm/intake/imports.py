@@ -1,12 +1,10 @@
 """Importing customers from a spreadsheet: upload, mapping, dry run, the import itself (streamed in
-chunks, committed chunk by chunk), the row report and the file of refused rows."""
+chunks, committed chunk by chunk); the row report and refused rows it writes are in
+import_run_files."""
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -17,9 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.core import problems
 from hub.core.auth import Role, User
-from hub.core.cells import neutralize
 from hub.core.db import utcnow
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import FieldError, Forbidden, NotFound, ValidationError
@@ -40,6 +36,7 @@ from hub.crm.intake.import_files import (
 from hub.crm.intake.import_models import OUTCOMES, ImportRowOutcome, ImportRun, ImportStatus
 from hub.crm.intake.import_report import applied_outcomes, record_outcomes, refused_outcome
 from hub.crm.intake.import_rows import ChunkContext, ImportRow, apply_rows, parse_row
+from hub.crm.intake.import_run_files import ReportWriter, source_path
 
 CHUNK_ROWS = 2000
 # Statistics are refreshed on PostgreSQL at the start, after 20,000 rows, and then whenever the
@@ -47,23 +44,6 @@ CHUNK_ROWS = 2000
 ANALYZE_FIRST = 20_000
 DUPLICATE_BATCH = 2000  # new customers checked for likely duplicates per statement
 Progress = Callable[[int, int | None], None]
-
-
-def run_dir(instance_dir: Path, run_id: int) -> Path:
-    """Where a run keeps its uploaded file and its reports."""
-    return instance_dir / "imports" / str(run_id)
-
-
-def source_path(instance_dir: Path, run: ImportRun) -> Path:
-    return run_dir(instance_dir, run.id) / f"source.{run.file_format}"
-
-
-def report_path(instance_dir: Path, run_id: int) -> Path:
-    return run_dir(instance_dir, run_id) / "report.csv"
-
-
-def refused_path(instance_dir: Path, run_id: int) -> Path:
-    return run_dir(instance_dir, run_id) / "refused.csv"
 
 
 # --- starting -----------------------------------------------------------------------------------
@@ -217,7 +197,7 @@ def execute_import(
     counts: Counter[str] = Counter({k: 0 for k in OUTCOMES})
     done, analyze_at = 0, 0
     try:
-        with _Report(instance_dir, run_id, headers) as report:
+        with ReportWriter(instance_dir, run_id, headers) as report:
             for chunk in _batched(_data_rows(path, run), CHUNK_ROWS):
                 if done >= analyze_at:
                     _refresh_statistics(db)
@@ -321,103 +301,6 @@ def _data_rows(path: Path, run: ImportRun) -> Iterator[tuple[int, list[str]]]:
 def _batched(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
-
-
-class _Report:
-    """The row report (row, column, what is wrong) and the refused rows as they came, with an
-    error column; both UTF-8 with a BOM so Excel opens them right in either language.
-
-    Each problem is kept as its code and parameters (hub/core/problems.py) beside the words of the
-    job's language; pages and downloads word it again in the reader's language."""
-
-    def __init__(self, instance_dir: Path, run_id: int, headers: list[str]) -> None:
-        self.report_file = report_path(instance_dir, run_id)
-        self.refused_file = refused_path(instance_dir, run_id)
-        self.headers = headers
-
-    def __enter__(self) -> _Report:
-        self._report = self.report_file.open("w", encoding="utf-8-sig", newline="")
-        self._refused = self.refused_file.open("w", encoding="utf-8-sig", newline="")
-        self.report = csv.writer(self._report)
-        self.refused = csv.writer(self._refused)
-        self.report.writerow(["row", "column", "problem", "code", "params"])
-        self.refused.writerow([neutralize(h) for h in self.headers] + [_("Error")])
-        return self
-
-    def refuse(self, number: int, cells: list[str], errors: list[FieldError]) -> None:
-        for e in errors:
-            self.report.writerow(
-                [number, neutralize(e.field), neutralize(e.message), e.code or "",
-                 json.dumps(e.params or {}, ensure_ascii=False)]
-            )
-        self.refused.writerow([neutralize(c) for c in cells] + [problems.dump(errors)])
-
-    def __exit__(self, *exc: object) -> None:
-        self._report.close()
-        self._refused.close()
-
-
-def read_report(
-    instance_dir: Path, run_id: int, limit: int = 200, offset: int = 0
-) -> list[list[str]]:
-    """`limit` lines of the row report after the first `offset`, for the page and the API (the
-    file has them all)."""
-    path = report_path(instance_dir, run_id)
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        lines = itertools.islice(csv.reader(f), 1 + offset, 1 + offset + limit)
-        return [_report_line(line) for line in lines]
-
-
-def _report_line(line: list[str]) -> list[str]:
-    """[row, column, problem] in the reader's language; a report written before codes (three
-    cells of plain text) as it was written."""
-    if len(line) < 5:
-        return (line + ["", "", ""])[:3]
-    try:
-        params = json.loads(line[4]) if line[4] else {}
-    except ValueError:
-        params = {}
-    return [line[0], line[1], problems.problem_text(line[3], params, line[2])]
-
-
-def report_csv(instance_dir: Path, run_id: int) -> Iterator[str]:
-    """The whole row report as CSV text in the reader's language (headings included)."""
-    path = report_path(instance_dir, run_id)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        lines = csv.reader(f)
-        next(lines, None)
-        yield from _csv_text(
-            [_("Row"), _("Column"), _("Problem")],
-            ([r, c, neutralize(p)] for r, c, p in map(_report_line, lines)),
-        )
-
-
-def refused_csv(instance_dir: Path, run_id: int) -> Iterator[str]:
-    """The refused rows as they came, the error column in the reader's language."""
-    path = refused_path(instance_dir, run_id)
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        lines = csv.reader(f)
-        headings = next(lines, [])
-        yield from _csv_text(
-            headings[:-1] + [_("Error")],
-            (line[:-1] + [neutralize(problems.render(line[-1]))] for line in lines if line),
-        )
-
-
-def _csv_text(headings: list[str], rows: Iterator[list[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")  # a BOM, so Excel reads the UTF-8 right
-    writer.writerow(headings)
-    for i, row in enumerate(rows, start=1):
-        writer.writerow(row)
-        if i % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 # --- listing and loading ------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from hub.crm.customers import audit
 from hub.crm.customers.models import Customer, LeadSource, Stage
 from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
 from hub.crm.intake.cleaning import clean_text
+from hub.crm.intake.import_customers import absorb
 from hub.crm.intake.import_files import guess_target
-from hub.crm.intake.import_rows import ImportRow, absorb, existing_matches, parse_row
+from hub.crm.intake.import_rows import ImportRow, existing_matches, parse_row
 
 HONEYPOT = "_hp"  # a field hidden from people; a bot that fills it is answered but ignored
 # On a web form "name" is the person writing; the company has its own field.

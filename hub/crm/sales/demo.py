@@ -17,7 +17,7 @@ from hub.core.db import utcnow
 from hub.crm.customers.models import Customer
 from hub.crm.sales.opportunity_changes import create_opportunity
 from hub.crm.sales.opportunity_pipeline import ladder, move_stage, pipeline_stages
-from hub.crm.sales.order_changes import clean_lines
+from hub.crm.sales.order_fields import clean_lines
 from hub.crm.sales.orders import Order, OrderLine
 from hub.crm.service.complaint_changes import create_complaint
 from hub.crm.service.complaint_steps import advance_step
@@ -84,8 +84,9 @@ def demo_sales(
 
     # An rng of its own, seeded from the shared one's state without drawing from it, so the
     # rest of the demo stays what a seed made it before receivables existed.
-    demo_receivables(db, random.Random(hash(rng.getstate())), buyers or customers, director,
-                     business_today())
+    demo_receivables(
+        db, random.Random(hash(rng.getstate())), buyers or customers, director, business_today()
+    )
     db.flush()
 
 

@@ -20,20 +20,21 @@ from hub.crm.record_routes import (
     query_date,
 )
 from hub.crm.sales import order_changes as changes
+from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_api_bp as bp
 
 TAG = "orders"
-LINE_OUT = fields_schema(changes.LINE_READ_ONLY + changes.LINE_FIELDS, output=True)
+LINE_OUT = fields_schema(order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS, output=True)
 OUT = fields_schema(
-    changes.ORDER_READ_ONLY + changes.ORDER_FIELDS,
+    order_fields.ORDER_READ_ONLY + order_fields.ORDER_FIELDS,
     output=True,
     lines={"type": "array", "items": LINE_OUT},
     customer_name={"type": "string"},
 )
-LINES_IN = {"type": "array", "minItems": 1, "items": fields_schema(changes.LINE_FIELDS)}
+LINES_IN = {"type": "array", "minItems": 1, "items": fields_schema(order_fields.LINE_FIELDS)}
 CREATE = fields_schema(
-    changes.ORDER_CREATE,
+    order_fields.ORDER_CREATE,
     lines=LINES_IN,
     credit_override_reason={
         "type": "string",
@@ -43,7 +44,7 @@ CREATE = fields_schema(
 )
 CREATE["required"] = [*CREATE["required"], "lines"]
 PATCH = fields_schema(
-    changes.ORDER_FIELDS,
+    order_fields.ORDER_FIELDS,
     lines={**LINES_IN, "description": "Replaces every line; only while pending or confirmed"},
 )
 PATCH.pop("required", None)
@@ -58,8 +59,11 @@ FILTERS = (
 def order_json(order: svc.Order) -> dict[str, Any]:
     return serialize(
         order,
-        changes.ORDER_READ_ONLY + changes.ORDER_FIELDS,
-        lines=[serialize(ln, changes.LINE_READ_ONLY + changes.LINE_FIELDS) for ln in order.lines],
+        order_fields.ORDER_READ_ONLY + order_fields.ORDER_FIELDS,
+        lines=[
+            serialize(ln, order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS)
+            for ln in order.lines
+        ],
         customer_name=order.customer.name,
     )
 
@@ -109,7 +113,7 @@ def create_order() -> tuple[Response, int, dict[str, str]]:
     user = require_user()
     data = json_body()
     checked = {k: v for k, v in data.items() if k != "credit_override_reason"}
-    customer_id = changes.parse_order(checked, with_customer=True)["customer_id"]
+    customer_id = order_fields.parse_order(checked, with_customer=True)["customer_id"]
     customer = load_customer(s, user, customer_id, edit=True)
     order = changes.create_order(
         s, user, customer, {k: v for k, v in data.items() if k != "customer_id"}

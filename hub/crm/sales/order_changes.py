@@ -1,15 +1,15 @@
-"""Recording orders: their declared fields, lines whose amounts are computed, and status moves."""
+"""Recording orders: creating and changing them, their lines' amounts, and status moves; what an
+order body may hold is in order_fields."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,124 +17,18 @@ from hub.core.auth import User
 from hub.core.clock import business_today
 from hub.core.db import utcnow
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
-from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer
 from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
 from hub.crm.sales.credit import check_order_credit
-from hub.crm.sales.opportunities import check_currency, control_characters, plain_text
-from hub.crm.sales.orders import CENT, MAX_MONEY, ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.sales.opportunities import plain_text
+from hub.crm.sales.order_fields import parse_order
+from hub.crm.sales.orders import ORDER_STATUSES, Order, OrderLine, status_label
 from hub.crm.sales.receivables import raise_for_shipped_order
 
 FLOW = ("pending", "confirmed", "shipped", "delivered")
 EDITABLE_LINES = ("pending", "confirmed")
-
-ORDER_FIELDS: tuple[Field, ...] = (
-    Field("contract_number", "str", _l("Contract number"), required=True, max_length=60),
-    Field("order_date", "date", _l("Order date"), required=True),
-    Field("currency", "str", _l("Currency"), max_length=3, description="ISO 4217, default CNY"),
-    Field(
-        "status",
-        "choice",
-        _l("Status"),
-        choices=ORDER_STATUSES,
-        description="Default pending; moves forward only (pending, confirmed, shipped, "
-        "delivered) or to cancelled before shipping",
-    ),
-    Field("ship_date", "date", _l("Ship date"), description="Required once shipped"),
-    Field(
-        "delivered_on",
-        "date",
-        _l("Delivered on"),
-        description="Default: today, when the status becomes delivered",
-    ),
-    Field("notes", "text", _l("Notes")),
-)
-ORDER_CREATE: tuple[Field, ...] = (
-    Field("customer_id", "int", _l("Customer"), required=True, minimum=1, maximum=MAX_ID),
-    *ORDER_FIELDS,
-)
-LINE_FIELDS: tuple[Field, ...] = (
-    Field("product", "str", _l("Product"), required=True, max_length=200),
-    Field(
-        "quantity",
-        "decimal",
-        _l("Quantity"),
-        required=True,
-        minimum=0.001,
-        maximum=1_000_000_000,
-        description="Up to three decimal places",
-    ),
-    Field("unit_price", "decimal", _l("Unit price"), required=True, minimum=0, maximum=1e11),
-)
-LINE_READ_ONLY: tuple[Field, ...] = (
-    Field("id", "int", read_only=True),
-    Field("amount", "decimal", read_only=True, description="quantity × unit price"),
-)
-ORDER_READ_ONLY: tuple[Field, ...] = (
-    Field("id", "int", read_only=True),
-    Field("customer_id", "int", read_only=True),
-    Field("amount", "decimal", read_only=True, description="The sum of the line amounts"),
-    Field("created_at", "str", read_only=True),
-    Field("updated_at", "str", read_only=True),
-)
-
-
-# --- lines --------------------------------------------------------------------------------------
-
-
-def _line(item: Any, i: int) -> dict[str, Any]:
-    prefix = f"lines.{i}."
-    if not isinstance(item, Mapping):
-        raise ValidationError([FieldError(f"lines.{i}", _("Expected a line object."))])
-    unknown = sorted(k for k in item if k not in {f.name for f in LINE_FIELDS})
-    if unknown:
-        raise ValidationError([FieldError(prefix + k, _("Unknown field.")) for k in unknown])
-    values = parse(LINE_FIELDS, item, prefix=prefix)
-    if control_characters(values, prefix):
-        raise ValidationError(control_characters(values, prefix))
-    # Parsing rounds decimals to cents; what is typed is never rounded silently instead: a
-    # quantity keeps three places, a price two, and more is refused.
-    errors = []
-    for name, places, message in (
-        ("quantity", Decimal("0.001"), _("At most three decimal places.")),
-        ("unit_price", CENT, _("At most two decimal places.")),
-    ):
-        exact = Decimal(str(item[name]).strip().replace(",", ""))
-        if exact != exact.quantize(places):
-            errors.append(FieldError(prefix + name, message))
-        values[name] = exact.quantize(places)
-    if errors:
-        raise ValidationError(errors)
-    values["amount"] = (values["quantity"] * values["unit_price"]).quantize(
-        CENT, rounding=ROUND_HALF_UP
-    )
-    if values["amount"] > MAX_MONEY:
-        raise ValidationError([FieldError(f"lines.{i}", _("The line amount is too large."))])
-    return values
-
-
-def clean_lines(items: Any) -> list[dict[str, Any]]:
-    """Validated lines with their amounts; every bad cell is named (`lines.2.quantity`)."""
-    if items is None:
-        raise ValidationError([FieldError("lines", _("An order needs at least one line."))])
-    if not isinstance(items, Sequence) or isinstance(items, str):
-        raise ValidationError([FieldError("lines", _("Expected a list of order lines."))])
-    if not items:
-        raise ValidationError([FieldError("lines", _("An order needs at least one line."))])
-    errors: list[FieldError] = []
-    lines = []
-    for i, item in enumerate(items):
-        try:
-            lines.append(_line(item, i))
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-    if not errors and sum(line["amount"] for line in lines) > MAX_MONEY:
-        errors.append(FieldError("lines", _("The order amount is too large.")))
-    if errors:
-        raise ValidationError(errors)
-    return lines
 
 
 def _set_lines(order: Order, lines: list[dict[str, Any]]) -> None:
@@ -185,33 +79,6 @@ def _check_dates(order_date: date, ship_date: date | None, delivered_on: date | 
         )
 
 
-def parse_order(
-    data: Mapping[str, Any], partial: bool = False, with_customer: bool = False
-) -> dict[str, Any]:
-    """Clean values of an order body with its lines, or every problem in it at once."""
-    fields = ORDER_CREATE if with_customer else ORDER_FIELDS
-    unknown_keys(fields, data, allowed=("lines",))
-    errors: list[FieldError] = []
-    values: dict[str, Any] = {}
-    try:
-        values = parse(fields, data, partial=partial)
-    except ValidationError as exc:
-        errors.extend(exc.errors)
-    if "lines" in data or not partial:
-        try:
-            values["lines"] = clean_lines(data.get("lines"))
-        except ValidationError as exc:
-            errors.extend(exc.errors)
-    errors.extend(control_characters({k: v for k, v in values.items() if k != "lines"}))
-    try:
-        check_currency(values)
-    except ValidationError as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise ValidationError(errors)
-    return values
-
-
 # --- creating and changing ----------------------------------------------------------------------
 
 
@@ -226,7 +93,10 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
     _check_dates(values["order_date"], values.get("ship_date"), values.get("delivered_on"))
     # Checked before anything is added, so a refused order leaves nothing behind.
     override = check_order_credit(
-        db, actor, customer, values.get("currency") or "CNY",
+        db,
+        actor,
+        customer,
+        values.get("currency") or "CNY",
         sum((line["amount"] for line in values["lines"]), Decimal("0.00")),
         override if isinstance(override, str) else None,
     )
@@ -268,10 +138,18 @@ def create_order(db: Session, actor: User, customer: Customer, data: Mapping[str
     )
     if override is not None:
         log_follow_up(
-            db, actor, customer, FollowUpChannel.SYSTEM.value,
-            summary=_("Credit check overridden for order %(number)s: %(reason)s",
-                      number=order.contract_number, reason=override),
-            direction=Direction.INTERNAL.value, status="credit_override", order_id=order.id,
+            db,
+            actor,
+            customer,
+            FollowUpChannel.SYSTEM.value,
+            summary=_(
+                "Credit check overridden for order %(number)s: %(reason)s",
+                number=order.contract_number,
+                reason=override,
+            ),
+            direction=Direction.INTERNAL.value,
+            status="credit_override",
+            order_id=order.id,
             sets_next_contact=False,
         )
     if status != "pending":

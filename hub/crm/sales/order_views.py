@@ -20,6 +20,7 @@ from hub.crm.customers.lookup import can_edit, load_customer
 from hub.crm.customers.views import form_values
 from hub.crm.followups.records import FollowUp
 from hub.crm.sales import order_changes as changes
+from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_bp as bp
 from hub.crm.sales.view_helpers import customer_choices, date_arg, int_arg, kept_args
@@ -138,9 +139,9 @@ def _form_page(
         values=values,
         rows=rows,
         errors=errors,
-        fields={f.name: f for f in changes.ORDER_FIELDS},
+        fields={f.name: f for f in order_fields.ORDER_FIELDS},
         shown=NEW_FIELDS if order is None else EDIT_FIELDS,
-        line_fields={f.name: f for f in changes.LINE_FIELDS},
+        line_fields={f.name: f for f in order_fields.LINE_FIELDS},
         statuses=[(st, svc.status_label(st)) for st in svc.ORDER_STATUSES],
         lines_editable=order is None or order.status in changes.EDITABLE_LINES,
         credit_refused=credit_refused,
@@ -153,7 +154,7 @@ def _save(order: svc.Order | None, customer: svc.Customer) -> Page:
     s = db.session()
     # Once recorded, the status moves on the order page, where each move is written down.
     shown = NEW_FIELDS if order is None else EDIT_FIELDS
-    values = form_values([f for f in changes.ORDER_FIELDS if f.name in shown])
+    values = form_values([f for f in order_fields.ORDER_FIELDS if f.name in shown])
     rows, filled, numbers = _rows_from_form()
     data: dict[str, Any] = dict(values)
     if order is None or order.status in changes.EDITABLE_LINES:
@@ -196,7 +197,7 @@ def edit_order(order_id: int) -> Page:
     order = svc.load_order(db.session(), require_user(), order_id, edit=True)
     if request.method == "POST":
         return _save(order, order.customer)
-    values = {f.name: getattr(order, f.name) for f in changes.ORDER_FIELDS}
+    values = {f.name: getattr(order, f.name) for f in order_fields.ORDER_FIELDS}
     rows = [
         {"product": ln.product, "quantity": ln.quantity.normalize(), "unit_price": ln.unit_price}
         for ln in order.lines
