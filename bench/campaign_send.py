@@ -45,7 +45,9 @@ from scratch import scratch_postgres  # noqa: E402 - bench/ is on the path when 
 
 from hub.campaigns import campaigns as svc  # noqa: E402
 from hub.campaigns.launch import start_work  # noqa: E402
-from hub.campaigns.models import Campaign, MessageTemplate, Segment  # noqa: E402
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import MessageTemplate
 from hub.campaigns.templates.rendering import CompiledTemplate  # noqa: E402
 from hub.channels.base import OutboundMessage  # noqa: E402
 from hub.channels.credentials import load_or_create  # noqa: E402

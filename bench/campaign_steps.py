@@ -31,7 +31,9 @@ from scratch import scratch_postgres  # noqa: E402
 
 from hub.campaigns import campaigns as svc  # noqa: E402
 from hub.campaigns import planner, sender  # noqa: E402
-from hub.campaigns.models import Campaign, MessageTemplate, Segment  # noqa: E402
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.credentials import load_or_create  # noqa: E402
 from hub.core.db import session_scope  # noqa: E402
 from hub.runtime.maintenance import upgrade_database  # noqa: E402

@@ -9,7 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.surveys.models import SurveyResponse
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.calls.models import Call
 from hub.channels.models import Message, Suppression
 from hub.core.auth import User

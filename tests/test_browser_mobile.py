@@ -102,8 +102,11 @@ def _credit_and_collection(s: Any, customer: Any, director: User) -> None:
 def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, Any]]:
     """A small `hub demo`, then one of everything else a page shows; returns the users and
     the ids that fill the routes' arguments."""
-    from hub.campaigns.models import Campaign, CareRule, MessageTemplate, Segment
+    from hub.campaigns.care.models import CareRule
+    from hub.campaigns.models import Campaign
+    from hub.campaigns.segments.models import Segment
     from hub.campaigns.surveys.answers import survey_url
+    from hub.campaigns.templates.models import MessageTemplate
     from hub.channels.calls.models import Call
     from hub.channels.models import Message, Suppression
     from hub.channels.unsubscribe import unsubscribe_url

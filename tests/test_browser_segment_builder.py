@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hub.campaigns.models import Segment
+from hub.campaigns.segments.models import Segment
 from hub.core.db import session_scope
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.campaign_helpers import add_customer

@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from hub.campaigns.care.models import CareRule, CareSent
 from hub.campaigns.care.occasions import run_care_rules
-from hub.campaigns.models import CareRule, CareSent, MessageTemplate
 from hub.campaigns.segments import saved as segments
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.calls import records as calls
 from hub.channels.calls.models import AgentProfile
 from hub.core.clock import business_today, day_bounds

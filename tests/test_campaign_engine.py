@@ -9,8 +9,10 @@ import sqlalchemy as sa
 
 from hub.campaigns import campaigns as svc
 from hub.campaigns.launch import start_work
-from hub.campaigns.models import Campaign, MessageTemplate, Segment
+from hub.campaigns.models import Campaign
 from hub.campaigns.recovery import sweep
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
 from hub.core import db as hubdb

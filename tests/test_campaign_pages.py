@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from hub.campaigns import campaigns as svc
-from hub.campaigns.models import Campaign, MessageTemplate, Segment
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Message, Suppression
 from hub.core.db import session_scope
 from hub.runtime.cli import main

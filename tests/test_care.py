@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from hub.campaigns.care.models import CareRule, CareSent
 from hub.campaigns.care.occasions import run_care_rules
-from hub.campaigns.models import CareRule, CareSent, MessageTemplate
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Message, Suppression
 from hub.core.db import session_scope
 from hub.crm.followups.records import FollowUp

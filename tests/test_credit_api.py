@@ -11,7 +11,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 import time_machine
 
-from hub.campaigns.models import MessageTemplate
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Message
 from hub.core.db import session_scope
 from hub.crm.customers.models import AuditEntry, Customer

@@ -11,8 +11,10 @@ import time_machine
 
 from hub.campaigns import campaigns as svc
 from hub.campaigns import quiet_forecast
-from hub.campaigns.models import Campaign, MessageTemplate, Segment
+from hub.campaigns.models import Campaign
 from hub.campaigns.planner import plan_campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Suppression
 from hub.core.db import session_scope
 from tests.campaign_helpers import add_customer

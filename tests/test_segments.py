@@ -86,7 +86,10 @@ def test_custom_fields_filter_by_their_type(db, people):
 
 
 def test_survey_scores_filter_on_each_contacts_latest_answer(db, people):
-    from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+    from hub.campaigns.models import Campaign
+    from hub.campaigns.segments.models import Segment
+    from hub.campaigns.surveys.models import SurveyResponse
+    from hub.campaigns.templates.models import MessageTemplate
     from hub.channels.models import Message
 
     template = MessageTemplate(name="q", channel="sms", body="0-10?")

@@ -7,8 +7,11 @@ import requests
 import sqlalchemy as sa
 
 from hub.campaigns.launch import start_work
-from hub.campaigns.models import Campaign, MessageTemplate, Segment, SurveyResponse
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
 from hub.campaigns.surveys import answers as surveys
+from hub.campaigns.surveys.models import SurveyResponse
+from hub.campaigns.templates.models import MessageTemplate
 from hub.core.clock import business_date_of
 from hub.core.db import session_scope
 from hub.crm.customers.models import Customer
@@ -105,7 +108,7 @@ def test_campaign_page_shows_the_score_distribution(app, client, signed_in, db):
 
 
 def _complaint_survey(db, channel, body):
-    from hub.campaigns.models import CareRule
+    from hub.campaigns.care.models import CareRule
 
     tpl = MessageTemplate(name=f"after complaint {channel}", channel=channel, body=body,
                           subject="Are we good now?" if channel == "email" else None)

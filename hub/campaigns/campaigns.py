@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import CHANNELS, Campaign, CampaignState, MessageTemplate, Segment
+from hub.campaigns.models import Campaign, CampaignState
 from hub.campaigns.quiet_hours import hhmm, parse_hhmm
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.templates.models import CHANNELS, MessageTemplate
 from hub.channels.models import Message, MessageStatus
 from hub.core.auth import User
 from hub.core.db import utcnow

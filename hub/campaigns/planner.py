@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.bulk_sql import insert_ignoring_conflicts
 from hub.campaigns.launch import enqueue_senders, finish_if_done, planning_key
-from hub.campaigns.models import Campaign, CampaignState, Segment
+from hub.campaigns.models import Campaign, CampaignState
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.segments import saved as segments
+from hub.campaigns.segments.models import Segment
 from hub.channels.models import Message, MessageStatus, Suppression
 from hub.channels.suppressions import normalize_address
 from hub.core import services

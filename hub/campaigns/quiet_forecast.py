@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, Segment
+from hub.campaigns.models import Campaign
 from hub.campaigns.quiet_hours import earliest_send, hhmm
 from hub.campaigns.segments import saved as segments
+from hub.campaigns.segments.models import Segment
 from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core.clock import contact_zone, utcnow
 from hub.crm.customers.models import Consent, Contact

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from hub.campaigns.delivery import Ledger, Outcome, RateLimit, claim_tag, send_email, send_sms
 from hub.campaigns.launch import BATCH, finish_if_done
-from hub.campaigns.models import Campaign, CampaignState, MessageTemplate
+from hub.campaigns.models import Campaign, CampaignState
 from hub.campaigns.planner import refused
 from hub.campaigns.quiet_hours import earliest_send
 from hub.campaigns.recording import record_outcomes
+from hub.campaigns.templates.models import MessageTemplate
 from hub.campaigns.templates.rendering import CompiledTemplate, RenderError, context_for
 from hub.campaigns.templates.saved import compiled
 from hub.channels.base import ChannelMisconfigured, OutboundMessage, Unconfirmed

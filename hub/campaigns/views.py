@@ -23,10 +23,12 @@ from hub.campaigns import campaigns as svc
 from hub.campaigns import campaigns_bp as bp
 from hub.campaigns import progress, progress_chart, quiet_forecast
 from hub.campaigns.launch import start_work
-from hub.campaigns.models import CAMPAIGN_STATES, Campaign, CampaignState, MessageTemplate, Segment
+from hub.campaigns.models import CAMPAIGN_STATES, Campaign, CampaignState
 from hub.campaigns.quiet_hours import hhmm
+from hub.campaigns.segments.models import Segment
 from hub.campaigns.staff import STAFF
 from hub.campaigns.surveys import answers as surveys
+from hub.campaigns.templates.models import MessageTemplate
 from hub.core import db
 from hub.core.auth import require_user, roles_required
 from hub.core.clock import business_zone, utcnow

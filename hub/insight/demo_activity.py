@@ -9,7 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, CampaignState, MessageTemplate, Segment, SurveyResponse
+from hub.campaigns.models import Campaign, CampaignState
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.surveys.models import SurveyResponse
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.calls.models import Call
 from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core.auth import Role, User

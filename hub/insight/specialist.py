@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, SurveyResponse
+from hub.campaigns.models import Campaign
+from hub.campaigns.surveys.models import SurveyResponse
 from hub.channels.models import MessageStatus, Suppression
 from hub.channels.suppressions import REASONS, reason_label
 from hub.core.charts import Chart, percent

@@ -1,13 +1,10 @@
 """Every model, imported in one place so metadata (and Alembic) sees the whole schema."""
 
-from hub.campaigns.models import (
-    Campaign,
-    CareRule,
-    CareSent,
-    MessageTemplate,
-    Segment,
-    SurveyResponse,
-)
+from hub.campaigns.care.models import CareRule, CareSent
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
+from hub.campaigns.surveys.models import SurveyResponse
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.calls.models import AgentProfile, Call
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.core.auth import ApiToken, User

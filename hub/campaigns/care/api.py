@@ -8,8 +8,8 @@ from flask import Response, jsonify, url_for
 from flask_babel import gettext as _
 
 from hub.campaigns import campaigns_api_bp as bp
+from hub.campaigns.care.models import CareRule
 from hub.campaigns.care.rules import RULE_FIELDS, save_rule
-from hub.campaigns.models import CareRule
 from hub.campaigns.staff import ROLES, STAFF, TAG
 from hub.core import db
 from hub.core.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, serialize

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from hub.campaigns.care import collection_reminders_bp as bp
 from hub.campaigns.care.collection_reminders import REMINDER_FIELDS, send_reminder
-from hub.campaigns.models import MessageTemplate
+from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.api import MESSAGE_OUT, message_json
 from hub.channels.messages import SendRefused, enqueue_send
 from hub.core import db

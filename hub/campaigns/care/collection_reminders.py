@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import MessageTemplate
+from hub.campaigns.templates.models import MessageTemplate
 from hub.campaigns.templates.rendering import RenderError, context_for, receivable_vars
 from hub.campaigns.templates.saved import compiled
 from hub.channels.messages import queue_message

@@ -13,8 +13,9 @@ from redis import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import CareRule, CareSent, MessageTemplate
+from hub.campaigns.care.models import CareRule, CareSent
 from hub.campaigns.surveys.answers import survey_url
+from hub.campaigns.templates.models import MessageTemplate
 from hub.campaigns.templates.rendering import RenderError, context_for, receivable_vars
 from hub.campaigns.templates.saved import compiled
 from hub.channels.messages import SendRefused, check_sendable, enqueue_send

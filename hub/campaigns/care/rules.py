@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import CHANNELS, OCCASIONS, SURVEYS, CareRule, CareSent, MessageTemplate
+from hub.campaigns.care.models import OCCASIONS, CareRule, CareSent
+from hub.campaigns.surveys.models import SURVEYS
+from hub.campaigns.templates.models import CHANNELS, MessageTemplate
 from hub.core.refusals import FieldError, ValidationError
 from hub.core.validation import MAX_ID, Field, parse
 from hub.crm.labels import CHOICE_LABELS, choice_label

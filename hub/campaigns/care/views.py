@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from hub.campaigns import campaigns_bp as bp
+from hub.campaigns.care.models import CareRule
 from hub.campaigns.care.rules import OCCASION_LABELS, list_rules, save_rule, sent_counts
-from hub.campaigns.models import CareRule, MessageTemplate
 from hub.campaigns.staff import STAFF
+from hub.campaigns.templates.models import MessageTemplate
 from hub.core import db
 from hub.core.auth import require_user, roles_required
 from hub.core.pagination import page_arg, paginate

@@ -9,8 +9,8 @@ from flask import Response, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from hub.campaigns import campaigns_api_bp as bp
-from hub.campaigns.models import Segment
 from hub.campaigns.segments import saved as svc
+from hub.campaigns.segments.models import Segment
 from hub.campaigns.segments.rules import FIELD_NAMES
 from hub.campaigns.staff import ROLES, STAFF, TAG
 from hub.core import db

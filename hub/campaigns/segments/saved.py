@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, Segment
+from hub.campaigns.models import Campaign
+from hub.campaigns.segments.models import Segment
 from hub.campaigns.segments.rules import compile_definition
 from hub.core.auth import User
 from hub.core.db import utcnow

@@ -27,8 +27,8 @@ from hub.crm.sales.orders import Order
 
 def survey_rule(kind: str, op: str, value: Any, where: str) -> Any:
     """The contact's latest answer to a survey of `kind`, compared (or absent: never answered)."""
-    from hub.campaigns.models import SurveyResponse
     from hub.campaigns.surveys.answers import SCALES
+    from hub.campaigns.surveys.models import SurveyResponse
 
     latest = (
         sa.select(SurveyResponse.score)

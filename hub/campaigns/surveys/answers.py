@@ -15,7 +15,9 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import Campaign, CareRule, CareSent, SurveyResponse
+from hub.campaigns.care.models import CareRule, CareSent
+from hub.campaigns.models import Campaign
+from hub.campaigns.surveys.models import SurveyResponse
 from hub.channels.models import Message
 from hub.core.clock import business_date_of
 from hub.core.db import utcnow

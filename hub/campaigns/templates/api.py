@@ -7,10 +7,10 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 
 from hub.campaigns import campaigns_api_bp as bp
-from hub.campaigns.models import MessageTemplate
 from hub.campaigns.segments.api import channel_arg
 from hub.campaigns.staff import ROLES, STAFF, TAG
 from hub.campaigns.templates import saved as svc
+from hub.campaigns.templates.models import MessageTemplate
 from hub.campaigns.templates.rendering import FILTERS, VARIABLES, sms_size
 from hub.core import db
 from hub.core.apikit import LIST_QUERY, document, fields_schema, json_body, keyset_page, to_json

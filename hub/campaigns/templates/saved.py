@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from hub.campaigns.models import CHANNELS, Campaign, MessageTemplate
+from hub.campaigns.models import Campaign
+from hub.campaigns.templates.models import CHANNELS, MessageTemplate
 from hub.campaigns.templates.rendering import (
     CompiledTemplate,
     Rendered,

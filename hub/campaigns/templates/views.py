@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from hub.campaigns import campaigns_bp as bp
-from hub.campaigns.models import CHANNELS
 from hub.campaigns.staff import STAFF
 from hub.campaigns.templates import saved as svc
+from hub.campaigns.templates.models import CHANNELS
 from hub.campaigns.templates.rendering import FILTERS, VARIABLES, sms_size
 from hub.core import db
 from hub.core.auth import require_user, roles_required
