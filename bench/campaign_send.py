@@ -55,7 +55,7 @@ from hub.channels.email import SendGridEmail  # noqa: E402
 from hub.channels.models import Message  # noqa: E402
 from hub.core.db import session_scope  # noqa: E402
 from hub.crm.customers.models import Contact, Customer  # noqa: E402
-from hub.crm.followups.records import FollowUp  # noqa: E402
+from hub.crm.followups.models import FollowUp
 from hub.runtime.maintenance import upgrade_database  # noqa: E402
 from hub.simulator.server import ProviderSimulator  # noqa: E402
 from hub.web.app import create_app  # noqa: E402

@@ -61,7 +61,7 @@ from hub.core import services  # noqa: E402
 from hub.core.auth import create_user, public  # noqa: E402
 from hub.core.db import engine_for, session_scope, utcnow  # noqa: E402
 from hub.crm.customers.models import Contact, Customer  # noqa: E402
-from hub.crm.followups.records import FollowUp  # noqa: E402
+from hub.crm.followups.models import FollowUp
 from hub.runtime.maintenance import upgrade_database  # noqa: E402
 from hub.simulator.sendgrid_api import sign_events  # noqa: E402
 from hub.web.app import create_app  # noqa: E402

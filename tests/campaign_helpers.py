@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.crm.customers.models import Consent, Contact, Customer, Tag, customer_tags
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 
 
 def add_customer(

@@ -28,6 +28,7 @@ from hub.core.clock import business_today
 from hub.runtime.maintenance import upgrade_database
 from hub.runtime.models import metadata
 from hub.web.app import create_app
+from tests.sales_api_helpers import director_api  # noqa: F401  (a fixture: imported to register it)
 
 PASSWORD = "correct horse battery"
 

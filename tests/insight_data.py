@@ -17,10 +17,9 @@ from hub.channels.calls.models import Call
 from hub.channels.models import Message, Suppression
 from hub.core.auth import User
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.followups.models import FollowUp
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.service.models import Complaint
 
 NOW = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()

@@ -14,9 +14,8 @@ from hub.channels.calls import records as calls
 from hub.core.auth import ANY_USER, PUBLIC, ROLES, access_rule
 from hub.crm.customers.models import Contact, Customer, CustomField
 from hub.crm.followups.records import log_follow_up
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.service.models import Complaint
 from tests.conftest import csrf_token, login
 from tests.crm_helpers import token_for
 

@@ -22,8 +22,7 @@ from schemathesis.checks import (
 
 from hub.crm.customers.models import Contact, Customer
 from hub.crm.followups.records import log_follow_up
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Opportunity, Order
 from tests.crm_helpers import token_for
 
 CHECKS = [

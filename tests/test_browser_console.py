@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from hub.channels.calls.models import AgentProfile, Call
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp, log_follow_up
+from hub.crm.followups.models import FollowUp
+from hub.crm.followups.records import log_follow_up
 from tests.browser_kit import ARTIFACTS, new_page, sign_in
 from tests.conftest import PATIENCE, business_day
 

@@ -115,12 +115,12 @@ def _demo_data(app, make_user, base: str) -> tuple[dict[str, User], dict[str, An
     from hub.crm.customers.duplicate_models import DuplicateCandidate
     from hub.crm.customers.merge import merge_customers
     from hub.crm.customers.models import Contact, Customer
-    from hub.crm.followups.reminders import Digest, build_digests
+    from hub.crm.followups.models import Digest
+    from hub.crm.followups.reminders import build_digests
     from hub.crm.intake.lead_forms import create_form
-    from hub.crm.sales.opportunities import Opportunity
-    from hub.crm.sales.orders import Order
+    from hub.crm.sales.models import Opportunity, Order
     from hub.crm.sales.receivable_models import Payment, Receivable
-    from hub.crm.service.complaints import Complaint
+    from hub.crm.service.models import Complaint
     from hub.runtime.demo import DEMO_STAFF, generate_demo
     from tests.crm_helpers import likely_pair
 

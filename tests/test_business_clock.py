@@ -24,7 +24,7 @@ from hub.channels.calls import records as calls
 from hub.channels.calls.models import AgentProfile
 from hub.core.clock import business_today, day_bounds
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.intake.lead_forms import create_form
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for

@@ -8,7 +8,7 @@ from hub.campaigns.launch import start_work
 from hub.campaigns.models import Campaign
 from hub.channels.models import Message
 from hub.core.db import session_scope
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.campaign_helpers import bulk_contacts
 from tests.conftest import PATIENCE, work
 from tests.test_campaign_engine import hub_with_sim, make_campaign  # noqa: F401

@@ -17,7 +17,7 @@ from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
 from hub.core import db as hubdb
 from hub.core.db import session_scope
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.simulator.faults import Faults
 from hub.simulator.server import ProviderSimulator
 from hub.web.app import create_app

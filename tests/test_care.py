@@ -12,8 +12,8 @@ from hub.campaigns.care.occasions import run_care_rules
 from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Message, Suppression
 from hub.core.db import session_scope
-from hub.crm.followups.records import FollowUp
-from hub.crm.service.complaints import Complaint
+from hub.crm.followups.models import FollowUp
+from hub.crm.service.models import Complaint
 from tests.campaign_helpers import add_customer, add_order
 from tests.conftest import work
 from tests.test_campaign_engine import hub_with_sim  # noqa: F401

@@ -16,8 +16,7 @@ from hub.crm.customers.lifecycle import set_class
 from hub.crm.customers.models import AuditEntry, Customer
 from hub.crm.followups.reminders import add_months
 from hub.crm.rules import update_rules
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Opportunity, Order
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
 

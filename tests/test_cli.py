@@ -81,7 +81,7 @@ def test_demo_adds_realistic_customers_with_owners(env_for_subprocess, app, db):
     assert {c.owner_id for c in customers} == {a.id for a in agents}
     assert "demo staff" in done.stdout
     from hub.crm.customers.models import Contact
-    from hub.crm.followups.records import FollowUp
+    from hub.crm.followups.models import FollowUp
 
     with_contacts = db.scalar(sa.select(sa.func.count(sa.distinct(Contact.customer_id))))
     assert with_contacts == 300

@@ -15,7 +15,7 @@ from hub.channels.calls.click_to_call import check_callable, recipient_zone
 from hub.channels.calls.models import AgentProfile, Call
 from hub.core.refusals import Conflict
 from hub.crm.customers.models import Consent, Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import PATIENCE, csrf_token, login
 
 AGENT_PHONE = "+8613900000001"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub.core.refusals import Conflict, Forbidden, ValidationError
 from hub.crm.customers.models import AuditEntry, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.followups.reminders import due_items, team_counts
 from hub.crm.rules import update_rules
 from hub.crm.sales.collection import record_collection

@@ -8,13 +8,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.rules import update_rules
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.crm.service.complaint_changes import create_complaint
 from hub.crm.service.complaint_files import MAX_BYTES, sanitize_filename
 from hub.crm.service.complaint_steps import advance_step, overdue_complaints, overdue_count
-from hub.crm.service.complaints import Complaint, ComplaintAttachment
+from hub.crm.service.models import Complaint, ComplaintAttachment
 from tests.conftest import csrf_token, login
 from tests.sales_api_helpers import api_as, changed, created, error_fields, fresh, items
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from hub.channels.calls import records as calls
 from hub.channels.calls.models import AgentProfile, Call
 from hub.crm.customers.models import Consent, Contact, Customer
-from hub.crm.followups.records import FollowUp, log_follow_up
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.followups.models import FollowUp
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.service.models import Complaint
 from tests.conftest import business_day, csrf_token
 
 CALLER = "+8613800138000"

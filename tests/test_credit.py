@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub.core.refusals import Conflict, Forbidden, ValidationError
 from hub.crm.customers.models import AuditEntry, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.sales.credit import (
     add_action,
     close_event,
@@ -22,8 +22,8 @@ from hub.crm.sales.credit import (
     open_overdue_events,
     record_review,
 )
+from hub.crm.sales.models import Order
 from hub.crm.sales.order_changes import create_order
-from hub.crm.sales.orders import Order
 from hub.crm.sales.receivable_models import CreditEvent
 from hub.crm.sales.receivables import raise_receivable
 from tests.sales_api_helpers import order_body

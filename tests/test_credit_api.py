@@ -15,8 +15,8 @@ from hub.campaigns.templates.models import MessageTemplate
 from hub.channels.models import Message
 from hub.core.db import session_scope
 from hub.crm.customers.models import AuditEntry, Customer
-from hub.crm.followups.records import FollowUp
-from hub.crm.sales.orders import Order
+from hub.crm.followups.models import FollowUp
+from hub.crm.sales.models import Order
 from hub.crm.sales.receivable_models import Receivable
 from tests.campaign_helpers import add_customer
 from tests.conftest import csrf_token, login, work

@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from hub.crm.customers.models import Assignment, AuditEntry, Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import business_day, csrf_token
 
 

@@ -10,7 +10,7 @@ from hub.channels.base import ChannelMisconfigured, OutboundMessage, RetryLater,
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression
 from hub.channels.providers import email_channel, sms_channel
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.runtime.worker import run_worker
 from hub.simulator.faults import Faults
 from hub.simulator.server import ProviderSimulator

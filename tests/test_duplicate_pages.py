@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from hub.core import db as hubdb
 from hub.crm.customers.duplicate_models import DuplicateCandidate
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import csrf_token
 from tests.crm_helpers import likely_pair as _pair
 

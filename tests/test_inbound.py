@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from hub.channels.models import Message, Suppression
 from hub.core.services import events_channel
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import PATIENCE, eventually
 from tests.conftest import work as _work
 from tests.crm_helpers import api, token_for

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from hub.core.charts import number
 from hub.crm.customers.classification import suggest_by_revenue
 from hub.crm.customers.models import Customer
-from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.sales.opportunities import CLOSED_STAGES
 from hub.insight import director, pareto, summaries
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, summary_conditions, with_customer_filters

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hub.core import db as hubdb
 from hub.crm.customers.duplicate_models import DuplicateCandidate
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.intake.lead_forms import LeadForm
 from tests.crm_helpers import api, token_for
 from tests.crm_helpers import likely_pair as _pair

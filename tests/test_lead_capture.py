@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from hub.core import db as hubdb
 from hub.core.auth import User
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.intake.lead_forms import LeadForm, create_form
 from tests.conftest import csrf_token, login
 

@@ -25,10 +25,10 @@ from hub.crm.customers.models import (
     Tag,
     customer_tags,
 )
-from hub.crm.followups.records import FollowUp, log_follow_up
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.followups.models import FollowUp
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.service.models import Complaint
 
 RELATED = (Contact, FollowUp, Order, Opportunity, Complaint, Message, Assignment)
 

@@ -6,7 +6,7 @@ from hub.campaigns.models import CAMPAIGN_STATES, CampaignState
 from hub.channels import suppressions
 from hub.channels.messages import set_status
 from hub.channels.models import STATUS_RANK, Message, MessageStatus
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import csrf_token
 from tests.crm_helpers import api, token_for
 

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 
 from hub.core import services
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp, log_follow_up
+from hub.crm.followups.models import FollowUp
+from hub.crm.followups.records import log_follow_up
 from hub.crm.rules import update_rules
-from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.models import Opportunity
 from hub.crm.sales.opportunity_pipeline import enqueue_nurture_job, return_stalled_to_nurture
 from tests.conftest import csrf_token, login
 from tests.sales_api_helpers import (

@@ -7,15 +7,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
+from hub.crm.sales.models import Order, OrderLine
 from hub.crm.sales.order_changes import create_order
-from hub.crm.sales.orders import (
-    Order,
-    OrderLine,
-    revenue_by_customer,
-    turnover_by_month,
-    turnover_by_year,
-)
+from hub.crm.sales.orders import revenue_by_customer, turnover_by_month, turnover_by_year
 from tests.conftest import business_day, csrf_token
 from tests.sales_api_helpers import (
     api_as,
@@ -422,8 +417,8 @@ def test_demo_sales_cover_every_stage_and_step_and_a_few_customers_buy_most(app,
     import random
 
     from hub.crm.sales.demo import demo_sales
-    from hub.crm.sales.opportunities import Opportunity
-    from hub.crm.service.complaints import STEPS, Complaint
+    from hub.crm.sales.models import Opportunity
+    from hub.crm.service.models import STEPS, Complaint
 
     staff = [make_user("director"), make_user("agent"), make_user("agent")]
     staff = [db.merge(u) for u in staff]

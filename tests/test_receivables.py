@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from hub.core.refusals import ValidationError
 from hub.crm.customers.models import AuditEntry, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.sales.order_changes import create_order, set_status
 from hub.crm.sales.receivable_models import Payment, Receivable
 from hub.crm.sales.receivables import customer_figures, raise_receivable, record_payment

@@ -16,7 +16,7 @@ from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.channels.stranded import apply_stranded
 from hub.core.db import utcnow
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.runtime.schedule import PERIODIC
 from hub.simulator.sendgrid_api import sign_events
 from hub.web.app import create_app

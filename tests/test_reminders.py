@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from hub.core import services
 from hub.core.auth import User
 from hub.crm.customers.models import Contact, Customer
+from hub.crm.followups.models import Digest
 from hub.crm.followups.records import log_follow_up
 from hub.crm.followups.reminders import (
-    Digest,
     build_digests,
     business_today,
     due_count,
@@ -18,7 +18,7 @@ from hub.crm.followups.reminders import (
     send_morning_digests,
     team_counts,
 )
-from hub.crm.service.complaints import Complaint
+from hub.crm.service.models import Complaint
 from tests.conftest import login
 
 DAY = date(2026, 3, 2)

@@ -19,9 +19,8 @@ from hub.core.db import session_scope
 from hub.crm.customers.customer_records import create_customer
 from hub.crm.customers.fields import CONTACT_FIELDS, CUSTOMER_FIELDS
 from hub.crm.followups.records import log_follow_up
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.service.models import Complaint
 from tests.conftest import login
 
 SCRIPT = "<script>alert(1)</script>"

@@ -15,7 +15,7 @@ from hub.campaigns.templates.models import MessageTemplate
 from hub.core.clock import business_date_of
 from hub.core.db import session_scope
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.campaign_helpers import add_customer
 from tests.conftest import PATIENCE, csrf_token, work
 from tests.test_inbound import NO_PROXY
@@ -124,7 +124,7 @@ def _complaint_survey(db, channel, body):
 def _resolved_complaint(db, customer, owner):
     from datetime import UTC, datetime
 
-    from hub.crm.service.complaints import Complaint
+    from hub.crm.service.models import Complaint
 
     complaint = Complaint(customer_id=customer.id, owner_id=owner.id, channel="call", content="broken lid",
                           step="resolved", resolved_at=datetime(2026, 5, 18, 3, tzinfo=UTC))
@@ -138,7 +138,7 @@ def test_a_low_sms_score_to_a_complaint_survey_reopens_the_complaint(live_hub, m
 
     from hub.campaigns.care.occasions import run_care_rules
     from hub.crm.customers.models import AuditEntry
-    from hub.crm.service.complaints import Complaint
+    from hub.crm.service.models import Complaint
 
     app, sim, creds, _ = live_hub
     owner = make_user("agent")
@@ -174,7 +174,7 @@ def test_a_complaint_survey_by_email_links_to_its_page_and_a_low_answer_reopens(
     from datetime import date
 
     from hub.campaigns.care.occasions import run_care_rules
-    from hub.crm.service.complaints import Complaint
+    from hub.crm.service.models import Complaint
 
     app, sim, creds, url = live_hub
     owner = make_user("agent")

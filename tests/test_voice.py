@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from hub.channels.calls.models import AgentProfile, Call
 from hub.core.services import events_channel
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from tests.conftest import PATIENCE
 
 NO_PROXY = {"http": None, "https": None}

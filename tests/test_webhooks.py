@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from hub.channels.models import Message, Suppression, WebhookEvent
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.simulator.sendgrid_api import sign_events
 from tests.conftest import PATIENCE
 from tests.conftest import work as _work

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from hub.core.clock import business_today
 from hub.crm.customers.models import Customer
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from tests.crm_helpers import api, token_for
 
 

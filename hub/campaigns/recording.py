@@ -17,7 +17,7 @@ from hub.channels import suppressions
 from hub.channels.base import RecipientRefused, RetryLater, Unconfirmed
 from hub.channels.models import Message, MessageStatus
 from hub.core.bulk import one_of
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 
 if TYPE_CHECKING:
     from hub.campaigns.sender import Prepared

@@ -17,7 +17,8 @@ from hub.core.db import session_scope, utcnow
 from hub.core.normalize import normalize_email, normalize_phone, provider_number
 from hub.core.refusals import FieldError
 from hub.crm.customers.models import Contact, Customer, Stage
-from hub.crm.followups.records import Direction, log_follow_up
+from hub.crm.followups.models import Direction
+from hub.crm.followups.records import log_follow_up
 
 # Whole message, any case (PROVIDERS.md).
 STOP_WORDS = frozenset(

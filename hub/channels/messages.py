@@ -30,7 +30,8 @@ from hub.core.normalize import normalize_phone
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers.lookup import can_edit, consent_state
 from hub.crm.customers.models import Contact
-from hub.crm.followups.records import Direction, FollowUp, log_follow_up
+from hub.crm.followups.models import Direction, FollowUp
+from hub.crm.followups.records import log_follow_up
 from hub.crm.labels import choice_label
 
 SMS_MAX = 1600  # Twilio's limit for one message body

@@ -18,7 +18,7 @@ from hub.channels.messages import set_status
 from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.core import services
 from hub.core.db import session_scope, utcnow
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 
 # Twilio's message statuses are ours by name, but for "read" (WhatsApp), which counts as delivered.
 TWILIO_STATUSES = {

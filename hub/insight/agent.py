@@ -14,8 +14,8 @@ from hub.channels.models import Message
 from hub.core.charts import Chart, percent
 from hub.core.clock import day_end, day_start
 from hub.crm.customers.models import Customer
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.service.complaints import Complaint
+from hub.crm.sales.models import Opportunity
+from hub.crm.service.models import Complaint
 from hub.insight.director import customers_by_class, lead_counts
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, in_range, with_customer_filters

@@ -19,8 +19,10 @@ from hub.core.auth import User
 from hub.core.charts import Chart, number, percent
 from hub.crm.labels import choice_label
 from hub.crm.rules import get_rules
-from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity, stage_label
-from hub.crm.service.complaints import STEPS, Complaint, step_label
+from hub.crm.sales.models import Opportunity
+from hub.crm.sales.opportunities import CLOSED_STAGES, stage_label
+from hub.crm.service.complaints import step_label
+from hub.crm.service.models import STEPS, Complaint
 from hub.insight import receivable_charts
 from hub.insight.filters import Filters
 from hub.insight.pareto import revenue_pareto

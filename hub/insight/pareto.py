@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hub.core.charts import Chart, number
 from hub.crm.customers.models import Customer
 from hub.crm.rules import get_rules
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.insight.filters import Filters
 from hub.insight.slicing import customer_conditions, summary_conditions
 from hub.insight.summaries import InsightCustomerFacts as Facts

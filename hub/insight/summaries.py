@@ -30,7 +30,7 @@ from hub.core import services
 from hub.core.clock import business_zone, day_start
 from hub.core.db import Base, session_scope, utcnow
 from hub.crm.customers.models import Customer, Stage
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 
 RECENT_DAYS = 7  # statuses and late-logged records settle within a week
 RECENT_CAMPAIGN_DAYS = 60

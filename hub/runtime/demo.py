@@ -16,7 +16,7 @@ from hub.core.auth import Role, User, create_user, generate_password
 from hub.core.clock import business_today, business_zone
 from hub.core.db import utcnow
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 
 DEMO_STAFF = [
     ("director@demo.contact-hub.example", "王丽 Wang Li", Role.DIRECTOR),

@@ -21,14 +21,12 @@ from hub.crm.customers.models import (
     CustomFieldValue,
     Tag,
 )
-from hub.crm.followups.records import FollowUp
-from hub.crm.followups.reminders import Digest
+from hub.crm.followups.models import Digest, FollowUp
 from hub.crm.intake.import_models import ImportRowOutcome, ImportRun
 from hub.crm.intake.lead_forms import LeadForm
-from hub.crm.sales.opportunities import Opportunity
-from hub.crm.sales.orders import Order, OrderLine
+from hub.crm.sales.models import Opportunity, Order, OrderLine
 from hub.crm.sales.receivable_models import CreditAction, CreditEvent, Payment, Receivable
-from hub.crm.service.complaints import Complaint, ComplaintAttachment
+from hub.crm.service.models import Complaint, ComplaintAttachment
 from hub.insight.summaries import (
     InsightCampaignStats,
     InsightCustomerFacts,

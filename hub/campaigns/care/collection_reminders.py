@@ -24,7 +24,7 @@ from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Contact
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.sales.collection import cadence_from
 from hub.crm.sales.receivable_models import Receivable, ReceivableStatus
 

@@ -24,10 +24,11 @@ from hub.core import services
 from hub.core.clock import business_date_of, business_today, business_zone, day_bounds
 from hub.core.db import session_scope
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import Direction, log_follow_up
-from hub.crm.sales.orders import Order
+from hub.crm.followups.models import Direction
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.models import Order
 from hub.crm.sales.receivable_models import Receivable, ReceivableStatus
-from hub.crm.service.complaints import Complaint
+from hub.crm.service.models import Complaint
 
 
 def _first_contact(channel: str) -> Any:

@@ -34,7 +34,7 @@ from hub.campaigns.segments.values import (
 )
 from hub.core.refusals import FieldError, ValidationError
 from hub.crm.customers.models import Contact, Customer, CustomField, CustomFieldValue
-from hub.crm.sales.opportunities import Opportunity
+from hub.crm.sales.models import Opportunity
 
 MAX_DEPTH = 5
 MAX_RULES = 100

@@ -22,7 +22,7 @@ from hub.campaigns.segments.values import (
 )
 from hub.core.refusals import FieldError
 from hub.crm.customers.models import Consent, Contact, Customer, Tag, customer_tags
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 
 
 def survey_rule(kind: str, op: str, value: Any, where: str) -> Any:

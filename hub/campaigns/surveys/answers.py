@@ -22,7 +22,8 @@ from hub.channels.models import Message
 from hub.core.clock import business_date_of
 from hub.core.db import utcnow
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, log_follow_up
+from hub.crm.followups.models import Direction
+from hub.crm.followups.records import log_follow_up
 
 SCALES = {"nps": (0, 10), "csat": (1, 5)}
 LOW = {"nps": 6, "csat": 2}  # at or below: a detractor / an unhappy customer
@@ -121,7 +122,7 @@ def record_answer(
         )
     if low and asked.complaint_id is not None:
         from hub.crm.service.complaint_steps import reopen_complaint
-        from hub.crm.service.complaints import Complaint
+        from hub.crm.service.models import Complaint
 
         complaint = db.get(Complaint, asked.complaint_id)
         if complaint is not None:

@@ -26,7 +26,8 @@ from hub.core.normalize import normalize_phone
 from hub.core.refusals import Conflict, Forbidden, NotFound
 from hub.crm.customers.lookup import can_view
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 
 
 def recipient_zone(contact: Contact | None, number: str, business_zone: str) -> ZoneInfo:

@@ -40,7 +40,7 @@ from hub.core.refusals import Conflict, FieldError, Forbidden, NotFound, Validat
 from hub.core.validation import Field, parse
 from hub.crm.customers.models import Customer
 from hub.crm.customers.views import region
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.followups.reminders import due_items
 
 LIVE_WINDOW = timedelta(minutes=15)

@@ -20,13 +20,8 @@ from hub.core.normalize import normalize_phone, provider_number
 from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.crm.customers.lookup import can_view
 from hub.crm.customers.models import Contact, Customer, LeadSource, Stage
-from hub.crm.followups.records import (
-    Direction,
-    FollowUp,
-    FollowUpChannel,
-    log_follow_up,
-    next_contact_from_cadence,
-)
+from hub.crm.followups.models import Direction, FollowUp, FollowUpChannel
+from hub.crm.followups.records import log_follow_up, next_contact_from_cadence
 from hub.crm.rules import get_rules
 
 MAX_NOTES = 20000

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session, joinedload
 from hub.channels.calls.models import Call
 from hub.core.auth import User
 from hub.crm.customers.models import Contact, Customer, Stage
-from hub.crm.followups.records import FollowUp
-from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity
-from hub.crm.sales.orders import Order
-from hub.crm.service.complaints import Complaint
+from hub.crm.followups.models import FollowUp
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.sales.opportunities import CLOSED_STAGES
+from hub.crm.service.models import Complaint
 
 LAST_FOLLOW_UPS = 5
 ORDERS_IN_FLIGHT = ("pending", "confirmed", "shipped")

@@ -20,8 +20,8 @@ from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.crm.customers import lifecycle
 from hub.crm.customers.models import Customer
 from hub.crm.rules import get_rules
-from hub.crm.sales.opportunities import CLOSED_STAGES, Opportunity
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Opportunity, Order
+from hub.crm.sales.opportunities import CLOSED_STAGES
 
 try:  # written alongside this module; until it lands, the same sum is computed here
     from hub.crm.sales.orders import revenue_by_customer as _orders_revenue

@@ -16,7 +16,8 @@ from hub.core.refusals import Conflict, FieldError, Forbidden, NotFound, Validat
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_assign, can_edit
 from hub.crm.customers.models import Assignment, Customer, CustomerClass, Stage
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.followups.reminders import next_credit_review_on
 from hub.crm.labels import choice_label
 from hub.crm.rules import get_rules

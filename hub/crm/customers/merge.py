@@ -19,7 +19,8 @@ from hub.crm.customers import audit
 from hub.crm.customers.duplicate_models import CustomerMerge, DuplicateCandidate
 from hub.crm.customers.fields import CUSTOMER_FIELDS
 from hub.crm.customers.models import Customer, CustomFieldValue, customer_tags
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.intake.cleaning import company_key, match_block
 
 # The fields a person picks a surviving value for, in the order the form shows them.

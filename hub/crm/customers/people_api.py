@@ -27,7 +27,8 @@ from hub.crm.customers import people_api_bp as bp
 from hub.crm.customers.api import CONTACT_OUT, contact_json, region
 from hub.crm.customers.fields import CONTACT_FIELDS
 from hub.crm.customers.models import Contact, Customer
-from hub.crm.followups.records import FollowUp, log_follow_up
+from hub.crm.followups.models import FollowUp
+from hub.crm.followups.records import log_follow_up
 
 # --- contacts -----------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from hub.crm.customers.fields import (
 )
 from hub.crm.customers.lifecycle import assignment_history
 from hub.crm.customers.models import CustomField, LeadSource, Stage, Tag
-from hub.crm.followups.records import FollowUpChannel, timeline
+from hub.crm.followups.models import FollowUpChannel
+from hub.crm.followups.records import timeline
 from hub.crm.rules import cadence_hint, get_rules
 
 

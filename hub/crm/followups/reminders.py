@@ -11,37 +11,20 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User
-from hub.core.clock import business_today, business_zone, day_end, utcnow
-from hub.core.db import Base, session_scope
+from hub.core.clock import business_today, business_zone, day_end
+from hub.core.db import session_scope
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import NotFound
 from hub.crm.customers.list_extras import fallback_phones
 from hub.crm.customers.models import Customer
+from hub.crm.followups.models import Digest
 from hub.crm.rules import Rules
 from hub.crm.sales.collection import chase_due, chase_list
 from hub.crm.sales.receivable_models import Receivable
-from hub.crm.service.complaints import Complaint
-
-
-class Digest(Base):
-    """A rep's morning digest: what was due that day, as sent (or recorded until email exists)."""
-
-    __tablename__ = "digests"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
-    for_date: Mapped[date]
-    content: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None]
-
-    user: Mapped[User] = relationship()
-
-    __table_args__ = (sa.UniqueConstraint("user_id", "for_date"),)
-
+from hub.crm.service.models import Complaint
 
 # --- business days ------------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ from hub.core.db import Base, utcnow
 from hub.core.refusals import FieldError, NotFound, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.models import Customer, LeadSource, Stage
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.intake.cleaning import clean_text
 from hub.crm.intake.import_customers import absorb
 from hub.crm.intake.import_files import guess_target

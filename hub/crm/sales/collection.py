@@ -27,7 +27,8 @@ from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit, load_customer
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUp, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.rules import get_rules
 from hub.crm.sales.opportunities import control_characters
 from hub.crm.sales.orders import CENT

@@ -26,7 +26,8 @@ from hub.core.validation import Field, parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.followups.reminders import next_credit_review_on
 from hub.crm.labels import choice_label
 from hub.crm.rules import get_rules

@@ -15,13 +15,13 @@ from hub.core.auth import Role, User
 from hub.core.clock import business_today
 from hub.core.db import utcnow
 from hub.crm.customers.models import Customer
+from hub.crm.sales.models import Order, OrderLine
 from hub.crm.sales.opportunity_changes import create_opportunity
 from hub.crm.sales.opportunity_pipeline import ladder, move_stage, pipeline_stages
 from hub.crm.sales.order_fields import clean_lines
-from hub.crm.sales.orders import Order, OrderLine
 from hub.crm.service.complaint_changes import create_complaint
 from hub.crm.service.complaint_steps import advance_step
-from hub.crm.service.complaints import STEPS
+from hub.crm.service.models import STEPS
 
 # (name, lowest unit price, highest unit price)
 PRODUCTS = [

@@ -4,62 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Session, joinedload
 
 from hub.core.auth import Role, User
-from hub.core.db import Base, utcnow
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import FieldError, NotFound, ValidationError
 from hub.core.validation import MAX_ID, Field
 from hub.crm.customers.lookup import load_customer, text_or_customer
-from hub.crm.customers.models import MONEY, Customer
+from hub.crm.customers.models import Customer
 from hub.crm.labels import CHOICE_LABELS
 from hub.crm.rules import get_rules
+from hub.crm.sales.models import Opportunity
 
 DEFAULT_STAGES = ("new", "qualified", "proposal", "negotiation", "won", "lost")
 CLOSED_STAGES = ("won", "lost")
-
-
-class Opportunity(Base):
-    __tablename__ = "opportunities"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("customers.id", ondelete="CASCADE"), index=True
-    )
-    title: Mapped[str] = mapped_column(sa.String(200))
-    stage: Mapped[str] = mapped_column(sa.String(30), default="new", index=True)
-    amount: Mapped[Decimal | None] = mapped_column(MONEY)
-    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
-    expected_close: Mapped[date | None] = mapped_column(index=True)
-    probability: Mapped[int | None]  # percent
-    owner_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
-    lost_reason: Mapped[str | None] = mapped_column(sa.String(300))
-    # The nurture pool: marketing works these again.
-    nurture_since: Mapped[datetime | None] = mapped_column(index=True)
-    nurture_reason: Mapped[str | None] = mapped_column(sa.String(300))
-    closed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    customer: Mapped[Customer] = relationship()
-    owner: Mapped[User | None] = relationship()
-
-    __table_args__ = (
-        sa.CheckConstraint(
-            "probability IS NULL OR (probability >= 0 AND probability <= 100)",
-            name="probability_percent",
-        ),
-    )
 
 
 # --- declared fields ----------------------------------------------------------------------------

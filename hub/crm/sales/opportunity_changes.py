@@ -14,12 +14,13 @@ from hub.core.validation import parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.models import Opportunity
 from hub.crm.sales.opportunities import (
     CLOSED_STAGES,
     OPPORTUNITY_CREATE,
     OPPORTUNITY_FIELDS,
-    Opportunity,
     _currency,
     control_characters,
     stage_label,

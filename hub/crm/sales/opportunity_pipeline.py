@@ -21,11 +21,12 @@ from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer, Stage
-from hub.crm.followups.records import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUp, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.rules import get_rules
+from hub.crm.sales.models import Opportunity
 from hub.crm.sales.opportunities import (
     CLOSED_STAGES,
-    Opportunity,
     plain_text,
     stage_label,
     visible_opportunities,

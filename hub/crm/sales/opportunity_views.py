@@ -17,7 +17,7 @@ from hub.core.redirects import safe_next
 from hub.core.refusals import ValidationError
 from hub.crm.customers.lookup import can_edit, load_customer
 from hub.crm.customers.views import form_values
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.sales import opportunities as svc
 from hub.crm.sales import opportunity_changes as recording
 from hub.crm.sales import opportunity_pipeline as pipeline

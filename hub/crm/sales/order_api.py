@@ -23,6 +23,7 @@ from hub.crm.sales import order_changes as changes
 from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_api_bp as bp
+from hub.crm.sales.models import ORDER_STATUSES
 
 TAG = "orders"
 LINE_OUT = fields_schema(order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS, output=True)
@@ -84,7 +85,7 @@ def list_orders() -> Response:
     stmt = svc.filtered_orders(
         require_user(),
         request.args.get("q", ""),
-        query_choice("status", svc.ORDER_STATUSES),
+        query_choice("status", ORDER_STATUSES),
         query_int("customer_id"),
         query_date("date_from"),
         query_date("date_to"),

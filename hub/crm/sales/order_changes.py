@@ -20,11 +20,13 @@ from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.sales.credit import check_order_credit
+from hub.crm.sales.models import ORDER_STATUSES, Order, OrderLine
 from hub.crm.sales.opportunities import plain_text
 from hub.crm.sales.order_fields import parse_order
-from hub.crm.sales.orders import ORDER_STATUSES, Order, OrderLine, status_label
+from hub.crm.sales.orders import status_label
 from hub.crm.sales.receivables import raise_for_shipped_order
 
 FLOW = ("pending", "confirmed", "shipped", "delivered")

@@ -12,8 +12,9 @@ from flask_babel import lazy_gettext as _l
 
 from hub.core.refusals import FieldError, ValidationError
 from hub.core.validation import MAX_ID, Field, parse, unknown_keys
+from hub.crm.sales.models import ORDER_STATUSES
 from hub.crm.sales.opportunities import check_currency, control_characters
-from hub.crm.sales.orders import CENT, MAX_MONEY, ORDER_STATUSES
+from hub.crm.sales.orders import CENT, MAX_MONEY
 
 ORDER_FIELDS: tuple[Field, ...] = (
     Field("contract_number", "str", _l("Contract number"), required=True, max_length=60),

@@ -18,11 +18,12 @@ from hub.core.pagination import page_arg
 from hub.core.refusals import Conflict, FieldError, ValidationError
 from hub.crm.customers.lookup import can_edit, load_customer
 from hub.crm.customers.views import form_values
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.sales import order_changes as changes
 from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_bp as bp
+from hub.crm.sales.models import ORDER_STATUSES
 from hub.crm.sales.view_helpers import customer_choices, date_arg, int_arg, kept_args
 
 Page = str | tuple[str, int] | Response
@@ -47,7 +48,7 @@ def _list_page(mode: str) -> str:
             s,
             user,
             q,
-            status if status in svc.ORDER_STATUSES else None,
+            status if status in ORDER_STATUSES else None,
             int_arg("customer_id"),
             date_arg("from"),
             date_arg("to"),
@@ -66,7 +67,7 @@ def _list_page(mode: str) -> str:
         date_from=request.args.get("from", ""),
         date_to=request.args.get("to", ""),
         customer=s.get(svc.Customer, customer_id) if customer_id else None,
-        statuses=svc.ORDER_STATUSES,
+        statuses=ORDER_STATUSES,
         kept=kept_args("page"),
         sort_args=kept_args("page", "sort"),
         pick=pick,
@@ -142,7 +143,7 @@ def _form_page(
         fields={f.name: f for f in order_fields.ORDER_FIELDS},
         shown=NEW_FIELDS if order is None else EDIT_FIELDS,
         line_fields={f.name: f for f in order_fields.LINE_FIELDS},
-        statuses=[(st, svc.status_label(st)) for st in svc.ORDER_STATUSES],
+        statuses=[(st, svc.status_label(st)) for st in ORDER_STATUSES],
         lines_editable=order is None or order.status in changes.EDITABLE_LINES,
         credit_refused=credit_refused,
         override_reason=request.form.get("credit_override_reason", ""),

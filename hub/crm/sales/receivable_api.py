@@ -28,7 +28,7 @@ from hub.crm.sales import receivable_api_bp as bp
 from hub.crm.sales import receivable_queries as q
 from hub.crm.sales import receivables as svc
 from hub.crm.sales.collection import load_receivable
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.crm.sales.receivable_models import Payment
 
 TAG = "receivables"

@@ -18,7 +18,8 @@ from hub.core.auth import User
 from hub.core.clock import business_zone
 from hub.crm.customers.models import Customer
 from hub.crm.sales.aging import BUCKETS
-from hub.crm.sales.orders import CENT, Order
+from hub.crm.sales.models import Order
+from hub.crm.sales.orders import CENT
 from hub.crm.sales.receivable_models import (
     CreditAction,
     CreditActionKind,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.core.auth import Role, User
 from hub.crm.customers.models import Customer
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.crm.sales.receivable_models import Receivable, ReceivableStatus
 
 STATUSES = tuple(s.value for s in ReceivableStatus)

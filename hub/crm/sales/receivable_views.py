@@ -20,7 +20,7 @@ from hub.core.refusals import FieldError, ValidationError
 from hub.crm.customers.lookup import can_edit, load_customer
 from hub.crm.customers.models import Customer
 from hub.crm.customers.views import form_values
-from hub.crm.followups.records import FollowUp
+from hub.crm.followups.models import FollowUp
 from hub.crm.intake.exports import csv_stream
 from hub.crm.labels import choice_label
 from hub.crm.sales import aging as aging_svc
@@ -28,7 +28,7 @@ from hub.crm.sales import receivable_queries as q
 from hub.crm.sales import receivables as svc
 from hub.crm.sales import receivables_bp as bp
 from hub.crm.sales.collection import load_receivable
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.crm.sales.receivable_models import PaymentMethod
 from hub.crm.sales.view_helpers import int_arg, kept_args, staff
 

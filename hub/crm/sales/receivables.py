@@ -22,9 +22,11 @@ from hub.core.validation import Field, parse, unknown_keys
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
+from hub.crm.sales.models import Order
 from hub.crm.sales.opportunities import check_currency, control_characters
-from hub.crm.sales.orders import CENT, MAX_MONEY, Order
+from hub.crm.sales.orders import CENT, MAX_MONEY
 from hub.crm.sales.receivable_models import Payment, PaymentMethod, Receivable, ReceivableStatus
 
 # Payment terms when a customer has none of its own (credit_term_days).

@@ -92,9 +92,10 @@ def customer_sections(db: Session, user: User, customer: Customer) -> list[Marku
 
     Joined to the customer page's CUSTOMER_SECTIONS hook (hub.core.hooks) by the app.
     """
-    from hub.crm.sales.opportunities import Opportunity
-    from hub.crm.sales.orders import Order, turnover_by_month, turnover_by_year
-    from hub.crm.service.complaints import Complaint, can_handle
+    from hub.crm.sales.models import Opportunity, Order
+    from hub.crm.sales.orders import turnover_by_month, turnover_by_year
+    from hub.crm.service.complaints import can_handle
+    from hub.crm.service.models import Complaint
 
     opportunities = db.scalars(
         sa.select(Opportunity)

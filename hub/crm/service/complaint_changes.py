@@ -15,18 +15,18 @@ from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.core.validation import parse
 from hub.crm.customers import audit
 from hub.crm.customers.models import Customer
-from hub.crm.followups.records import Direction, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.rules import get_rules
 from hub.crm.service.complaint_steps import advance_step
 from hub.crm.service.complaints import (
     STEP_FIELDS,
-    STEPS,
-    Complaint,
     _references,
     can_handle,
     can_work,
     parse_complaint,
 )
+from hub.crm.service.models import STEPS, Complaint
 
 
 def create_complaint(

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from hub.core.auth import User
 from hub.core.refusals import FieldError, Forbidden, NotFound, ValidationError
 from hub.core.validation import MAX_ID
-from hub.crm.service.complaints import Complaint, ComplaintAttachment, can_work, load_complaint
+from hub.crm.service.complaints import can_work, load_complaint
+from hub.crm.service.models import Complaint, ComplaintAttachment
 
 MAX_BYTES = 10 * 1024 * 1024
 CHUNK = 64 * 1024

@@ -12,10 +12,12 @@ from hub.core.auth import User
 from hub.core.db import utcnow
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers import audit
-from hub.crm.followups.records import Direction, FollowUp, FollowUpChannel, log_follow_up
+from hub.crm.followups.models import Direction, FollowUp, FollowUpChannel
+from hub.crm.followups.records import log_follow_up
 from hub.crm.rules import get_rules
 from hub.crm.sales.opportunities import plain_text
-from hub.crm.service.complaints import STEPS, Complaint, can_work, step_label, visible_complaints
+from hub.crm.service.complaints import can_work, step_label, visible_complaints
+from hub.crm.service.models import STEPS, Complaint
 
 LAST_STEP = STEPS[-1]
 

@@ -17,7 +17,7 @@ from hub.core.pagination import page_arg
 from hub.core.refusals import Forbidden, ValidationError
 from hub.crm.customers.lookup import load_customer
 from hub.crm.customers.views import form_values
-from hub.crm.sales.orders import Order
+from hub.crm.sales.models import Order
 from hub.crm.sales.view_helpers import customer_choices, instance_dir, int_arg, kept_args, staff
 from hub.crm.service import complaint_changes as recording
 from hub.crm.service import complaint_files as files
