@@ -38,7 +38,7 @@ def dev_hub(app, app_config, tmp_path):
     hub = _dev_app(app_config, instance)
     server = make_server("127.0.0.1", 0, hub, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    hub.core.config["SETTINGS"] = dataclasses.replace(hub.core.config["SETTINGS"], public_url=url)
+    hub.config["SETTINGS"] = dataclasses.replace(hub.config["SETTINGS"], public_url=url)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     creds = load_or_create(instance)
     sim = ProviderSimulator(instance / "simulator", creds, hub_url=url)
@@ -254,8 +254,8 @@ def test_with_real_credentials_the_simulator_is_not_in_use(app, app_config, tmp_
 
 def test_one_real_provider_hides_only_its_own_form(dev_hub, make_user):
     hub, sim, _ = dev_hub
-    settings = hub.core.config["SETTINGS"]
-    hub.core.config["SETTINGS"] = dataclasses.replace(
+    settings = hub.config["SETTINGS"]
+    hub.config["SETTINGS"] = dataclasses.replace(
         settings, twilio_account_sid="AC" + "0" * 32, twilio_auth_token="1" * 32
     )
     client = _admin(hub, make_user)
