@@ -59,7 +59,8 @@ from hub.channels.messages import set_status  # noqa: E402
 from hub.channels.models import Message, Suppression, WebhookEvent  # noqa: E402
 from hub.core import services  # noqa: E402
 from hub.core.auth import create_user, public  # noqa: E402
-from hub.core.db import engine_for, session_scope, utcnow  # noqa: E402
+from hub.core.clock import utcnow
+from hub.core.db import engine_for, session_scope
 from hub.crm.customers.models import Contact, Customer  # noqa: E402
 from hub.crm.followups.models import FollowUp
 from hub.runtime.maintenance import upgrade_database  # noqa: E402

@@ -179,7 +179,7 @@ def test_files_older_than_the_setting_are_deleted_by_the_scheduled_job(
 ):
     from datetime import timedelta
 
-    from hub.core.db import utcnow
+    from hub.core.clock import utcnow
     from hub.crm.intake.import_models import ImportRun
     from hub.crm.intake.import_run_files import refused_path, report_path, source_path
     from hub.runtime.schedule import PERIODIC, enqueue_due

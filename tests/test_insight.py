@@ -213,7 +213,7 @@ def test_default_range_is_the_last_90_days(ctx):
 
 
 def test_the_scheduled_job_brings_the_summaries_up_to_date(app, db, world, redis_conn, run_jobs):
-    from hub.core.db import utcnow
+    from hub.core.clock import utcnow
     from hub.crm.followups.models import FollowUp
     from hub.runtime.schedule import PERIODIC, enqueue_due
 

@@ -7,8 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.core.auth import User
-from hub.core.clock import business_zone
-from hub.core.db import utcnow
+from hub.core.clock import business_zone, utcnow
 from hub.insight import summaries
 from hub.insight.dashboards import AGENT, DIRECTOR, SPECIALIST
 from hub.insight.filters import parse_filters

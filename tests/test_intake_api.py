@@ -310,7 +310,7 @@ def test_lead_forms_are_for_admins(app, client, make_user):
 
 
 def test_an_expired_run_says_so_and_cannot_run_again(app, client, make_user, db, run_jobs):
-    from hub.core.db import utcnow
+    from hub.core.clock import utcnow
     from hub.crm.intake.import_expiry import expire_import_files
 
     agent = make_user("agent")

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from hub.channels.credentials import load_or_create
 from hub.channels.models import Message, Suppression, WebhookEvent
 from hub.channels.stranded import apply_stranded
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.crm.customers.models import Contact, Customer
 from hub.crm.followups.models import FollowUp
 from hub.runtime.schedule import PERIODIC

@@ -142,7 +142,7 @@ def test_pubsub_events_reach_a_subscriber(redis_conn):
 def test_a_worker_check_prunes_checks_older_than_a_week(app, db, redis_conn, run_jobs):
     from datetime import timedelta
 
-    from hub.core.db import utcnow
+    from hub.core.clock import utcnow
 
     old = utcnow() - timedelta(days=8)
     db.add(

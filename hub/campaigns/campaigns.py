@@ -17,7 +17,7 @@ from hub.campaigns.segments.models import Segment
 from hub.campaigns.templates.models import CHANNELS, MessageTemplate
 from hub.channels.models import Message, MessageStatus
 from hub.core.auth import User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.refusals import Conflict, FieldError, NotFound, ValidationError
 from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.labels import CHOICE_LABELS, choice_label

@@ -13,7 +13,8 @@ from redis import Redis
 from hub.campaigns.models import Campaign, CampaignState
 from hub.channels.models import Message, MessageStatus
 from hub.core import services
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 
 BATCH = {"email": 1000, "sms": 200}  # messages a send job claims
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.campaigns.templates.models import CHANNELS
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 
 
 class CampaignState(StrEnum):

@@ -21,8 +21,8 @@ from hub.channels.models import Message, MessageStatus, Suppression
 from hub.channels.suppressions import normalize_address
 from hub.core import services
 from hub.core.bulk import one_of
-from hub.core.clock import contact_zone
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import contact_zone, utcnow
+from hub.core.db import session_scope
 from hub.crm.customers.models import Consent
 
 PAGE = 1000  # contacts read and message rows written per transaction

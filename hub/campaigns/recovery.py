@@ -36,7 +36,8 @@ from hub.channels.messages import recorded_provider_ids
 from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.bulk import one_of
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 
 log = logging.getLogger(__name__)
 

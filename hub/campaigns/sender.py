@@ -29,8 +29,8 @@ from hub.channels.models import Message, MessageStatus
 from hub.core import services
 from hub.core.auth import User
 from hub.core.bulk import one_of
-from hub.core.clock import contact_zone
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import contact_zone, utcnow
+from hub.core.db import session_scope
 from hub.crm.customers.models import Contact, Customer
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from hub.channels import suppressions
 from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.core import hooks, services
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 from hub.core.normalize import normalize_email, normalize_phone, provider_number
 from hub.core.refusals import FieldError
 from hub.crm.customers.models import Contact, Customer, Stage

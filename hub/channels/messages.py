@@ -24,7 +24,8 @@ from hub.channels.base import (
 from hub.channels.models import STATUS_RANK, Message, MessageStatus
 from hub.core import services
 from hub.core.auth import User
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 from hub.core.formatting import date_text
 from hub.core.normalize import normalize_phone
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError

@@ -17,7 +17,8 @@ from hub.channels.email import MESSAGE_ID_ARG
 from hub.channels.messages import set_status
 from hub.channels.models import Message, MessageStatus, WebhookEvent
 from hub.core import services
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 from hub.crm.followups.models import FollowUp
 
 # Twilio's message statuses are ours by name, but for "read" (WhatsApp), which counts as delivered.

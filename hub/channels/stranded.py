@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from hub.channels import inbound, provider_events
 from hub.channels.models import WebhookEvent
 from hub.core import services
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.channels.models import Suppression
 from hub.core.auth import User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.crm.labels import CHOICE_LABELS
 
 REASONS = ("stop", "unsubscribe", "bounce", "spamreport", "provider_opt_out", "manual")

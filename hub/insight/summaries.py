@@ -27,8 +27,8 @@ from hub.campaigns.models import Campaign
 from hub.channels.calls.models import Call
 from hub.channels.models import Message, MessageStatus, Suppression
 from hub.core import services
-from hub.core.clock import business_zone, day_start
-from hub.core.db import Base, session_scope, utcnow
+from hub.core.clock import business_zone, day_start, utcnow
+from hub.core.db import Base, session_scope
 from hub.crm.customers.models import Customer, Stage
 from hub.crm.followups.models import FollowUp
 

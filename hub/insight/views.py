@@ -10,8 +10,7 @@ from flask import Response, render_template, request
 from hub.core import db
 from hub.core.auth import Role, User, login_required, require_user, roles_required
 from hub.core.charts import COLOURS
-from hub.core.clock import business_zone
-from hub.core.db import utcnow
+from hub.core.clock import business_zone, utcnow
 from hub.core.formatting import datetime_text
 from hub.core.refusals import ValidationError
 from hub.crm.intake.exports import csv_stream

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User, create_user, generate_password
-from hub.core.clock import business_today, business_zone
-from hub.core.db import utcnow
+from hub.core.clock import business_today, business_zone, utcnow
 from hub.crm.customers.models import Contact, Customer
 from hub.crm.followups.models import FollowUp
 

@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 
 from hub.core import db, services
 from hub.core.auth import roles_required
-from hub.core.db import Base, session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base, session_scope
 from hub.core.services import QUEUE_NAMES, RedisNotConfigured
 from hub.web import system_bp as bp
 from hub.web.health import check_database, check_redis

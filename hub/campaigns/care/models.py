@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.campaigns.surveys.models import SURVEYS
 from hub.campaigns.templates.models import CHANNELS
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 
 OCCASIONS = (
     "birthday", "order_shipped", "complaint_resolved", "lead_welcome", "no_contact", "payment_due",

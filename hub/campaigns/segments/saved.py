@@ -13,7 +13,7 @@ from hub.campaigns.models import Campaign
 from hub.campaigns.segments.models import Segment
 from hub.campaigns.segments.rules import compile_definition
 from hub.core.auth import User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.refusals import Conflict, FieldError, NotFound, ValidationError
 from hub.core.validation import MAX_ID, Field, parse
 from hub.crm.customers.models import Contact, Customer

@@ -19,8 +19,7 @@ from hub.campaigns.care.models import CareRule, CareSent
 from hub.campaigns.models import Campaign
 from hub.campaigns.surveys.models import SurveyResponse
 from hub.channels.models import Message
-from hub.core.clock import business_date_of
-from hub.core.db import utcnow
+from hub.core.clock import business_date_of, utcnow
 from hub.crm.customers.models import Customer
 from hub.crm.followups.models import Direction
 from hub.crm.followups.records import log_follow_up

@@ -7,7 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 
 SURVEYS = ("nps", "csat")  # NPS: 0 to 10; CSAT: 1 to 5
 

@@ -20,7 +20,7 @@ from hub.campaigns.templates.rendering import (
     sms_size,
 )
 from hub.core.auth import User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.refusals import Conflict, FieldError, NotFound, ValidationError
 from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.customers.models import Contact

@@ -19,8 +19,7 @@ from hub.channels.calls.agents import profile_of
 from hub.channels.calls.models import Call
 from hub.channels.calls.voice import TwilioVoice, VoiceUrls
 from hub.core.auth import User
-from hub.core.clock import contact_zone
-from hub.core.db import utcnow
+from hub.core.clock import contact_zone, utcnow
 from hub.core.formatting import local_time_text
 from hub.core.normalize import normalize_phone
 from hub.core.refusals import Conflict, Forbidden, NotFound

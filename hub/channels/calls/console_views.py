@@ -33,8 +33,7 @@ from hub.channels.calls.voice_webhooks import public_base
 from hub.channels.providers import voice_channel
 from hub.core import db
 from hub.core.auth import login_required, require_user
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.redirects import safe_next
 from hub.core.refusals import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from hub.core.validation import Field, parse

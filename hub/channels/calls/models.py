@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.core.auth import User
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 
 # Twilio's call statuses, in the order a call lives them; a late 'ringing' must not undo
 # 'in-progress', and nothing moves a finished call.

@@ -14,8 +14,7 @@ from hub.channels.calls.agents import agent_by_target, agents_for
 from hub.channels.calls.models import CALL_STATUS_RANK, AgentProfile, Call, Disposition
 from hub.core import services
 from hub.core.auth import User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.normalize import normalize_phone, provider_number
 from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.crm.customers.lookup import can_view

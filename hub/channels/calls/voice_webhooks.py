@@ -19,7 +19,7 @@ from hub.channels.models import WebhookEvent
 from hub.channels.webhooks import forbidden, twilio_verified
 from hub.core import db
 from hub.core.auth import public
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 
 log = logging.getLogger(__name__)
 

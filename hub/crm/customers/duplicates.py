@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, joinedload
 from hub.core import services
 from hub.core.auth import User
 from hub.core.bulk import one_of, prefer_btree_lookups
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import Conflict, Forbidden, NotFound
 from hub.crm.customers.duplicate_models import CandidateStatus, DuplicateCandidate

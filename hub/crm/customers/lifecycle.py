@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.refusals import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_assign, can_edit

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.core.auth import User
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 from hub.core.refusals import Conflict, Forbidden, NotFound
 from hub.crm.customers import audit
 from hub.crm.customers.duplicate_models import CandidateStatus, CustomerMerge, DuplicateCandidate

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.core.auth import User
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 from hub.crm.customers.models import Contact, Customer
 
 

@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from hub.core.auth import User
-from hub.core.clock import business_date_of, business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_date_of, business_today, utcnow
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import FieldError, ValidationError
 from hub.crm.customers.models import Customer

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Union
 from sqlalchemy.orm import Session
 
 from hub.core.bulk import insert_rows
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.quick_phone import quick_is_mobile
 from hub.crm.customers.models import Contact, Customer
 from hub.crm.intake.cleaning import company_key, email_key, match_block

@@ -12,7 +12,8 @@ from redis import Redis
 from sqlalchemy.orm import Session
 
 from hub.core import services
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import session_scope
 from hub.crm.intake.import_models import ImportRun, ImportStatus
 from hub.crm.intake.import_run_files import refused_path, source_path
 

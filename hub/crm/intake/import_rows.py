@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.core.auth import User
 from hub.core.bulk import insert_rows, one_of, prefer_btree_lookups
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.problems import problem
 from hub.core.refusals import FieldError
 from hub.crm.customers import audit

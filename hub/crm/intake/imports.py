@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import FieldError, Forbidden, NotFound, ValidationError
 from hub.crm.customers.duplicates import find_likely_duplicates

@@ -17,8 +17,8 @@ from redis import Redis
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hub.core.auth import Role, User
-from hub.core.clock import business_today
-from hub.core.db import Base, utcnow
+from hub.core.clock import business_today, utcnow
+from hub.core.db import Base
 from hub.core.refusals import FieldError, NotFound, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.models import Customer, LeadSource, Stage

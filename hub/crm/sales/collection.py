@@ -20,8 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from hub.core.auth import User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.refusals import Conflict, FieldError, Forbidden, NotFound, ValidationError
 from hub.core.validation import MAX_ID, Field, parse, unknown_keys
 from hub.crm.customers import audit

@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User
-from hub.core.clock import business_today
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import business_today, utcnow
+from hub.core.db import session_scope
 from hub.core.refusals import Conflict, Forbidden, ValidationError
 from hub.core.validation import Field, parse, unknown_keys
 from hub.crm.customers import audit

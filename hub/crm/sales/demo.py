@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.core.auth import Role, User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.crm.customers.models import Customer
 from hub.crm.sales.models import Order, OrderLine
 from hub.crm.sales.opportunity_changes import create_opportunity

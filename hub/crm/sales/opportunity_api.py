@@ -22,6 +22,7 @@ from hub.crm.record_routes import (
 from hub.crm.sales import opportunities as svc
 from hub.crm.sales import opportunity_changes as changes
 from hub.crm.sales import sales_api_bp as bp
+from hub.crm.sales.models import Opportunity
 from hub.crm.sales.opportunity_pipeline import pipeline_stages
 
 TAG = "opportunities"
@@ -41,7 +42,7 @@ FILTERS = (
 )
 
 
-def opportunity_json(opp: svc.Opportunity) -> dict[str, Any]:
+def opportunity_json(opp: Opportunity) -> dict[str, Any]:
     return serialize(
         opp, svc.OPPORTUNITY_READ_ONLY + svc.OPPORTUNITY_FIELDS, customer_name=opp.customer.name
     )
@@ -70,9 +71,9 @@ def list_opportunities() -> Response:
     )
     nurture = query_bool("nurture")
     if nurture is not None:
-        pool = svc.Opportunity.nurture_since
+        pool = Opportunity.nurture_since
         stmt = stmt.where(pool.is_not(None) if nurture else pool.is_(None))
-    return list_page(stmt, svc.Opportunity.id, "sales_api.list_opportunities", opportunity_json)
+    return list_page(stmt, Opportunity.id, "sales_api.list_opportunities", opportunity_json)
 
 
 document(

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from hub.core import services
 from hub.core.auth import Role, User
-from hub.core.clock import business_today, day_start
-from hub.core.db import session_scope, utcnow
+from hub.core.clock import business_today, day_start, utcnow
+from hub.core.db import session_scope
 from hub.core.pagination import Page, paginate
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers import audit

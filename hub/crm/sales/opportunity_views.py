@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from hub.core import db
 from hub.core.auth import Role, login_required, require_user, roles_required
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.pagination import page_arg
 from hub.core.redirects import safe_next
 from hub.core.refusals import ValidationError
@@ -22,6 +22,7 @@ from hub.crm.sales import opportunities as svc
 from hub.crm.sales import opportunity_changes as recording
 from hub.crm.sales import opportunity_pipeline as pipeline
 from hub.crm.sales import sales_bp as bp
+from hub.crm.sales.models import Opportunity
 from hub.crm.sales.view_helpers import customer_choices, int_arg, kept_args, owner_choices, staff
 
 Page = str | tuple[str, int] | Response
@@ -66,7 +67,7 @@ def _board_page(errors: dict[int, dict[str, str]], status: int = 200) -> tuple[s
 
 
 def _form_page(
-    opp: svc.Opportunity | None,
+    opp: Opportunity | None,
     customer: svc.Customer,
     values: dict[str, Any],
     errors: dict[str, str],

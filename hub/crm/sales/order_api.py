@@ -23,7 +23,7 @@ from hub.crm.sales import order_changes as changes
 from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_api_bp as bp
-from hub.crm.sales.models import ORDER_STATUSES
+from hub.crm.sales.models import ORDER_STATUSES, Order
 
 TAG = "orders"
 LINE_OUT = fields_schema(order_fields.LINE_READ_ONLY + order_fields.LINE_FIELDS, output=True)
@@ -57,7 +57,7 @@ FILTERS = (
 )
 
 
-def order_json(order: svc.Order) -> dict[str, Any]:
+def order_json(order: Order) -> dict[str, Any]:
     return serialize(
         order,
         order_fields.ORDER_READ_ONLY + order_fields.ORDER_FIELDS,
@@ -90,7 +90,7 @@ def list_orders() -> Response:
         query_date("date_from"),
         query_date("date_to"),
     )
-    return list_page(stmt, svc.Order.id, "sales_api.list_orders", order_json)
+    return list_page(stmt, Order.id, "sales_api.list_orders", order_json)
 
 
 document(

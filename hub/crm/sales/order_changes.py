@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.core.auth import User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.refusals import Conflict, FieldError, Forbidden, ValidationError
 from hub.crm.customers import audit
 from hub.crm.customers.lookup import can_edit

@@ -17,13 +17,14 @@ from hub.core.clock import business_today
 from hub.core.pagination import page_arg
 from hub.core.refusals import Conflict, FieldError, ValidationError
 from hub.crm.customers.lookup import can_edit, load_customer
+from hub.crm.customers.models import Customer
 from hub.crm.customers.views import form_values
 from hub.crm.followups.models import FollowUp
 from hub.crm.sales import order_changes as changes
 from hub.crm.sales import order_fields
 from hub.crm.sales import orders as svc
 from hub.crm.sales import sales_bp as bp
-from hub.crm.sales.models import ORDER_STATUSES
+from hub.crm.sales.models import ORDER_STATUSES, Order
 from hub.crm.sales.view_helpers import customer_choices, date_arg, int_arg, kept_args
 
 Page = str | tuple[str, int] | Response
@@ -66,7 +67,7 @@ def _list_page(mode: str) -> str:
         sort=sort,
         date_from=request.args.get("from", ""),
         date_to=request.args.get("to", ""),
-        customer=s.get(svc.Customer, customer_id) if customer_id else None,
+        customer=s.get(Customer, customer_id) if customer_id else None,
         statuses=ORDER_STATUSES,
         kept=kept_args("page"),
         sort_args=kept_args("page", "sort"),
@@ -125,8 +126,8 @@ def _row_errors(exc: ValidationError, numbers: list[int]) -> dict[str, str]:
 
 
 def _form_page(
-    order: svc.Order | None,
-    customer: svc.Customer,
+    order: Order | None,
+    customer: Customer,
     values: dict[str, Any],
     rows: list[dict[str, Any]],
     errors: dict[str, str],
@@ -150,7 +151,7 @@ def _form_page(
     ), 409 if credit_refused else 422 if errors else 200
 
 
-def _save(order: svc.Order | None, customer: svc.Customer) -> Page:
+def _save(order: Order | None, customer: Customer) -> Page:
     user = require_user()
     s = db.session()
     # Once recorded, the status moves on the order page, where each move is written down.
@@ -209,7 +210,7 @@ def edit_order(order_id: int) -> Page:
 # --- the order page -----------------------------------------------------------------------------
 
 
-def _order_page(order: svc.Order, errors: dict[str, str], values: dict[str, Any]) -> Page:
+def _order_page(order: Order, errors: dict[str, str], values: dict[str, Any]) -> Page:
     user = require_user()
     s = db.session()
     history = s.scalars(

@@ -9,7 +9,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.core.db import Base, utcnow
+from hub.core.clock import utcnow
+from hub.core.db import Base
 from hub.crm.customers.models import MONEY, Customer
 
 

@@ -15,8 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from hub.core.auth import User
-from hub.core.clock import business_today
-from hub.core.db import utcnow
+from hub.core.clock import business_today, utcnow
 from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.core.validation import Field, parse, unknown_keys
 from hub.crm.customers import audit

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from hub.core import db
 from hub.core.apikit import document, fields_schema, json_body, query_int, serialize
 from hub.core.auth import login_required, require_user
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.refusals import Forbidden
 from hub.crm.customers.lookup import load_customer
 from hub.crm.record_routes import (
@@ -24,6 +24,7 @@ from hub.crm.record_routes import (
 from hub.crm.service import complaint_changes as recording
 from hub.crm.service import complaints as svc
 from hub.crm.service import service_api_bp as bp
+from hub.crm.service.models import Complaint
 
 TAG = "complaints"
 ATTACHMENT_OUT = {
@@ -57,7 +58,7 @@ FILTERS = (
 )
 
 
-def complaint_json(c: svc.Complaint) -> dict[str, Any]:
+def complaint_json(c: Complaint) -> dict[str, Any]:
     return serialize(
         c,
         svc.COMPLAINT_READ_ONLY + svc.COMPLAINT_FIELDS,
@@ -98,7 +99,7 @@ def list_complaints() -> Response:
         query_int("customer_id"),
         utcnow() if query_bool("overdue") else None,
     )
-    return list_page(stmt, svc.Complaint.id, "service_api.list_complaints", complaint_json)
+    return list_page(stmt, Complaint.id, "service_api.list_complaints", complaint_json)
 
 
 document(

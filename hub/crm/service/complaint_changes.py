@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from hub.core.auth import User
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.refusals import FieldError, Forbidden, ValidationError
 from hub.core.validation import parse
 from hub.crm.customers import audit

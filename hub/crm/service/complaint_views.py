@@ -12,10 +12,11 @@ from werkzeug.wrappers import Response
 
 from hub.core import db
 from hub.core.auth import Role, User, login_required, require_user
-from hub.core.db import utcnow
+from hub.core.clock import utcnow
 from hub.core.pagination import page_arg
 from hub.core.refusals import Forbidden, ValidationError
 from hub.crm.customers.lookup import load_customer
+from hub.crm.customers.models import Customer
 from hub.crm.customers.views import form_values
 from hub.crm.sales.models import Order
 from hub.crm.sales.view_helpers import customer_choices, instance_dir, int_arg, kept_args, staff
@@ -24,6 +25,7 @@ from hub.crm.service import complaint_files as files
 from hub.crm.service import complaints as svc
 from hub.crm.service import service_bp as bp
 from hub.crm.service.complaint_steps import next_step, step_history
+from hub.crm.service.models import Complaint
 
 Page = str | tuple[str, int] | Response
 
@@ -63,8 +65,8 @@ def _owner_choices(user: User) -> list[tuple[int, str]]:
 
 
 def _form_page(
-    complaint: svc.Complaint | None,
-    customer: svc.Customer,
+    complaint: Complaint | None,
+    customer: Customer,
     values: dict[str, Any],
     errors: dict[str, str],
 ) -> tuple[str, int]:
@@ -105,7 +107,7 @@ def _uploads() -> tuple[list[files.StoredFile], list[str]]:
     return stored, problems
 
 
-def _save(editing: svc.Complaint | None, customer: svc.Customer) -> Page:
+def _save(editing: Complaint | None, customer: Customer) -> Page:
     """Store the form and its files together: a bad field or a bad file keeps neither."""
     user = require_user()
     s = db.session()
