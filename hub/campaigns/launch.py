@@ -42,11 +42,14 @@ def enqueue_senders(campaign_id: int, channel: str, messages: int, conn: Redis |
     return jobs
 
 
-def start_planner(campaign_id: int, conn: Redis | None = None) -> str:
-    job = services.queue("bulk", conn).enqueue(
+def start_planner(campaign_id: int, conn: Redis) -> bool:
+    """Queue the planner unless one holds the planning key already; returns whether it was queued."""
+    if not conn.set(planning_key(campaign_id), "1", nx=True, ex=60):
+        return False
+    services.queue("bulk", conn).enqueue(
         "hub.campaigns.planner.plan_campaign_job", campaign_id, result_ttl=3600, failure_ttl=86400, job_timeout=3600
     )
-    return job.id
+    return True
 
 
 def finish_if_done(app: Flask, campaign_id: int, now: datetime | None = None) -> bool:
@@ -90,7 +93,7 @@ def start_work(app: Flask, campaign_id: int, now: datetime | None = None) -> Non
             return
         planned, channel = campaign.planned_at is not None, campaign.channel
     conn = services.redis(app)
-    if not planned and conn.set(planning_key(campaign_id), "1", nx=True, ex=60):
+    if not planned:
         start_planner(campaign_id, conn)
     waiting = due_pending(app, campaign_id, now)
     if waiting:

@@ -20,7 +20,6 @@ from hub.campaigns.launch import (
     due_pending,
     enqueue_senders,
     finish_if_done,
-    planning_key,
     start_planner,
 )
 from hub.campaigns.models import Campaign, CampaignState
@@ -252,8 +251,7 @@ def sweep(app: Flask, now: datetime | None = None) -> dict[int, str]:
         recovered = recover_expired(app, campaign_id, now)
         if recovered:
             actions.append(f"recovered {recovered}")
-        if planned_at is None and conn.set(planning_key(campaign_id), "1", nx=True, ex=60):
-            start_planner(campaign_id, conn)
+        if planned_at is None and start_planner(campaign_id, conn):
             actions.append("planner queued")
         waiting = due_pending(app, campaign_id, now)
         if waiting:
